@@ -1,0 +1,27 @@
+"""Shared fixtures: the real-data corpus (skipped when absent) and an injected clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+REALDATA = Path(
+    os.environ.get("TECHWATCH_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata")
+)
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """Path to ../shared/realdata; tests that need it are skipped cleanly when it is absent."""
+    if not REALDATA.is_dir():
+        pytest.skip(f"real-data corpus not found at {REALDATA}")
+    return REALDATA
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed, timezone-aware clock for pure decisions."""
+    return datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
