@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-REALDATA = Path(
-    os.environ.get("TECHWATCH_REALDATA", Path(__file__).resolve().parents[2] / "shared" / "realdata")
-)
+_DEFAULT_REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+REALDATA = Path(os.environ.get("TECHWATCH_REALDATA", _DEFAULT_REALDATA))
 
 
 @pytest.fixture(scope="session")

@@ -68,15 +68,16 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             low, high = site.latency_s
             if high > 0:
                 time.sleep(random.uniform(low, high))
-            if path in site.gone or path not in site.documents and path not in site.unavailable:
+            if path in site.gone or (path not in site.documents and path not in site.unavailable):
                 self._send(404, b"not found", "text/plain")
                 return
             if hit <= site.fail_first.get(path, 0):
                 self._send(503, b"warming up", "text/plain")
                 return
             if path in site.unavailable:
-                self._send(503, b"try later", "text/plain",
-                           {"Retry-After": str(site.unavailable[path])})
+                self._send(
+                    503, b"try later", "text/plain", {"Retry-After": str(site.unavailable[path])}
+                )
                 return
             body = site.documents[path]
             etag = _etag(body)
@@ -86,8 +87,13 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 return
             self._send(200, body, _content_type(path), headers)
 
-        def _send(self, status: int, body: bytes, ctype: str | None,
-                  headers: Mapping[str, str] | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            ctype: str | None,
+            headers: Mapping[str, str] | None = None,
+        ) -> None:
             self.send_response(status)
             if ctype:
                 self.send_header("Content-Type", ctype)

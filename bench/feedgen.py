@@ -1,0 +1,65 @@
+"""Synthetic feeds for benchmarks: realistic sizes and markup, deterministic from a seed."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
+
+_VOCABULARY = """
+security update vulnerability patch firewall exchange server ransomware attack cloud
+microsoft fortinet synology wordpress plugin release version licence price support end
+sécurité mise à jour vulnérabilité attaque correctif logiciel données protection
+Sicherheit Schwachstelle Angriff Aktualisierung Daten Schutz Anbieter Dienst Ausfall
+customers users administrators exploit remote code execution authentication bypass
+"""
+WORDS = _VOCABULARY.split()
+
+
+def _sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def entry_html(rng: random.Random, target_bytes: int) -> str:
+    """Paragraphs, a list and links, until about `target_bytes` of HTML."""
+    parts: list[str] = []
+    size = 0
+    while size < target_bytes:
+        kind = rng.random()
+        if kind < 0.6:
+            href = f"https://example.org/{rng.randint(1, 10**6)}?utm_source=rss"
+            words = _sentence(rng, rng.randint(12, 30))
+            chunk = f'<p>{words} <a href="{href}">{rng.choice(WORDS)}</a></p>'
+        elif kind < 0.8:
+            items = "".join(f"<li>{_sentence(rng, 6)}</li>" for _ in range(3))
+            chunk = f"<ul>{items}</ul>"
+        else:
+            chunk = f"<p><strong>{_sentence(rng, 5)}</strong> <em>{_sentence(rng, 8)}</em></p>"
+        parts.append(chunk)
+        size += len(chunk)
+    return "".join(parts)
+
+
+def rss_feed(index: int, entries: int, seed: int = 7) -> bytes:
+    """An RSS 2.0 feed of `entries` items with 1-3 KB of HTML each."""
+    rng = random.Random(seed * 100_003 + index)
+    base = datetime(2026, 11, 27, tzinfo=UTC)
+    items = []
+    for n in range(entries):
+        published = format_datetime(base - timedelta(hours=n * 3 + index % 7))
+        html = entry_html(rng, rng.randint(1000, 3000))
+        title = escape(_sentence(rng, rng.randint(5, 11)))
+        items.append(
+            f"<item><title>{title}</title>"
+            f"<link>https://news{index}.example.org/articles/{n}?utm_medium=rss</link>"
+            f'<guid isPermaLink="false">feed{index}-entry{n}</guid>'
+            f"<pubDate>{published}</pubDate>"
+            f"<description>{escape(html)}</description></item>"
+        )
+    body = "".join(items)
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Bench feed {index}</title><link>https://news{index}.example.org/</link>"
+        f"<description>Synthetic feed {index}</description>{body}</channel></rss>"
+    ).encode()

@@ -1,0 +1,175 @@
+"""Ingestion benchmark: N feeds x M entries served with latency from 127.0.0.1.
+
+Measures techwatch's real Prefect flow (first run, then an unchanged run) and, as a baseline in
+the same process and against the same server, the `reader` library updating the same feeds.
+Figures are ratios to what was measured in this run: machines here are shared and noisy.
+
+    .venv/bin/python bench/ingest_bench.py [--feeds 500] [--entries 30] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from feedgen import rss_feed
+
+
+def _serve_forever(
+    feeds: int, entries: int, latency: tuple[float, float], port_q: mp.Queue
+) -> None:
+    from techwatch.demo.server import Site, serve
+
+    site = Site(
+        documents={f"/feed{i}.rss": rss_feed(i, entries) for i in range(feeds)}, latency_s=latency
+    )
+    with serve(site) as base_url:
+        port_q.put(base_url)
+        while True:
+            time.sleep(3600)
+
+
+def _sources_yaml(base_url: str, feeds: int, concurrency: int) -> str:
+    lines = [
+        "settings:",
+        "  allow_private_networks: true",
+        f"  concurrency: {concurrency}",
+        "sources:",
+    ]
+    for i in range(feeds):
+        lines += [
+            f"  - id: bench-{i}",
+            f"    name: Bench feed {i}",
+            "    kind: feed",
+            f"    url: {base_url}/feed{i}.rss",
+            "    category: press",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _cpu() -> tuple[float, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def _timed_flow(flow, sources_path: Path, db_path: Path) -> tuple[float, dict, float]:  # type: ignore[no-untyped-def]
+    cpu0 = sum(_cpu())
+    t0 = time.perf_counter()
+    report = flow(sources_path=sources_path, db_path=db_path, kind="bench", force=True)
+    wall = time.perf_counter() - t0
+    return wall, report, sum(_cpu()) - cpu0
+
+
+def _reader_update(base_url: str, feeds: int, workdir: Path, workers: int) -> float:
+    from reader import make_reader
+
+    reader = make_reader(str(workdir / "reader.sqlite"))
+    for i in range(feeds):
+        reader.add_feed(f"{base_url}/feed{i}.rss")
+    t0 = time.perf_counter()
+    reader.update_feeds(workers=workers)
+    wall = time.perf_counter() - t0
+    reader.close()
+    return wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--entries", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--latency-ms", type=float, nargs=2, default=(20.0, 50.0))
+    parser.add_argument("--reader-workers", type=int, default=20)
+    parser.add_argument("--skip-reader", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="techwatch-bench-"))
+    os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    latency = (args.latency_ms[0] / 1000, args.latency_ms[1] / 1000)
+
+    ctx = mp.get_context("spawn")
+    port_q: mp.Queue = ctx.Queue()
+    server = ctx.Process(
+        target=_serve_forever, args=(args.feeds, args.entries, latency, port_q), daemon=True
+    )
+    server.start()
+    base_url = port_q.get(timeout=120)
+    sources_path = workdir / "sources.yml"
+    sources_path.write_text(_sources_yaml(base_url, args.feeds, args.concurrency))
+    db_path = workdir / "bench.duckdb"
+
+    from prefect import flow
+
+    from pipelines.ingest import ingest_flow
+
+    @flow
+    def warm_up() -> int:
+        return 1
+
+    t0 = time.perf_counter()
+    warm_up()
+    prefect_start = time.perf_counter() - t0
+
+    first_wall, first, first_cpu = _timed_flow(ingest_flow, sources_path, db_path)
+    second_wall, second, _ = _timed_flow(ingest_flow, sources_path, db_path)
+    reader_wall = (
+        None
+        if args.skip_reader
+        else _reader_update(base_url, args.feeds, workdir, args.reader_workers)
+    )
+    server.terminate()
+
+    entries = sum(s["entries"] for s in first["sources"])
+    mean_latency = sum(latency) / 2
+    ideal_fetch = mean_latency * math.ceil(args.feeds / args.concurrency)
+    fetch_wall = first["stage_seconds"].get("collect", 0.0)
+    stages = first["stage_seconds"]
+    total_stage = sum(stages.values()) or 1.0
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    figures = {
+        "feeds": args.feeds,
+        "entries": entries,
+        "prefect_server_start_s": round(prefect_start, 2),
+        "first_run_s": round(first_wall, 2),
+        "first_new_items": first["new_items"],
+        "entries_per_s": round(entries / first_wall, 1),
+        "cpu_ms_per_entry_all_processes": round(1000 * first_cpu / max(entries, 1), 3),
+        "collect_wall_s": round(fetch_wall, 2),
+        "collect_ratio_to_fetch_ideal": round(fetch_wall / ideal_fetch, 2),
+        "fetch_ideal_s": round(ideal_fetch, 3),
+        "second_run_s": round(second_wall, 2),
+        "second_new_items": second["new_items"],
+        "second_not_modified": second["status_counts"]["not_modified"],
+        "peak_rss_main_mib": round(peak_self, 1),
+        "peak_rss_largest_child_mib": round(peak_children, 1),
+        "stage_share": {k: round(v / total_stage, 3) for k, v in stages.items()},
+        "reader_update_s": None if reader_wall is None else round(reader_wall, 2),
+        "techwatch_to_reader_ratio": None
+        if reader_wall is None
+        else round(first_wall / reader_wall, 3),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        for key, value in figures.items():
+            print(f"{key:<34} {value}")
+
+
+if __name__ == "__main__":
+    main()

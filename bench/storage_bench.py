@@ -1,0 +1,148 @@
+"""Store benchmark: write_outcomes throughput as a ratio to a plain Arrow insert into DuckDB.
+
+The baseline inserts the very same Arrow table into an empty DuckDB file with nothing else
+(no key lookups, no links, no run rows), in the same process, so the ratio says what techwatch's
+bookkeeping costs on this machine whatever its speed. Also timed: an unchanged re-write, a
+re-write with 10% of the items edited, the search index build, and one search.
+
+    .venv/bin/python bench/storage_bench.py [--items 50000] [--sources 50] [--words 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from techwatch.storage import open_reader, open_writer, staging
+from techwatch.types import ParsedItem, SourceOutcome
+
+NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+VOCABULARY = [f"word{i}" for i in range(20_000)]
+
+
+def outcomes(items: int, sources: int, words: int, rng: random.Random) -> list[SourceOutcome]:
+    """`items` items spread over `sources` sources, texts drawn from a fixed vocabulary."""
+    per_source: dict[str, list[ParsedItem]] = {f"src{i}": [] for i in range(sources)}
+    for n in range(items):
+        source_id = f"src{n % sources}"
+        text = " ".join(rng.choices(VOCABULARY, k=words))
+        per_source[source_id].append(
+            ParsedItem(
+                source_id=source_id,
+                identity=f"entry-{n}",
+                url=f"https://{source_id}.example/{n}",
+                canonical_url=f"https://story.example/{n // 2}",  # every story in two feeds
+                title=" ".join(rng.choices(VOCABULARY, k=8)),
+                text=text,
+                html=f"<p>{text}</p>",
+                published=NOW - timedelta(minutes=n),
+                language="en",
+                authors=("Ada",),
+                cves=(f"CVE-2026-{n:05d}",),
+                content_hash=f"h{n}",
+            )
+        )
+    return [
+        SourceOutcome(source_id=s, status="ok", started_at=NOW, duration_s=1.0, items=tuple(i))
+        for s, i in per_source.items()
+    ]
+
+
+def edited(batch: list[SourceOutcome], share: float) -> list[SourceOutcome]:
+    """The same batch with `share` of each source's items carrying a new body."""
+    result = []
+    for o in batch:
+        cut = int(len(o.items) * share)
+        changed = tuple(
+            replace(i, text=i.text + " edit", content_hash=i.content_hash + "e")
+            for i in o.items[:cut]
+        )
+        result.append(replace(o, items=changed + o.items[cut:]))
+    return result
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def baseline(folder: Path, batch: list[SourceOutcome]) -> float:
+    """Seconds to insert the staged Arrow table into a new DuckDB file, nothing more."""
+    table = staging.stage_items(batch)
+    conn = duckdb.connect(str(folder / "baseline.duckdb"))
+    try:
+        return timed(lambda: conn.from_arrow(table).create("items"))
+    finally:
+        conn.close()
+
+
+def write(db: Path, batch: list[SourceOutcome], now: datetime) -> float:
+    """Seconds for one write_outcomes call (opening and closing included, as in a run)."""
+
+    def run() -> None:
+        with open_writer(db) as w:
+            w.write_outcomes("bench", batch, [], now)
+
+    return timed(run)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--sources", type=int, default=50)
+    parser.add_argument("--words", type=int, default=120, help="words per item text")
+    args = parser.parse_args()
+    batch = outcomes(args.items, args.sources, args.words, random.Random(42))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = folder / "techwatch.duckdb"
+        with open_writer(db):
+            pass  # schema created outside the timings
+        base_s = baseline(folder, batch)
+        first_s = write(db, batch, NOW)
+        same_s = write(db, batch, NOW + timedelta(days=1))
+        edit_s = write(db, edited(batch, 0.1), NOW + timedelta(days=2))
+
+        def rebuild() -> None:
+            with open_writer(db) as w:
+                w.rebuild_search_index()
+
+        index_s = timed(rebuild)
+        with open_reader(db) as r:
+            search_s = timed(lambda: r.search("word17 word42"))
+
+    n = args.items
+    print(
+        json.dumps(
+            {
+                "items": n,
+                "baseline_rows_per_s": round(n / base_s),
+                "first_write_rows_per_s": round(n / first_s),
+                "first_write_vs_baseline": round(base_s / first_s, 3),
+                "unchanged_write_vs_baseline": round(base_s / same_s, 3),
+                "ten_percent_edited_write_vs_baseline": round(base_s / edit_s, 3),
+                "index_build_s": round(index_s, 2),
+                "index_build_s_per_10k_items": round(index_s / n * 10_000, 2),
+                "search_s": round(search_s, 3),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

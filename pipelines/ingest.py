@@ -1,0 +1,204 @@
+"""Nightly ingestion flow: load sources -> fetch and parse (batches) -> store -> report.
+
+The flow only orchestrates: every task body is one call into the techwatch library.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.context import get_run_context
+
+from techwatch import collect, ingest, progress
+from techwatch.config import SourcesConfig, load_sources
+from techwatch.errors import TransientError
+from techwatch.parse.pool import ParsePool
+from techwatch.report import build_report, merge_stats
+from techwatch.runlock import lock_path_for, run_lock
+from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
+
+DB_RETRY_DELAYS_S = [2, 5, 15]
+
+
+def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect retry condition: retry transient errors (a busy database), never terminal ones."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, TransientError)
+
+
+@task(cache_policy=NONE)
+def load_config(sources_path: Path) -> SourcesConfig:
+    return load_sources(sources_path)
+
+
+@task(
+    cache_policy=NONE,
+    retries=3,
+    retry_delay_seconds=DB_RETRY_DELAYS_S,
+    retry_condition_fn=retry_if_transient,
+)
+def prepare(
+    db_path: Path,
+    config: SourcesConfig,
+    now: datetime,
+    kind: str,
+    force: bool,
+    flow_run_id: str | None,
+) -> ingest.RunPlan:
+    return ingest.prepare_run(
+        db_path, config.sources, now=now, kind=kind, force=force, flow_run_id=flow_run_id
+    )
+
+
+@task(cache_policy=NONE, task_run_name="collect-{index}")
+def collect_batch(
+    index: int,
+    sources: tuple[Source, ...],
+    states: dict[str, SourceState],
+    config: SourcesConfig,
+    pool: ParsePool,
+) -> list[SourceOutcome]:
+    def done(outcome: SourceOutcome) -> None:
+        progress.publish("source_done", outcome=outcome)
+
+    return collect.collect_batch(sources, states, config.settings, pool, on_done=done)
+
+
+@task(
+    cache_policy=NONE,
+    retries=3,
+    retry_delay_seconds=DB_RETRY_DELAYS_S,
+    retry_condition_fn=retry_if_transient,
+)
+def store(
+    db_path: Path,
+    run_id: str,
+    config: SourcesConfig,
+    outcomes: list[SourceOutcome],
+    previous: dict[str, SourceState],
+) -> tuple[WriteStats, dict[str, SourceState]]:
+    return ingest.store_batch(
+        db_path, run_id, config.sources, outcomes, previous, config.settings, now=datetime.now(UTC)
+    )
+
+
+@task(
+    cache_policy=NONE,
+    retries=3,
+    retry_delay_seconds=DB_RETRY_DELAYS_S,
+    retry_condition_fn=retry_if_transient,
+)
+def record_skipped(db_path: Path, plan: ingest.RunPlan) -> None:
+    ingest.record_skipped(db_path, plan.run_id, plan.skipped, plan.started_at)
+
+
+@task(
+    cache_policy=NONE,
+    retries=3,
+    retry_delay_seconds=DB_RETRY_DELAYS_S,
+    retry_condition_fn=retry_if_transient,
+)
+def finish(db_path: Path, report: Any) -> None:
+    ingest.finish_run(db_path, report, status="partial" if report.failed else "ok")
+
+
+@task(cache_policy=NONE)
+def count_new_by_language(db_path: Path, since: datetime) -> dict[str, int]:
+    return ingest.new_items_by_language(db_path, since)
+
+
+@flow(name="techwatch-ingest", log_prints=False)
+def ingest_flow(
+    sources_path: Path,
+    db_path: Path,
+    kind: str = "ingest",
+    force: bool = False,
+    batch_size: int = 100,
+    lock_wait_s: float = 0.0,
+) -> dict[str, Any]:
+    """One ingestion run over `sources_path` into `db_path`; returns the run report as a dict."""
+    logger = get_run_logger()
+    config = load_config(sources_path)
+    with run_lock(lock_path_for(db_path), wait_s=lock_wait_s):
+        started = datetime.now(UTC)
+        stage: dict[str, float] = {}
+        t = time.perf_counter()
+        plan = prepare(db_path, config, started, kind, force, _flow_run_id())
+        record_skipped(db_path, plan)
+        stage["prepare"] = time.perf_counter() - t
+        progress.publish("planned", due=len(plan.due), skipped=len(plan.skipped))
+
+        outcomes, stats, states = _collect_and_store(db_path, plan, config, batch_size, stage)
+
+        t = time.perf_counter()
+        by_language = count_new_by_language(db_path, started)
+        report = build_report(
+            run_id=plan.run_id,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            sources=config.sources,
+            outcomes=[*outcomes, *plan.skipped],
+            stats=stats,
+            states={**plan.states, **states},
+            new_by_language=by_language,
+            stage_seconds=stage,
+        )
+        finish(db_path, report)
+        stage["finish"] = time.perf_counter() - t
+    logger.info(
+        "run %s: %s, %d new, %d updated",
+        plan.run_id,
+        report.status_counts,
+        report.new_items,
+        report.updated_items,
+    )
+    return report.to_dict()
+
+
+def _collect_and_store(
+    db_path: Path,
+    plan: ingest.RunPlan,
+    config: SourcesConfig,
+    batch_size: int,
+    stage: dict[str, float],
+) -> tuple[list[SourceOutcome], WriteStats, dict[str, SourceState]]:
+    """Collect batch k+1 while batch k is written, so fetching and parsing never wait on disk."""
+    outcomes: list[SourceOutcome] = []
+    parts: list[WriteStats] = []
+    states: dict[str, SourceState] = {}
+    stage.update(collect=0.0, store=0.0)
+    work = ingest.batches(plan.due, batch_size)
+    settings = config.settings
+    t = time.perf_counter()
+    with ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool:
+        pending = (
+            collect_batch.submit(0, work[0], dict(plan.states), config, pool) if work else None
+        )
+        for index in range(len(work)):
+            assert pending is not None
+            batch_outcomes = pending.result()
+            stage["collect"] += time.perf_counter() - t
+            t = time.perf_counter()
+            nxt = index + 1
+            if nxt < len(work):
+                pending = collect_batch.submit(nxt, work[nxt], dict(plan.states), config, pool)
+            part, new_states = store(
+                db_path, plan.run_id, config, batch_outcomes, dict(plan.states)
+            )
+            stage["store"] += time.perf_counter() - t
+            t = time.perf_counter()
+            outcomes.extend(batch_outcomes)
+            parts.append(part)
+            states.update(new_states)
+    return outcomes, merge_stats(parts), states
+
+
+def _flow_run_id() -> str | None:
+    context = get_run_context()
+    flow_run = getattr(context, "flow_run", None)
+    return str(flow_run.id) if flow_run is not None else None

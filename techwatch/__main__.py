@@ -1,0 +1,3 @@
+from techwatch.cli import entry_point
+
+entry_point()

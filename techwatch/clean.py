@@ -1,0 +1,358 @@
+"""HTML -> safe HTML and plain text, canonical URLs, language codes; no business logic.
+
+Everything here is pure and called once per feed entry inside a parse worker, so the expensive
+objects (regexes, nh3 cleaners, the language model) are built once per process and reused.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any, Final
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+
+import nh3
+from lxml import etree
+
+# --- characters -------------------------------------------------------------------------------
+
+# C0 controls except \t \n \r, DEL, C1 controls, soft hyphen, lone surrogates, BOM, zero-width
+# space, the non-characters U+FFFE/U+FFFF and U+E000 (our block marker, see html_to_text): never
+# visible text, and lxml or the database may reject some of them.
+_CONTROL_RE: Final = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\ud800-\udfff\u200b\ue000\ufeff\ufffe\uffff]"
+)
+
+
+def strip_controls(value: str) -> str:
+    """Remove control characters and other invisible code points that break storage or lxml."""
+    return _CONTROL_RE.sub("", value)
+
+
+def normalize_text(value: str) -> str:
+    """Plain text as a reader sees it: NFC, one space between words, one newline between blocks.
+
+    str.split() does the whitespace work: three times faster than a regex on entry-sized text.
+    """
+    value = strip_controls(value.replace("\r\n", "\n").replace("\r", "\n"))
+    value = unicodedata.normalize("NFC", value)
+    lines = (" ".join(line.split()) for line in value.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def normalize_line(value: str) -> str:
+    """A single line of plain text (titles, names): all whitespace runs become one space."""
+    return " ".join(unicodedata.normalize("NFC", strip_controls(value)).split())
+
+
+def truncate(value: str, limit: int) -> str:
+    """Cap a string at `limit` characters, marking the cut with an ellipsis."""
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+# --- URLs -------------------------------------------------------------------------------------
+
+# Query parameters that only identify a campaign, a click or a mailing, never the document.
+# Compared case-insensitively; any parameter starting with one of TRACKING_PREFIXES goes too.
+TRACKING_PARAMS: Final = frozenset(
+    {
+        "fbclid",  # Facebook
+        "gclid",  # Google Ads
+        "gclsrc",
+        "dclid",  # Google Display
+        "gbraid",
+        "wbraid",
+        "msclkid",  # Microsoft Ads
+        "mc_cid",  # Mailchimp
+        "mc_eid",
+        "_hsenc",  # HubSpot
+        "_hsmi",
+        "__hstc",
+        "__hssc",
+        "__hsfp",
+        "hsctatracking",
+        "igshid",  # Instagram
+        "yclid",  # Yandex
+        "_openstat",
+        "ref_src",  # Twitter/X
+        "ref_url",
+        "twclid",
+        "ttclid",  # TikTok
+        "li_fat_id",  # LinkedIn
+        "cmpid",  # generic campaign id (Adobe and many publishers)
+        "s_cid",  # Adobe Analytics
+        "mkt_tok",  # Marketo
+        "oly_anon_id",  # Omeda
+        "oly_enc_id",
+        "vero_id",  # Vero
+        "vero_conv",
+        "wickedid",
+        "xtor",  # AT Internet, common on French-language media (xtor=RSS-...)
+        "at_medium",
+        "at_campaign",
+        "ncid",  # Yahoo/Verizon media
+        "_ga",  # Google Analytics cross-domain linker
+        "_gl",
+    }
+)
+TRACKING_PREFIXES: Final = ("utm_",)
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+_URL_SPACE_RE: Final = re.compile(r"\s")
+
+
+def _url_text(url: str) -> str:
+    """A URL as written, trimmed, with control characters gone and inner whitespace escaped
+    (sloppy feeds publish unencoded spaces; escaped, the URL stays one safe token)."""
+    return _URL_SPACE_RE.sub(lambda m: quote(m.group()), strip_controls(url).strip())
+
+
+def _is_tracking(pair: str) -> bool:
+    """True for a raw `key=value` query pair whose key is a known tracking parameter."""
+    key = pair.split("=", 1)[0].strip().lower()
+    return key in TRACKING_PARAMS or key.startswith(TRACKING_PREFIXES)
+
+
+def canonical_url(url: str | None, base: str | None = None) -> str | None:
+    """A stable form of an http(s) link, or None when it is not one.
+
+    Resolves `url` against `base`, lowercases scheme and host, drops user info, default ports,
+    the fragment and tracking parameters; keeps the path and the other query pairs exactly as
+    written and in their order, so that two spellings of one page compare equal while distinct
+    pages never merge.
+    """
+    if not url:
+        return None
+    url = _url_text(url)
+    try:
+        if base:
+            url = urljoin(_url_text(base), url)
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if scheme not in _DEFAULT_PORTS or not host or any(c.isspace() for c in host):
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    pairs = [p for p in parts.query.split("&") if p and not _is_tracking(p)]
+    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(pairs), ""))
+
+
+def resolve_http_url(url: str | None, base: str | None) -> str | None:
+    """`url` resolved against `base` when it is relative; None unless the result is http(s)."""
+    if not url or not url.strip():
+        return None
+    url = _url_text(url)
+    try:
+        resolved = urljoin(_url_text(base), url) if base else url
+    except ValueError:
+        return None
+    return absolute_http_url(resolved)
+
+
+def absolute_http_url(url: str | None) -> str | None:
+    """`url` itself when it is an absolute http(s) URL usable as a base, else None."""
+    if not url:
+        return None
+    url = _url_text(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return url
+
+
+# --- HTML sanitizing --------------------------------------------------------------------------
+
+# A strict allowlist: structure, emphasis, lists, tables, links and images. No script, style,
+# iframe, svg, math, form, object, embed, media or any attribute that can run code or style.
+ALLOWED_TAGS: Final = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup",
+        "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+        "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary",
+        "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+        "var", "wbr",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES: Final = {
+    "a": {"href", "title", "hreflang"},
+    "abbr": {"title"},
+    "blockquote": {"cite"},
+    "del": {"cite", "datetime"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ins": {"cite", "datetime"},
+    "ol": {"start", "reversed"},
+    "q": {"cite"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+}
+# Elements removed together with their content: their text is code or fallback, not prose.
+DROPPED_WITH_CONTENT: Final = frozenset(
+    {
+        "script", "style", "iframe", "frame", "frameset", "noscript", "noembed", "noframes",
+        "template", "svg", "math", "object", "embed", "applet", "form", "select", "textarea",
+        "button", "head", "title",
+    }
+)  # fmt: skip
+URL_SCHEMES: Final = frozenset({"http", "https", "mailto"})
+LINK_REL: Final = "noopener noreferrer nofollow"
+
+
+@lru_cache(maxsize=64)
+def _cleaner(base: str | None) -> nh3.Cleaner:
+    """One nh3 cleaner per base URL; a feed has one or a few, so the cache stays tiny."""
+    relative: Any = ("rewrite_with_base", base) if base else "deny"
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+        url_relative=relative,
+    )
+
+
+_TEXT_ONLY: Final = nh3.Cleaner(tags=set(), clean_content_tags=set(DROPPED_WITH_CONTENT))
+
+
+def sanitize_html(fragment: str, base: str | None = None) -> str:
+    """Safe HTML for storage and rendering: the allowlist above, relative links made absolute
+    against `base` (dropped when there is no usable base), rel="noopener noreferrer nofollow" on
+    links. Idempotent: sanitizing the output again returns it unchanged."""
+    if not fragment:
+        return ""
+    return _cleaner(absolute_http_url(base)).clean(strip_controls(fragment)).strip()
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as an HTML fragment: escaped, one paragraph per line."""
+    return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in text.split("\n") if line)
+
+
+# --- HTML -> text -----------------------------------------------------------------------------
+
+# Elements that start a new line in the extracted text; everything else is inline.
+BLOCK_TAGS: Final = (
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl",
+    "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+    "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
+)  # fmt: skip
+
+
+# Keeps every ordinary tag, so the block structure survives, but removes non-prose elements with
+# their content; attributes are irrelevant to text and dropped.
+_BLOCK_KEEPER: Final = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS) | set(BLOCK_TAGS),
+    clean_content_tags=set(DROPPED_WITH_CONTENT),
+    attributes={},
+    link_rel=None,
+)
+
+
+_BLOCK_MARK: Final = "\ue000"
+_HTML_PARSER: Final = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+
+
+def html_to_text(fragment: str, *, sanitized: bool = False) -> str:
+    """Plain text of an HTML fragment: entities decoded, one line per block, no markup.
+
+    Non-prose elements (script, style, svg...) are removed with their content first, unless the
+    caller says the fragment already went through `sanitize_html`. Uses lxml directly (the parser
+    beautifulsoup4 would use underneath): measured 15x faster than
+    BeautifulSoup(..., "lxml").get_text() on the real feeds, and this runs once per entry.
+    """
+    if not fragment or not fragment.strip():
+        return ""
+    safe = fragment if sanitized else _BLOCK_KEEPER.clean(strip_controls(fragment))
+    try:
+        root = etree.fromstring(f"<div>{safe}</div>", _HTML_PARSER)
+    except (etree.LxmlError, ValueError):
+        return normalize_text(html.unescape(_TEXT_ONLY.clean(safe)))
+    if root is None:
+        return ""
+    # Newlines in HTML source are mere spaces; only block boundaries break lines. Mark them with
+    # a private-use character (removed from all input), then collapse whitespace per block.
+    for element in root.iter(*BLOCK_TAGS):
+        element.tail = _BLOCK_MARK + (element.tail or "")
+        element.text = _BLOCK_MARK + (element.text or "")
+    raw = etree.tostring(root, method="text", encoding="unicode")
+    blocks = (" ".join(block.split()) for block in raw.split(_BLOCK_MARK))
+    return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
+
+
+def html_to_line(fragment: str) -> str:
+    """A title or name given as HTML, as one line of plain text."""
+    if not fragment:
+        return ""
+    return normalize_line(html.unescape(_TEXT_ONLY.clean(strip_controls(fragment))))
+
+
+# --- language ---------------------------------------------------------------------------------
+
+_LANG_RE: Final = re.compile(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*\s*$")
+# ISO 639-2 codes some feeds use instead of the 2-letter ISO 639-1 code.
+_ISO639_2: Final = {
+    "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "eng": "en", "ita": "it", "spa": "es",
+    "por": "pt", "nld": "nl", "dut": "nl", "roh": "rm",
+}  # fmt: skip
+
+
+def normalize_language(code: str | None) -> str | None:
+    """'fr-CH', 'fr_ch', 'FR', 'fra' -> 'fr'; anything that is not a language tag -> None."""
+    if not code:
+        return None
+    match = _LANG_RE.match(code)
+    if not match:
+        return None
+    primary = match.group(1).lower()
+    if len(primary) == 2:
+        return primary
+    return _ISO639_2.get(primary)
+
+
+# Below these, py3langid's guesses on feed snippets were wrong too often to be worth storing.
+MIN_DETECT_CHARS: Final = 40
+MIN_DETECT_CONFIDENCE: Final = 0.9
+_DETECT_MAX_CHARS: Final = 2000
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    """The py3langid model with normalised probabilities, loaded once per process (~0.1 s)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> str | None:
+    """The language of `text` as a 2-letter code, or None when too short or not confident.
+
+    All of py3langid's languages stay possible: restricting to fr/de/en/it would force a wrong
+    label on the Portuguese, Slovak or Russian feeds; the confidence floor handles doubt instead.
+    """
+    sample = text[:_DETECT_MAX_CHARS]
+    if sum(c.isalpha() for c in sample) < MIN_DETECT_CHARS:
+        return None
+    lang, confidence = _identifier().classify(sample)
+    if confidence < MIN_DETECT_CONFIDENCE:
+        return None
+    return normalize_language(lang)
+
+
+def warm_up() -> None:
+    """Load what the first entry would otherwise pay for (the language model, ~0.7 s)."""
+    _identifier()

@@ -1,0 +1,43 @@
+"""`techwatch demo`: the whole nightly ingestion, offline, on bundled feeds."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from techwatch.cli import output
+from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+from techwatch.cli.runs import emit_report, run_flow
+from techwatch.demo.server import serve
+from techwatch.demo.site import PREFERRED_PORT, demo_site, write_demo_sources
+
+
+def demo(
+    home: Home = None,
+    db: Db = None,
+    sources: SourcesFile = None,
+    json: Json = False,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
+) -> None:
+    """Serve the bundled demo feeds on 127.0.0.1 and run the real ingestion flow on them.
+
+    Run it twice: the second run finds nothing new (conditional GET and dedupe).
+    --sources is ignored: the demo writes its own under var/demo/.
+    """
+    where = paths(home, db, sources)
+    with serve(demo_site(), PREFERRED_PORT) as base_url:
+        demo_sources = write_demo_sources(where.var / "demo" / "sources.yml", base_url)
+        if not json:
+            output.err.print(f"Demo feeds served at {base_url}; database {where.db}")
+        show = sys.stderr.isatty() and not json
+        report = run_flow(
+            where, sources=demo_sources, kind="demo", force=True, show=show, verbose=verbose
+        )
+    emit_report(report, json)
+    if not json:
+        output.out.print(
+            "Explore: techwatch items list | techwatch items search ransomware | "
+            "techwatch sources health",
+            highlight=False,
+        )

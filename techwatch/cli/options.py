@@ -1,0 +1,44 @@
+"""Options every command takes, with the precedence option > environment > default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from techwatch.settings import ENV_DB, ENV_HOME, ENV_SOURCES, Paths, resolve_paths
+
+Home = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        envvar=ENV_HOME,
+        help="Working folder holding var/ (default: the current folder).",
+        show_default=False,
+    ),
+]
+Db = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        envvar=ENV_DB,
+        help="DuckDB file (default: var/techwatch.duckdb under the home).",
+        show_default=False,
+    ),
+]
+SourcesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--sources",
+        envvar=ENV_SOURCES,
+        help="sources.yml to use (default: sources.yml in the home).",
+        show_default=False,
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (logs stay on stderr).")]
+
+
+def paths(home: Path | None, db: Path | None, sources: Path | None) -> Paths:
+    """Resolve paths; typer already applied the environment variables."""
+    return resolve_paths(home, db, sources, env={})

@@ -1,0 +1,183 @@
+"""Fetch and parse a batch of sources: network concurrency in asyncio, parsing in worker processes.
+
+A failing source never stops the batch: its error becomes a `failed` outcome with the reason.
+Transient fetch errors get a couple of quick retries within the run; terminal ones none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from techwatch.dedupe import dedupe_within_feed
+from techwatch.errors import ParseError, SourceError
+from techwatch.fetch import FeedClient
+from techwatch.parse.pool import ParsePool
+from techwatch.types import Fetched, FetchSettings, Source, SourceOutcome, SourceState
+
+OnDone = Callable[[SourceOutcome], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Downloaded:
+    """A body fetched and waiting for a parse worker."""
+
+    source: Source
+    fetched: Fetched
+    started_at: datetime
+    fetch_s: float
+
+
+#: Delays before in-run retries of a transient fetch error; longer waits belong to back-off.
+RETRY_DELAYS_S: tuple[float, ...] = (1.0, 3.0)
+
+
+def collect_batch(
+    sources: Sequence[Source],
+    states: Mapping[str, SourceState],
+    settings: FetchSettings,
+    pool: ParsePool,
+    *,
+    retry_delays: Sequence[float] = RETRY_DELAYS_S,
+    on_done: OnDone | None = None,
+) -> list[SourceOutcome]:
+    """Fetch and parse every source of the batch; one outcome per source, in input order."""
+    return asyncio.run(_collect(sources, states, settings, pool, retry_delays, on_done))
+
+
+async def _collect(
+    sources: Sequence[Source],
+    states: Mapping[str, SourceState],
+    settings: FetchSettings,
+    pool: ParsePool,
+    retry_delays: Sequence[float],
+    on_done: OnDone | None,
+) -> list[SourceOutcome]:
+    gate = asyncio.Semaphore(max(1, settings.concurrency))
+    async with FeedClient(settings) as client:
+
+        async def one(source: Source) -> SourceOutcome:
+            async with gate:
+                fetched = await _fetch(client, source, states.get(source.id), retry_delays)
+            outcome = fetched if isinstance(fetched, SourceOutcome) else await _parse(pool, fetched)
+            if on_done is not None:
+                on_done(outcome)
+            return outcome
+
+        return list(await asyncio.gather(*(one(s) for s in sources)))
+
+
+async def _fetch(
+    client: FeedClient,
+    source: Source,
+    state: SourceState | None,
+    retry_delays: Sequence[float],
+) -> SourceOutcome | _Downloaded:
+    """Return a final outcome (failed or not modified) or what the parser needs."""
+    started_at = datetime.now(UTC)
+    t0 = time.perf_counter()
+    delays = list(retry_delays)
+    while True:
+        try:
+            fetched = await client.fetch(source, state, started_at)
+            break
+        except SourceError as error:
+            if not (error.transient and delays) or _waits_long(error, started_at, delays[0]):
+                return _failed(source, error, started_at, time.perf_counter() - t0)
+            await asyncio.sleep(delays.pop(0))
+    fetch_s = time.perf_counter() - t0
+    if fetched.not_modified:
+        return SourceOutcome(
+            source_id=source.id,
+            status="not_modified",
+            started_at=started_at,
+            duration_s=fetch_s,
+            http_status=fetched.status,
+            url=source.url,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            fetch_s=fetch_s,
+        )
+    return _Downloaded(source, fetched, started_at, fetch_s)
+
+
+async def _parse(pool: ParsePool, job: _Downloaded) -> SourceOutcome:
+    source, fetched, started_at, fetch_s = job.source, job.fetched, job.started_at, job.fetch_s
+    body = fetched.body or b""
+    t0 = time.perf_counter()
+    base = SourceOutcome(
+        source_id=source.id,
+        status="ok",
+        started_at=started_at,
+        duration_s=fetch_s,
+        http_status=fetched.status,
+        url=source.url,
+        bytes=len(body),
+        fetch_s=fetch_s,
+    )
+    try:
+        parsed = await asyncio.wrap_future(
+            pool.submit(
+                source.id,
+                body,
+                url=fetched.final_url,
+                content_type=fetched.content_type,
+                declared_language=source.language,
+                fetched_at=fetched.fetched_at,
+            )
+        )
+    except ParseError as error:
+        parse_s = time.perf_counter() - t0
+        return replace(
+            base,
+            status="failed",
+            error_kind=error.kind,
+            error=str(error.args[0]),
+            transient=False,
+            duration_s=fetch_s + parse_s,
+            parse_s=parse_s,
+        )
+    parse_s = time.perf_counter() - t0
+    items = dedupe_within_feed(parsed.items)
+    dropped = len(parsed.items) - len(items)
+    warnings = parsed.warnings
+    if dropped:
+        warnings = (*warnings, f"{dropped} entries repeat an identity already in this feed")
+    return replace(
+        base,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        entries=parsed.entries_total,
+        items=items,
+        warnings=warnings,
+        duration_s=fetch_s + parse_s,
+        parse_s=parse_s,
+    )
+
+
+def _waits_long(error: SourceError, now: datetime, delay_s: float) -> bool:
+    """A server that asks us to come back later than our next quick retry gets its wish."""
+    if error.retry_after is None:
+        return False
+    return (error.retry_after - now).total_seconds() > delay_s
+
+
+def _failed(
+    source: Source, error: SourceError, started_at: datetime, elapsed: float
+) -> SourceOutcome:
+    return SourceOutcome(
+        source_id=source.id,
+        status="failed",
+        started_at=started_at,
+        duration_s=elapsed,
+        http_status=error.status,
+        error_kind=error.kind,
+        error=str(error.args[0]),
+        transient=error.transient,
+        retry_after=error.retry_after,
+        url=source.url,
+        fetch_s=elapsed,
+    )

@@ -1,0 +1,148 @@
+"""The steps of one ingestion run, each a plain function that the Prefect flow calls as a task.
+
+Database connections are short: prepare, each batch write and finish open the file, do one
+transaction and close it, so a consultant's CLI can read between them (RELIABILITY 35).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from techwatch.health import is_due, next_state
+from techwatch.report import RunReport
+from techwatch.storage import open_reader, open_writer
+from techwatch.types import FetchSettings, Source, SourceOutcome, SourceState, WriteStats
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """Which sources this run fetches, which it skips, and what we knew about them."""
+
+    run_id: str
+    started_at: datetime
+    due: tuple[Source, ...]
+    skipped: tuple[SourceOutcome, ...]
+    states: Mapping[str, SourceState]
+
+
+def new_run_id(now: datetime) -> str:
+    """Sortable and unique: the start time plus a few random characters."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def prepare_run(
+    db_path: Path,
+    sources: Sequence[Source],
+    *,
+    now: datetime,
+    kind: str,
+    force: bool = False,
+    flow_run_id: str | None = None,
+) -> RunPlan:
+    """Record the run, mirror the configured sources, and decide which ones are due."""
+    run_id = new_run_id(now)
+    with open_writer(db_path) as writer:
+        writer.sync_sources(sources, now)
+        states = writer.load_states()
+        writer.begin_run(run_id, started_at=now, kind=kind, flow_run_id=flow_run_id)
+    return plan_run(run_id, sources, states, now=now, force=force)
+
+
+def plan_run(
+    run_id: str,
+    sources: Sequence[Source],
+    states: Mapping[str, SourceState],
+    *,
+    now: datetime,
+    force: bool = False,
+) -> RunPlan:
+    """Fetch due sources; `force` ignores poll intervals, never a failing source's back-off."""
+    due: list[Source] = []
+    skipped: list[SourceOutcome] = []
+    for source in sources:
+        if not source.enabled:
+            continue
+        state = states.get(source.id)
+        healthy = state is None or state.consecutive_failures == 0
+        if is_due(source, state, now) or (force and healthy):
+            due.append(source)
+        else:
+            skipped.append(_skipped(source, state, now))
+    return RunPlan(run_id, now, tuple(due), tuple(skipped), dict(states))
+
+
+def batches(sources: Sequence[Source], size: int) -> list[tuple[Source, ...]]:
+    """Split the due sources into batches: one task per batch, never one per source or item."""
+    size = max(1, size)
+    return [tuple(sources[i : i + size]) for i in range(0, len(sources), size)]
+
+
+def store_batch(
+    db_path: Path,
+    run_id: str,
+    sources: Sequence[Source],
+    outcomes: Sequence[SourceOutcome],
+    previous: Mapping[str, SourceState],
+    settings: FetchSettings,
+    *,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> tuple[WriteStats, dict[str, SourceState]]:
+    """Decide each source's next state, then write items, run rows and states in one transaction."""
+    rng = rng or random.Random()
+    by_id = {s.id: s for s in sources}
+    states = {
+        o.source_id: next_state(
+            by_id[o.source_id], previous.get(o.source_id), o, settings, now, rng
+        )
+        for o in outcomes
+        if o.status != "skipped"
+    }
+    with open_writer(db_path) as writer:
+        stats = writer.write_outcomes(run_id, outcomes, list(states.values()), now)
+    return stats, states
+
+
+def record_skipped(
+    db_path: Path, run_id: str, skipped: Sequence[SourceOutcome], now: datetime
+) -> None:
+    """Skipped sources get a run row (the report shows why) but keep their state."""
+    if not skipped:
+        return
+    with open_writer(db_path) as writer:
+        writer.write_outcomes(run_id, skipped, [], now)
+
+
+def new_items_by_language(db_path: Path, since: datetime) -> dict[str, int]:
+    """How many items were first seen since `since`, per language ('?' when unknown)."""
+    with open_reader(db_path) as reader:
+        return reader.new_items_by_language(since)
+
+
+def finish_run(db_path: Path, report: RunReport, *, status: str) -> None:
+    """Refresh the search index when items changed, and close the run's record."""
+    with open_writer(db_path) as writer:
+        if report.new_items or report.updated_items:
+            writer.rebuild_search_index()
+        writer.finish_run(
+            report.run_id, finished_at=report.finished_at, status=status, summary=report.to_dict()
+        )
+
+
+def _skipped(source: Source, state: SourceState | None, now: datetime) -> SourceOutcome:
+    why = "not due yet"
+    if state is not None and state.consecutive_failures:
+        why = f"backing off after {state.consecutive_failures} failure(s)"
+    return SourceOutcome(
+        source_id=source.id,
+        status="skipped",
+        started_at=now,
+        duration_s=0.0,
+        error=why,
+        url=source.url,
+    )

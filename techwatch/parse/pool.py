@@ -1,0 +1,193 @@
+"""Parse workers with a hard time budget: a feed that takes too long is killed, not waited for.
+
+feedparser can burn seconds of CPU on hostile input (a 62 KiB <author> took 9.5 s, see
+kurtmckee/feedparser#562) and a thread cannot be interrupted, so parsing runs in pebble worker
+processes: past `timeout_s` pebble kills the worker and starts a fresh one, and the other tasks go
+on. Workers come from a "forkserver" (or "spawn") context, never from fork(): the parent runs
+Prefect and asyncio threads, and forking a threaded process can deadlock the child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sys
+from concurrent.futures import CancelledError, Future, InvalidStateError
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final
+
+from pebble import ProcessExpired, ProcessPool
+
+from techwatch.errors import ParseError
+from techwatch.parse.feeds import parse_feed
+from techwatch.types import ParsedFeed
+
+# Modules the forkserver imports once, so each (re)started worker begins warm.
+_PRELOAD: Final = ["techwatch.parse.feeds"]
+# Address-space cap per worker: a runaway document fails with MemoryError in its own worker
+# instead of pushing the host into swap. Generous: numpy and lxml map a few hundred MiB.
+DEFAULT_MAX_MEMORY_MB: Final = 2048
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """forkserver where the platform has it (Linux, macOS), else spawn; never fork."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _init_worker(max_memory_mb: int | None) -> None:
+    """Runs once in each worker: cap its memory and load the language model before any task,
+    so neither counts against the first task's time budget."""
+    if max_memory_mb and sys.platform.startswith("linux"):
+        import resource
+
+        limit = max_memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from techwatch.clean import warm_up
+
+    warm_up()
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+def _as_parse_error(
+    error: BaseException, *, source_id: str, url: str, timeout_s: float
+) -> BaseException:
+    """What the caller sees for a failed task: always a ParseError naming the source."""
+    if isinstance(error, ParseError):
+        return error
+    if isinstance(error, CancelledError):
+        return error
+    if isinstance(error, TimeoutError):
+        message = f"parsing took longer than {timeout_s:g} s; the worker was stopped"
+        kind = "parse_timeout"
+    elif isinstance(error, ProcessExpired):
+        message = f"the parse worker died ({_describe(error)})"
+        kind = "malformed"
+    else:
+        message = f"parser failed: {_describe(error)}"
+        kind = "malformed"
+    wrapped = ParseError(message, kind=kind, source_id=source_id, url=url)
+    wrapped.__cause__ = error
+    return wrapped
+
+
+class ParsePool:
+    """A pool of parse worker processes; use it as a context manager.
+
+    `submit` returns a concurrent.futures.Future that yields a ParsedFeed or raises ParseError:
+    kind "parse_timeout" when the task ran past `timeout_s` (its worker is killed and replaced),
+    "not_a_feed" / "malformed" from the parser, and "malformed" for anything else that went
+    wrong in the worker (a crash, MemoryError). The pool itself keeps going in every case.
+    """
+
+    def __init__(
+        self, workers: int, timeout_s: float, *, max_memory_mb: int | None = DEFAULT_MAX_MEMORY_MB
+    ) -> None:
+        self.workers = max(1, workers)
+        self.timeout_s = timeout_s
+        self._pending: set[Future[ParsedFeed]] = set()
+        self._pool = ProcessPool(
+            max_workers=self.workers,
+            initializer=_init_worker,
+            initargs=(max_memory_mb,),
+            context=_context(),
+        )
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(wait=exc_type is None)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the workers: after pending tasks finish (`wait`), or right away, in which case
+        the futures still pending are cancelled so that no caller waits forever."""
+        if wait:
+            self._pool.close()
+        else:
+            self._pool.stop()
+        self._pool.join()
+        for future in list(self._pending):
+            future.cancel()
+
+    def submit(
+        self,
+        source_id: str,
+        body: bytes,
+        *,
+        url: str,
+        content_type: str | None,
+        declared_language: str | None,
+        fetched_at: datetime,
+    ) -> Future[ParsedFeed]:
+        """Schedule `parse_feed` in a worker; the budget starts when a worker picks the task."""
+        kwargs: dict[str, Any] = {
+            "url": url,
+            "content_type": content_type,
+            "declared_language": declared_language,
+            "fetched_at": fetched_at,
+        }
+        inner = self._pool.schedule(
+            parse_feed, args=(source_id, body), kwargs=kwargs, timeout=self.timeout_s
+        )
+        outer: Future[ParsedFeed] = Future()
+        timeout_s = self.timeout_s
+
+        def relay(done: Future[ParsedFeed]) -> None:
+            if done.cancelled():
+                outer.cancel()
+                return
+            error = done.exception()
+            try:
+                if error is None:
+                    outer.set_result(done.result())
+                else:
+                    outer.set_exception(
+                        _as_parse_error(error, source_id=source_id, url=url, timeout_s=timeout_s)
+                    )
+            except InvalidStateError:  # the caller cancelled meanwhile; nobody is waiting
+                pass
+
+        def forward_cancel(done: Future[ParsedFeed]) -> None:
+            if done.cancelled():
+                inner.cancel()
+
+        self._pending.add(outer)
+        outer.add_done_callback(self._pending.discard)
+        outer.add_done_callback(forward_cancel)
+        inner.add_done_callback(relay)
+        return outer
+
+    async def parse(
+        self,
+        source_id: str,
+        body: bytes,
+        *,
+        url: str,
+        content_type: str | None,
+        declared_language: str | None,
+        fetched_at: datetime,
+    ) -> ParsedFeed:
+        """`submit` for asyncio callers; cancelling the awaiting task cancels the parse."""
+        return await asyncio.wrap_future(
+            self.submit(
+                source_id,
+                body,
+                url=url,
+                content_type=content_type,
+                declared_language=declared_language,
+                fetched_at=fetched_at,
+            )
+        )

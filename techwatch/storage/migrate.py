@@ -1,0 +1,100 @@
+"""Numbered schema migrations: `migrations/NNNN_name.sql`, each applied once, in order.
+
+Each migration runs in its own transaction together with its row in `schema_migrations`, so a
+crash leaves the schema either before or after it, never in between.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+
+import duckdb
+
+from techwatch.errors import StorageError
+
+FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+BOOTSTRAP = """
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    INTEGER PRIMARY KEY,
+        name       VARCHAR NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL
+    )
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available() -> list[Migration]:
+    """The migrations shipped with this package, sorted by version; duplicates are a bug."""
+    folder = resources.files("techwatch.storage") / "migrations"
+    found: dict[int, Migration] = {}
+    for entry in folder.iterdir():
+        match = FILE_NAME.match(entry.name)
+        if match is None:
+            continue
+        version = int(match.group(1))
+        if version in found:
+            raise StorageError(f"two migrations numbered {version:04d} in {folder}")
+        found[version] = Migration(version, match.group(2), entry.read_text(encoding="utf-8"))
+    return [found[v] for v in sorted(found)]
+
+
+def latest_version() -> int:
+    """The schema version this code expects."""
+    migrations = available()
+    return migrations[-1].version if migrations else 0
+
+
+def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
+    """Versions recorded in the database; empty when it was never migrated."""
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return set()
+    return {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def apply_pending(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[int]:
+    """Apply what is missing, refuse a database written by a newer techwatch."""
+    conn.execute(BOOTSTRAP)
+    done = applied_versions(conn)
+    known = available()
+    newest = known[-1].version if known else 0
+    if done and max(done) > newest:
+        raise StorageError(
+            f"database schema version {max(done)} is newer than this techwatch knows "
+            f"({newest}); upgrade techwatch"
+        )
+    applied: list[int] = []
+    for migration in known:
+        if migration.version in done:
+            continue
+        _apply(conn, migration, now)
+        applied.append(migration.version)
+    return applied
+
+
+def _apply(conn: duckdb.DuckDBPyConnection, migration: Migration, now: datetime) -> None:
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(migration.sql)
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            [migration.version, migration.name, now],
+        )
+        conn.execute("COMMIT")
+    except duckdb.Error as e:
+        conn.execute("ROLLBACK")
+        raise StorageError(
+            f"migration {migration.version:04d}_{migration.name}.sql failed: {e}"
+        ) from e

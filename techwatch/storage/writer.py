@@ -1,0 +1,264 @@
+"""The single writer: migrations, config mirror, run records and item batches.
+
+One writer at a time holds the file (DuckDB's lock makes that so); it opens, writes one unit of
+work and closes, so readers wait seconds rather than a whole night. Each batch is one
+transaction: a crash leaves the previous committed state, never half a batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from techwatch.errors import StorageError
+from techwatch.storage import fts, migrate, staging
+from techwatch.storage.connection import connect
+from techwatch.storage.rows import dicts
+from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
+
+ITEM_CONTENT = (
+    "url, canonical_url, title, text, html, published, language, authors, cves, content_hash"
+)
+
+
+@contextmanager
+def open_writer(path: Path, *, wait_s: float = 60.0) -> Iterator[Writer]:
+    """Open (creating it if needed) and migrate the database; close it on exit."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path, read_only=False, wait_s=wait_s)
+    try:
+        writer = Writer(conn, path)
+        writer.migrate()
+        yield writer
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _transaction(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any error; DuckDB errors become StorageError."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException as e:
+        conn.execute("ROLLBACK")
+        if isinstance(e, duckdb.Error):
+            raise StorageError(f"{what} failed and was rolled back: {e}") from e
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def _registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[str]:
+    """Expose an Arrow table to SQL under `name` for the duration of the block."""
+    conn.register(name, table)
+    try:
+        yield name
+    finally:
+        conn.unregister(name)
+
+
+class Writer:
+    """Read-write access for one unit of work; obtained from `open_writer`."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._fts: bool | None = None
+
+    def migrate(self) -> list[int]:
+        """Apply pending numbered migrations; returns the versions applied (empty when current)."""
+        return migrate.apply_pending(self._conn, datetime.now(UTC))
+
+    def schema_version(self) -> int:
+        """Highest migration recorded in the database."""
+        return max(migrate.applied_versions(self._conn), default=0)
+
+    def sync_sources(self, sources: Sequence[Source], now: datetime) -> None:
+        """Mirror the config; sources gone from it are flagged removed, their items kept."""
+        table = staging.stage_sources(sources)
+        with _transaction(self._conn, "sync_sources"), _registered(self._conn, "staged", table):
+            _upsert_sources(self._conn, now)
+
+    def load_states(self) -> dict[str, SourceState]:
+        """Every remembered source state, by source id."""
+        rows = dicts(self._conn.execute(f"SELECT {_STATE_COLUMNS} FROM source_state"))
+        return {row["source_id"]: SourceState(**row) for row in rows}
+
+    def begin_run(
+        self, run_id: str, *, started_at: datetime, kind: str, flow_run_id: str | None
+    ) -> None:
+        """Record a run as `running`; finish_run closes it."""
+        with _transaction(self._conn, f"begin_run {run_id}"):
+            self._conn.execute(
+                "INSERT INTO runs (run_id, kind, flow_run_id, started_at, status) "
+                "VALUES (?, ?, ?, ?, 'running')",
+                [run_id, kind, flow_run_id, started_at],
+            )
+
+    def write_outcomes(
+        self,
+        run_id: str,
+        outcomes: Sequence[SourceOutcome],
+        states: Sequence[SourceState],
+        now: datetime,
+    ) -> WriteStats:
+        """Store one batch atomically: items, links, run rows and states.
+
+        The search index is not rebuilt here (see rebuild_search_index); until it is, the new
+        and changed items are still found by search, unranked.
+        """
+        staged = staging.stage_items(outcomes)
+        state_table = staging.stage_states(states)
+        source_ids = [o.source_id for o in outcomes]
+        with (
+            _transaction(self._conn, f"write_outcomes for run {run_id}"),
+            _registered(self._conn, "staged_items", staged),
+            _registered(self._conn, "staged_states", state_table),
+        ):
+            changes = _classify(self._conn)
+            _upsert_items(self._conn, now)
+            _link_items(self._conn, now)
+            counts = staging.counts_by_source(changes, source_ids)
+            runs = staging.stage_run_sources(outcomes, counts)
+            _insert_run_sources(self._conn, run_id, runs)
+            _upsert_states(self._conn, now)
+            _mark_for_search(self._conn)
+            self._conn.execute("DROP TABLE batch")
+        return WriteStats(
+            new=counts["new"], updated=counts["updated"], unchanged=counts["unchanged"]
+        )
+
+    def finish_run(
+        self, run_id: str, *, finished_at: datetime, status: str, summary: dict[str, Any]
+    ) -> None:
+        """Close a run with its status and a JSON summary."""
+        text = json.dumps(summary, default=str, ensure_ascii=False)
+        with _transaction(self._conn, f"finish_run {run_id}"):
+            row = self._conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ?::JSON WHERE run_id = ?",
+                [finished_at, status, text, run_id],
+            ).fetchone()
+            if not row or not row[0]:
+                raise StorageError(f"finish_run: no run {run_id!r} (begin_run was not called)")
+
+    def rebuild_search_index(self) -> None:
+        """Rebuild the full-text index over all items; once a run, after its last batch.
+
+        Skipped with a warning when the fts extension cannot be loaded (search still works).
+        """
+        if self._fts is None:
+            self._fts = fts.load(self._conn)
+        if not self._fts:
+            return
+        with _transaction(self._conn, "rebuild_search_index"):
+            fts.rebuild(self._conn, now=datetime.now(UTC))
+
+
+_STATE_COLUMNS = ", ".join(staging.STATES.names)
+
+
+def _upsert_sources(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    columns = ", ".join(staging.SOURCES.names)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in staging.SOURCES.names if c != "id")
+    conn.execute(
+        f"INSERT INTO sources ({columns}, removed, first_seen, last_seen) "
+        f"SELECT {columns}, false, $now, $now FROM staged "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}, removed = false, removed_at = NULL, "
+        f"last_seen = excluded.last_seen",
+        {"now": now},
+    )
+    conn.execute(
+        "UPDATE sources SET removed = true, removed_at = $now "
+        "WHERE NOT removed AND id NOT IN (SELECT id FROM staged)",
+        {"now": now},
+    )
+
+
+def _classify(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """Tag each staged item new, updated (content hash changed) or unchanged."""
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE batch AS "
+        "SELECT s.*, CASE WHEN i.id IS NULL THEN 'new' "
+        "                 WHEN i.content_hash IS DISTINCT FROM s.content_hash THEN 'updated' "
+        "                 ELSE 'unchanged' END AS change "
+        "FROM staged_items s LEFT JOIN items i ON i.id = s.id"
+    )
+    rows = conn.execute("SELECT source_id, change, count(*) FROM batch GROUP BY ALL").fetchall()
+    return [(str(s), str(c), int(n)) for s, c, n in rows]
+
+
+def _upsert_items(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Insert new items; rewrite changed ones, keeping their first_seen."""
+    conn.execute(
+        f"INSERT INTO items (id, source_id, identity, {ITEM_CONTENT}, first_seen, updated_at) "
+        f"SELECT id, source_id, identity, {ITEM_CONTENT}, $now, $now "
+        f"FROM batch WHERE change = 'new'",
+        {"now": now},
+    )
+    assignments = ", ".join(f"{c} = b.{c}" for c in ITEM_CONTENT.split(", "))
+    conn.execute(
+        f"UPDATE items SET {assignments}, updated_at = $now "
+        f"FROM batch b WHERE items.id = b.id AND b.change = 'updated'",
+        {"now": now},
+    )
+
+
+def _link_items(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Link items of different sources sharing a canonical URL, both ways, idempotently."""
+    conn.execute(
+        "DELETE FROM item_links WHERE reason = 'canonical_url' "
+        "AND (item_id IN (SELECT id FROM batch WHERE change = 'updated') "
+        "  OR linked_id IN (SELECT id FROM batch WHERE change = 'updated')) "
+        "AND NOT EXISTS (SELECT 1 FROM items a JOIN items b ON a.canonical_url = b.canonical_url "
+        "                WHERE a.id = item_links.item_id AND b.id = item_links.linked_id)"
+    )
+    conn.execute(
+        "INSERT INTO item_links (item_id, linked_id, reason, created_at) "
+        "SELECT x, y, 'canonical_url', $now FROM ("
+        "  WITH pairs AS ("
+        "    SELECT b.id AS a, i.id AS b FROM batch b JOIN items i "
+        "      ON i.canonical_url = b.canonical_url AND i.source_id <> b.source_id "
+        "    WHERE b.change IN ('new', 'updated') AND b.canonical_url IS NOT NULL"
+        "  ) SELECT a AS x, b AS y FROM pairs UNION SELECT b, a FROM pairs"
+        ") ON CONFLICT DO NOTHING",
+        {"now": now},
+    )
+
+
+def _insert_run_sources(conn: duckdb.DuckDBPyConnection, run_id: str, table: pa.Table) -> None:
+    """One row per outcome, with the new/updated counts of its source."""
+    columns = ", ".join(table.column_names)
+    with _registered(conn, "staged_runs", table):
+        conn.execute(
+            f"INSERT INTO run_sources (run_id, {columns}) SELECT $run_id, {columns} "
+            f"FROM staged_runs",
+            {"run_id": run_id},
+        )
+
+
+def _mark_for_search(conn: duckdb.DuckDBPyConnection) -> None:
+    """Remember which items the full-text index does not cover yet."""
+    conn.execute(
+        "INSERT INTO search_pending (id) SELECT id FROM batch "
+        "WHERE change IN ('new', 'updated') ON CONFLICT DO NOTHING"
+    )
+
+
+def _upsert_states(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    columns = staging.STATES.names
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "source_id")
+    conn.execute(
+        f"INSERT INTO source_state ({', '.join(columns)}, updated_at) "
+        f"SELECT {', '.join(columns)}, $now FROM staged_states "
+        f"ON CONFLICT (source_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
+        {"now": now},
+    )

@@ -1,0 +1,136 @@
+"""ParsePool: a hard time budget per feed (case 16), errors as ParseError, asyncio access."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from concurrent.futures import CancelledError, Future
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from techwatch.errors import ParseError
+from techwatch.parse.pool import ParsePool
+from techwatch.types import ParsedFeed
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
+FETCHED = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+GOOD = (DATA / "atom_de.xml").read_bytes()
+
+
+def slow_author_feed(author_kib: int = 62) -> bytes:
+    """kurtmckee/feedparser#562: an almost-e-mail <author> makes feedparser's regex quadratic
+    (32 KiB ~ 4 s, 62 KiB ~ 15 s of CPU here)."""
+    author = "a@" + "a." * (author_kib * 512) + "!"
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>x</title><guid>1</guid><author>{author}</author></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ParsePool]:
+    """One pool for the module: worker start-up (imports, language model) is paid once."""
+    with ParsePool(workers=2, timeout_s=2.0) as shared:
+        yield shared
+
+
+def submit(pool: ParsePool, source_id: str, body: bytes) -> Future[ParsedFeed]:
+    return pool.submit(
+        source_id,
+        body,
+        url=f"https://{source_id}.example/feed",
+        content_type=None,
+        declared_language=None,
+        fetched_at=FETCHED,
+    )
+
+
+@pytest.mark.slow
+def test_slow_author_feed_is_killed_at_the_budget_and_the_others_pass(pool: ParsePool) -> None:
+    """Case 16: the hostile source fails with parse_timeout; its neighbours are parsed."""
+    started = time.monotonic()
+    slow = submit(pool, "slow", slow_author_feed())
+    good = [submit(pool, f"good{n}", GOOD) for n in range(4)]
+    results = [future.result(timeout=30) for future in good]
+    assert all(isinstance(r, ParsedFeed) and len(r.items) == 2 for r in results)
+    with pytest.raises(ParseError) as caught:
+        slow.result(timeout=30)
+    error = caught.value
+    assert (error.kind, error.source_id, error.url) == (
+        "parse_timeout",
+        "slow",
+        "https://slow.example/feed",
+    )
+    assert not error.transient
+    assert time.monotonic() - started < 25  # 15 s of CPU were not spent waiting for it
+    after = submit(pool, "after", GOOD).result(timeout=30)
+    assert after.source_id == "after"
+
+
+def test_parse_errors_cross_the_process_boundary_intact(pool: ParsePool) -> None:
+    with pytest.raises(ParseError) as caught:
+        submit(pool, "html", b"<html><body>Maintenance</body></html>").result(timeout=30)
+    assert (caught.value.kind, caught.value.source_id) == ("not_a_feed", "html")
+    assert caught.value.url == "https://html.example/feed"
+
+
+def test_unexpected_worker_exceptions_come_back_as_parse_error(pool: ParsePool) -> None:
+    broken = pool.submit(
+        "broken",
+        None,  # type: ignore[arg-type]
+        url="https://broken.example/",
+        content_type=None,
+        declared_language=None,
+        fetched_at=FETCHED,
+    )
+    with pytest.raises(ParseError) as caught:
+        broken.result(timeout=30)
+    assert (caught.value.kind, caught.value.source_id) == ("malformed", "broken")
+    assert isinstance(caught.value.__cause__, AttributeError)
+    assert submit(pool, "fine", GOOD).result(timeout=30).source_id == "fine"
+
+
+def test_parse_can_be_awaited_from_asyncio(pool: ParsePool) -> None:
+    async def both() -> list[ParsedFeed | BaseException]:
+        return await asyncio.gather(
+            pool.parse(
+                "a",
+                GOOD,
+                url="https://a.example/",
+                content_type="application/atom+xml",
+                declared_language=None,
+                fetched_at=FETCHED,
+            ),
+            pool.parse(
+                "b",
+                b"",
+                url="https://b.example/",
+                content_type=None,
+                declared_language=None,
+                fetched_at=FETCHED,
+            ),
+            return_exceptions=True,
+        )
+
+    first, second = asyncio.run(both())
+    assert isinstance(first, ParsedFeed) and first.source_id == "a"
+    assert isinstance(second, ParseError) and second.kind == "not_a_feed"
+
+
+def test_closing_the_pool_without_waiting_cancels_what_is_left() -> None:
+    """An aborted run must not leave a caller awaiting a parse forever."""
+    started = time.monotonic()
+    pool = ParsePool(workers=1, timeout_s=60.0)
+    running = submit(pool, "slow", slow_author_feed())
+    queued = submit(pool, "queued", GOOD)
+    time.sleep(0.5)
+    pool.close(wait=False)
+    assert time.monotonic() - started < 10
+    for future in (running, queued):
+        assert future.done()
+        with pytest.raises((ParseError, CancelledError)):
+            future.result(timeout=0)

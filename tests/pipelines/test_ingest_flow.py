@@ -1,0 +1,65 @@
+"""The real ingestion flow under Prefect, over real HTTP, into a real DuckDB file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.ingest import ingest_flow
+from techwatch.demo.server import serve
+from techwatch.demo.site import demo_site, write_demo_sources
+from techwatch.runlock import RunInProgressError, lock_path_for, run_lock
+from techwatch.storage import open_reader
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+def _by_id(report: dict) -> dict[str, dict]:
+    return {line["source_id"]: line for line in report["sources"]}
+
+
+def test_demo_feeds_end_to_end_then_nothing_new(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "techwatch.duckdb"
+    site = demo_site()
+    with serve(site) as base_url:
+        sources = write_demo_sources(tmp_path / "sources.yml", base_url)
+        first = ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
+        second = ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
+
+    lines = _by_id(first)
+    assert lines["demo-missing"]["status"] == "failed"
+    assert lines["demo-missing"]["error_kind"] == "http_4xx"
+    assert lines["demo-flaky"]["error_kind"] in {"http_5xx", "rate_limited"}
+    assert lines["demo-not-a-feed"]["error_kind"] == "not_a_feed"
+    assert lines["demo-certfr-avis"]["status"] == "ok"
+    assert lines["demo-truncated"]["status"] == "ok"
+    assert lines["demo-truncated"]["new"] >= 3
+    assert first["new_items"] > 50
+    assert {"fr", "de", "en"} <= set(first["new_by_language"])
+
+    # Second run: conditional GET everywhere it worked, nothing new, failing sources backed off.
+    assert second["new_items"] == 0
+    assert second["updated_items"] == 0
+    assert second["status_counts"]["not_modified"] >= first["status_counts"]["ok"]
+    again = _by_id(second)
+    assert again["demo-missing"]["status"] == "skipped"
+    assert again["demo-flaky"]["status"] == "skipped"
+
+    with open_reader(db) as reader:
+        info = reader.info()
+        hits = reader.search("ransomware", limit=5)
+        runs = reader.runs(limit=5)
+    assert info["counts"]["items"] == first["new_items"]
+    assert hits, "full-text search finds demo items"
+    # Newest first: the second run had nothing fail (failing sources were backing off).
+    assert [r["status"] for r in runs][:2] == ["ok", "partial"]
+
+
+def test_a_second_overlapping_run_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "techwatch.duckdb"
+    with serve(demo_site()) as base_url:
+        sources = write_demo_sources(tmp_path / "sources.yml", base_url)
+        with run_lock(lock_path_for(db)), pytest.raises(RunInProgressError):
+            ingest_flow(sources_path=sources, db_path=db, kind="test")
+    assert not db.exists(), "the refused run wrote nothing"

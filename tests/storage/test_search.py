@@ -1,0 +1,138 @@
+"""Full-text search: ranked, accent-insensitive, read-only, and never a crash without fts."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from techwatch.storage import fts, open_reader, open_writer
+from tests.storage.factories import T0, item, outcome
+
+CORPUS = [
+    item("s1", "title-hit", title="Exchange server zero-day", text="Patch the mail gateway now."),
+    item("s1", "text-hit", title="Weekly digest", text="A flaw in Exchange and other news."),
+    item("s2", "accents", title="Sécurité des données", text="Mise à jour de sécurité critique."),
+    item("s2", "plain", title="Printer drivers", text="Nothing about mail servers here."),
+    item("s2", "cve", title="Advisory", text="Fixes CVE-2026-1234 in firmware 4.2."),
+]
+
+
+@pytest.fixture
+def corpus(db: Path) -> Path:
+    with open_writer(db) as w:
+        w.write_outcomes("r1", [outcome("s1", CORPUS[:2]), outcome("s2", CORPUS[2:])], [], T0)
+        w.rebuild_search_index()
+    return db
+
+
+def titles(db: Path, query: str) -> list[str]:
+    with open_reader(db) as r:
+        return [row["title"] for row in r.search(query)]
+
+
+def test_finds_an_item_by_a_word_of_its_text(corpus: Path) -> None:
+    assert titles(corpus, "gateway") == ["Exchange server zero-day"]
+
+
+def test_a_title_hit_ranks_above_a_text_only_hit(corpus: Path) -> None:
+    with open_reader(corpus) as r:
+        hits = r.search("exchange")
+    assert [h["title"] for h in hits] == ["Exchange server zero-day", "Weekly digest"]
+    assert hits[0]["score"] > hits[1]["score"] > 0
+
+
+def test_accents_and_case_do_not_matter(corpus: Path) -> None:
+    assert titles(corpus, "securite") == ["Sécurité des données"]
+    assert titles(corpus, "SÉCURITÉ") == ["Sécurité des données"]
+    assert titles(corpus, "donnees") == ["Sécurité des données"]
+
+
+def test_every_word_must_match_and_digits_count(corpus: Path) -> None:
+    assert titles(corpus, "CVE-2026-1234") == ["Advisory"]
+    assert titles(corpus, "CVE-2026-9999") == []
+    assert titles(corpus, "exchange gateway") == ["Exchange server zero-day"]
+
+
+def test_words_are_stemmed(corpus: Path) -> None:
+    assert titles(corpus, "patched") == ["Exchange server zero-day"]
+
+
+def test_nothing_found_and_empty_queries_give_empty_lists(corpus: Path) -> None:
+    assert titles(corpus, "kubernetes") == []
+    assert titles(corpus, "   ") == []
+    assert titles(corpus, "100% 'quoted' _x_") == []
+
+
+def test_items_written_since_the_last_build_are_found_then_ranked(corpus: Path) -> None:
+    later = item("s1", "later", title="Exchange follow-up", text="More on the flaw.")
+    with open_writer(corpus) as w:
+        w.write_outcomes("r2", [outcome("s1", [later])], [], T0 + timedelta(days=1))
+    with open_reader(corpus) as r:
+        hits = r.search("exchange")
+    assert [h["title"] for h in hits] == [
+        "Exchange server zero-day",
+        "Weekly digest",
+        "Exchange follow-up",
+    ]
+    assert hits[-1]["score"] is None
+
+    with open_writer(corpus) as w:
+        w.rebuild_search_index()
+    with open_reader(corpus) as r:
+        hits = r.search("exchange")
+    assert {h["title"] for h in hits[:2]} == {"Exchange server zero-day", "Exchange follow-up"}
+    assert all(h["score"] is not None for h in hits)
+
+
+def test_a_changed_item_is_searched_by_its_new_words_before_the_next_build(corpus: Path) -> None:
+    edited = replace(
+        CORPUS[3], title="Printer drivers", text="Now about ransomware.", content_hash="2"
+    )
+    with open_writer(corpus) as w:
+        w.write_outcomes("r2", [outcome("s2", [edited])], [], T0 + timedelta(days=1))
+    assert titles(corpus, "ransomware") == ["Printer drivers"]
+    assert titles(corpus, "nothing") == []  # its old words no longer match
+
+
+def test_a_writer_without_the_extension_still_writes(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    later = item("s1", "later", title="Exchange follow-up", text="More on the flaw.")
+    monkeypatch.setattr(fts, "extension_path", lambda: None)
+    with caplog.at_level(logging.WARNING), open_writer(corpus) as w:
+        w.write_outcomes("r2", [outcome("s1", [later])], [], T0 + timedelta(days=1))
+        w.rebuild_search_index()
+    assert "full-text search unavailable" in caplog.text
+    monkeypatch.undo()
+    assert "Exchange follow-up" in titles(corpus, "exchange")
+
+
+def test_without_the_extension_search_falls_back_with_a_warning(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(fts, "extension_path", lambda: None)
+    with caplog.at_level(logging.WARNING), open_reader(corpus) as r:
+        hits = r.search("sécurité critique")
+    assert [h["title"] for h in hits] == ["Sécurité des données"]
+    assert hits[0]["score"] is None
+    assert "not ranked" in caplog.text
+
+
+def test_before_any_index_build_search_falls_back(db: Path) -> None:
+    with open_writer(db):
+        pass
+    with open_reader(db) as r:
+        assert r.search("anything") == []
+
+
+def test_rebuild_search_index_can_be_called_explicitly(corpus: Path) -> None:
+    with open_writer(corpus) as w:
+        w.rebuild_search_index()
+    with open_reader(corpus) as r:
+        assert r.info()["search_index"]["items"] == len(CORPUS)
+        assert r.info()["search_index"]["pending"] == 0
+        assert [h["title"] for h in r.search("printer")] == ["Printer drivers"]

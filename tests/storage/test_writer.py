@@ -1,0 +1,266 @@
+"""The writer: migrations, item batches (new / updated / unchanged), links, runs and states."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from techwatch.dedupe import item_id
+from techwatch.errors import StorageError
+from techwatch.storage import open_reader, open_writer, writer
+from tests.storage.factories import T0, batch, item, outcome, source, state
+
+T1, T2, T3 = T0, T0 + timedelta(days=1), T0 + timedelta(days=2)
+
+
+def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Look under the API, read-only, for what the API does not expose."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def write(db: Path, outcomes: list[Any], now: datetime, states: tuple[Any, ...] = ()) -> Any:
+    with open_writer(db) as w:
+        return w.write_outcomes("run", outcomes, list(states), now)
+
+
+def test_migrations_are_recorded_and_applied_once(db: Path) -> None:
+    with open_writer(db) as w:
+        assert w.schema_version() == 1
+        assert w.migrate() == []
+    first = query(db, "SELECT version, name, applied_at FROM schema_migrations")
+    with open_writer(db) as w:
+        assert w.migrate() == []
+    assert query(db, "SELECT version, name, applied_at FROM schema_migrations") == first
+    assert [(v, n) for v, n, _ in first] == [(1, "initial")]
+
+
+def test_a_database_from_a_newer_techwatch_is_refused(db: Path) -> None:
+    with open_writer(db):
+        pass
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (9999, 'future', now())")
+    with pytest.raises(StorageError, match="newer than this techwatch"), open_writer(db):
+        pass
+
+
+def test_three_writes_count_new_updated_and_unchanged(db: Path) -> None:
+    first = write(db, [outcome("s1", [item("s1", "a"), item("s1", "b")])], T1)
+    assert (first.new, first.updated, first.unchanged) == ({"s1": 2}, {"s1": 0}, {"s1": 0})
+
+    second_batch = [item("s1", "a"), item("s1", "b", text="corrected body"), item("s1", "c")]
+    second = write(db, [outcome("s1", second_batch)], T2)
+    assert (second.new, second.updated, second.unchanged) == ({"s1": 1}, {"s1": 1}, {"s1": 1})
+
+    third = write(db, [outcome("s1", second_batch)], T3)
+    assert (third.new, third.updated, third.unchanged) == ({"s1": 0}, {"s1": 0}, {"s1": 3})
+
+    with open_reader(db) as r:
+        changed = r.item(item_id("s1", "b"))
+    assert changed is not None
+    assert changed["text"] == "corrected body"
+    assert changed["html"] == "<p>corrected body</p>"
+    assert changed["first_seen"] == T1
+    assert changed["updated_at"] == T2
+
+
+def test_same_id_twice_in_a_batch_keeps_the_first(db: Path) -> None:
+    twice = [item("s1", "a", text="first"), item("s1", "a", text="second")]
+    stats = write(db, [outcome("s1", twice)], T1)
+    assert stats.new == {"s1": 1}
+    with open_reader(db) as r:
+        rows = r.items()
+    assert [row["text"] for row in rows] == ["first"]
+
+
+def test_same_story_in_two_sources_is_linked_both_ways(db: Path) -> None:
+    story = "https://vendor.example/advisory/42"
+    outcomes = [
+        outcome("s1", [item("s1", "x", canonical_url=story)]),
+        outcome("s2", [item("s2", "y", canonical_url=story)]),
+    ]
+    write(db, outcomes, T1)
+    write(db, outcomes, T2)  # seen again: no constraint error, no duplicate link
+    write(db, [outcome("s3", [item("s3", "z", canonical_url=story)])], T3)
+
+    with open_reader(db) as r:
+        x = r.item(item_id("s1", "x"))
+        info = r.info()
+    assert x is not None
+    assert [link["source_id"] for link in x["linked"]] == ["s2", "s3"]
+    assert {link["reason"] for link in x["linked"]} == {"canonical_url"}
+    assert info["counts"]["item_links"] == 6  # three items, each linked to the two others
+
+
+def test_a_link_goes_when_the_canonical_url_changes(db: Path) -> None:
+    write(db, [outcome("s1", [item("s1", "x", canonical_url="https://a/1")])], T1)
+    write(db, [outcome("s2", [item("s2", "y", canonical_url="https://a/1")])], T1)
+    moved = item("s2", "y", canonical_url="https://b/2", text="moved")
+    write(db, [outcome("s2", [moved])], T2)
+    with open_reader(db) as r:
+        x = r.item(item_id("s1", "x"))
+    assert x is not None
+    assert x["linked"] == []
+
+
+def test_items_of_one_source_with_one_url_are_not_linked(db: Path) -> None:
+    same = [
+        item("s1", "x", canonical_url="https://a/1"),
+        item("s1", "y", canonical_url="https://a/1"),
+    ]
+    write(db, [outcome("s1", same)], T1)
+    with open_reader(db) as r:
+        assert r.info()["counts"]["item_links"] == 0
+
+
+def test_a_failed_source_records_its_run_row_and_state(db: Path) -> None:
+    failed = outcome(
+        "s1",
+        status="failed",
+        http_status=503,
+        error_kind="http_5xx",
+        error="Service Unavailable",
+        transient=True,
+        fetch_s=1.5,
+        warnings=("retry later",),
+    )
+    st = state("s1", last_attempt=T1, last_status="failed", consecutive_failures=3, degraded=True)
+    with open_writer(db) as w:
+        w.sync_sources([source("s1")], T1)
+        w.begin_run("r1", started_at=T1, kind="ingest", flow_run_id="flow-1")
+        stats = w.write_outcomes("r1", [failed], [st], T1)
+        w.finish_run("r1", finished_at=T1, status="partial", summary={"failed": ["s1"]})
+        states = w.load_states()
+    assert stats.new == {"s1": 0}
+    assert states == {"s1": st}
+    with open_reader(db) as r:
+        (row,) = r.run_sources("r1")
+        (run,) = r.runs()
+        (health,) = r.sources()
+    assert row["status"] == "failed"
+    assert (row["http_status"], row["error_kind"], row["transient"]) == (503, "http_5xx", True)
+    assert row["warnings"] == ["retry later"]
+    assert (row["new_items"], row["updated_items"], row["entries"]) == (0, 0, 0)
+    assert run["status"] == "partial"
+    assert run["summary"] == {"failed": ["s1"]}
+    assert run["flow_run_id"] == "flow-1"
+    assert (health["consecutive_failures"], health["degraded"]) == (3, True)
+    assert health["last_error_kind"] is None  # the state given was stored as is
+
+
+def test_run_rows_count_the_items_of_their_source(db: Path) -> None:
+    with open_writer(db) as w:
+        w.begin_run("r1", started_at=T1, kind="ingest", flow_run_id=None)
+        w.write_outcomes("r1", batch("alpha", 3, "s1") + batch("beta", 2, "s2"), [], T1)
+    with open_reader(db) as r:
+        rows = r.run_sources("r1")
+    assert [(x["source_id"], x["new_items"], x["entries"]) for x in rows] == [
+        ("s1", 3, 3),
+        ("s2", 2, 2),
+    ]
+
+
+def test_states_are_upserted(db: Path) -> None:
+    with open_writer(db) as w:
+        w.write_outcomes("r1", [], [state("s1", etag='"v1"', items_seen=1)], T1)
+        w.write_outcomes("r2", [], [state("s1", etag='"v2"', items_seen=5)], T2)
+        assert w.load_states() == {"s1": state("s1", etag='"v2"', items_seen=5)}
+
+
+def test_sources_gone_from_config_are_flagged_and_keep_their_items(db: Path) -> None:
+    with open_writer(db) as w:
+        w.sync_sources([source("s1"), source("s2")], T1)
+        w.write_outcomes("r", [outcome("s2", [item("s2", "a")])], [], T1)
+        w.sync_sources([source("s1", name="Renamed")], T2)
+    with open_reader(db) as r:
+        by_id = {s["id"]: s for s in r.sources()}
+        assert len(r.items(source_id="s2")) == 1
+    assert by_id["s1"]["name"] == "Renamed"
+    assert by_id["s1"]["first_seen"] == T1
+    assert (by_id["s2"]["removed"], by_id["s2"]["removed_at"]) == (True, T2)
+    assert by_id["s2"]["items_stored"] == 1
+
+    with open_writer(db) as w:
+        w.sync_sources([source("s1"), source("s2")], T3)
+    with open_reader(db) as r:
+        back = {s["id"]: s for s in r.sources()}["s2"]
+    assert (back["removed"], back["removed_at"], back["last_seen"]) == (False, None, T3)
+
+
+def test_a_failure_inside_the_batch_leaves_nothing(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(db, batch("kept", 2), T1)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(writer, "_upsert_states", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write(db, batch("lost", 2), T2, (state("s1"),))
+    with open_reader(db) as r:
+        assert {row["title"] for row in r.items()} == {"kept title 0", "kept title 1"}
+        assert r.info()["counts"]["run_sources"] == 1
+
+
+def test_items_are_newest_first_and_undated_ones_use_first_seen(db: Path) -> None:
+    cest = timezone(timedelta(hours=2))
+    items = [
+        item("s1", "old", published=datetime(2026, 1, 1, tzinfo=UTC)),
+        item("s1", "undated"),
+        item("s1", "recent", published=datetime(2026, 11, 25, 12, 0, tzinfo=cest)),
+    ]
+    write(db, [outcome("s1", items)], T1)
+    with open_reader(db) as r:
+        ordered = [row["identity"] for row in r.items()]
+        since = [row["identity"] for row in r.items(since=datetime(2026, 6, 1, tzinfo=UTC))]
+        recent = r.item(item_id("s1", "recent"))
+        assert r.items(language="de") == []
+        assert len(r.items(limit=1)) == 1
+    assert ordered == ["undated", "recent", "old"]
+    assert since == ["undated", "recent"]
+    assert recent is not None
+    assert recent["published"] == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    assert (recent["authors"], recent["cves"]) == (["Ada"], ["CVE-2026-0001"])
+
+
+def test_an_empty_content_hash_still_detects_changes(db: Path) -> None:
+    write(db, [outcome("s1", [item("s1", "a", text="one", content_hash="")])], T1)
+    stats = write(db, [outcome("s1", [item("s1", "a", text="two", content_hash="")])], T2)
+    assert stats.updated == {"s1": 1}
+
+
+def test_finishing_an_unknown_run_is_an_error(db: Path) -> None:
+    with pytest.raises(StorageError, match="no run 'nope'"), open_writer(db) as w:
+        w.finish_run("nope", finished_at=T1, status="ok", summary={})
+
+
+def test_info_describes_the_database(db: Path) -> None:
+    with open_writer(db) as w:
+        w.begin_run("r1", started_at=T1, kind="ingest", flow_run_id=None)
+        w.write_outcomes("r1", batch("alpha", 2), [], T1)
+        w.rebuild_search_index()
+        w.write_outcomes("r1", batch("beta", 1), [], T1)
+        w.finish_run("r1", finished_at=T2, status="ok", summary={"new": 3})
+    with open_reader(db) as r:
+        info = r.info()
+    assert info["path"] == str(db)
+    assert info["size_bytes"] > 0
+    assert info["schema_version"] == 1
+    assert info["counts"]["items"] == 3
+    assert info["last_run"]["run_id"] == "r1"
+    assert (info["search_index"]["items"], info["search_index"]["pending"]) == (2, 1)
+
+
+def test_new_items_are_counted_per_language(db: Path) -> None:
+    write(db, [outcome("s1", [item("s1", "a"), item("s1", "b")])], T1)
+    unknown = replace(item("s1", "c"), language=None)
+    write(db, [outcome("s1", [item("s1", "a", text="edited"), unknown])], T2)
+    with open_reader(db) as r:
+        assert r.new_items_by_language(T1) == {"en": 2, "?": 1}
+        assert r.new_items_by_language(T2) == {"?": 1}  # an update is not new

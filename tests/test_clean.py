@@ -1,0 +1,300 @@
+"""techwatch.clean: canonical URLs, safe HTML (case 24), plain text, language codes."""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from techwatch.clean import (
+    LINK_REL,
+    canonical_url,
+    detect_language,
+    html_to_line,
+    html_to_text,
+    normalize_language,
+    normalize_text,
+    resolve_http_url,
+    sanitize_html,
+    strip_controls,
+)
+
+BASE = "https://news.example.ch/blog/post/"
+
+# --- canonical_url -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://News.Example.CH/a/b", "https://news.example.ch/a/b"),
+        ("http://example.ch:80/x", "http://example.ch/x"),
+        ("https://example.ch:443/x", "https://example.ch/x"),
+        ("https://example.ch:8443/x", "https://example.ch:8443/x"),
+        ("https://example.ch/x#section-2", "https://example.ch/x"),
+        ("https://example.ch", "https://example.ch/"),
+        ("https://user:secret@example.ch/x", "https://example.ch/x"),
+        ("https://example.ch/x?", "https://example.ch/x"),
+        ("https://example.ch./x", "https://example.ch/x"),
+        ("http://[2001:DB8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
+        ("  https://example.ch/x\n", "https://example.ch/x"),
+    ],
+)
+def test_canonical_url_normalises_scheme_host_port_fragment(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_canonical_url_drops_tracking_params_and_keeps_the_others_in_order() -> None:
+    url = (
+        "https://example.ch/a?utm_source=rss&z=1&fbclid=x&UTM_Medium=m&a=2&gclid=g&dclid=d"
+        "&msclkid=m&mc_cid=c&mc_eid=e&_hsenc=h&_hsmi=h&igshid=i&yclid=y&ref_src=r&cmpid=c"
+        "&xtor=RSS-3&m=%C3%A9&flag"
+    )
+    assert canonical_url(url) == "https://example.ch/a?z=1&a=2&m=%C3%A9&flag"
+
+
+def test_canonical_url_keeps_parameters_that_only_look_like_tracking() -> None:
+    assert canonical_url("https://example.ch/?ref=42&utm=1&source=x") == (
+        "https://example.ch/?ref=42&utm=1&source=x"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("../other/", "https://news.example.ch/blog/other/"),
+        ("/root?utm_campaign=x", "https://news.example.ch/root"),
+        ("//cdn.example.ch/x", "https://cdn.example.ch/x"),
+        ("?page=2", "https://news.example.ch/blog/post/?page=2"),
+    ],
+)
+def test_canonical_url_resolves_relative_links_against_the_base(url: str, expected: str) -> None:
+    assert canonical_url(url, BASE) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "ftp://example.ch/file",
+        "file:///etc/passwd",
+        "mailto:a@example.ch",
+        "https://",
+        "https://example.ch:99999/",
+        "relative/only",
+    ],
+)
+def test_canonical_url_is_none_for_anything_but_http_links(url: str | None) -> None:
+    assert canonical_url(url) is None
+
+
+def test_resolve_http_url_keeps_the_link_as_published_but_absolute() -> None:
+    assert resolve_http_url("/a?utm_source=x#f", BASE) == "https://news.example.ch/a?utm_source=x#f"
+    assert resolve_http_url("javascript:alert(1)", BASE) is None
+    assert resolve_http_url("https://example.ch/a b", None) == "https://example.ch/a%20b"
+
+
+# --- sanitize_html (case 24) -------------------------------------------------------------------
+
+HOSTILE = """
+<p onclick="alert(1)" style="color:red">Read <a href="javascript:alert(2)">this</a>,
+<a href="JaVaScRiPt&#58;alert(3)">that</a>, <a href=" javascript:alert(4)">spaced</a>,
+<a href="data:text/html;base64,PHNjcmlwdD4=">data</a>, <a href="vbscript:x">vb</a>,
+<a href="ssh://root@host">ssh</a>, <a href="magnet:?xt=urn:btih:abc">magnet</a>,
+<a href="bitcoin:1abc">coin</a>, <a href="/ok" target="_blank" onmouseover="alert(5)">ok</a>,
+<a href="mailto:cert@example.ch">mail</a></p>
+<script>alert(6)</script><script src="https://evil.example/x.js"></script>
+<iframe src="https://evil.example/">fallback</iframe>
+<svg onload="alert(7)"><a xlink:href="javascript:alert(8)"><text>t</text></a></svg>
+<form action="https://evil.example/"><input name="pw"><button>Go</button></form>
+<object data="x.swf"></object><embed src="x.swf"><math><mi>m</mi></math>
+<img src="data:image/png;base64,AAAA" onerror="alert(9)"><img src="/pic.png" alt="pic">
+<style>p { display: none }</style><link rel="stylesheet" href="https://evil.example/s.css">
+<meta http-equiv="refresh" content="0;url=https://evil.example/"><base href="https://evil.example/">
+<!-- <script>alert(10)</script> --><div class="c" id="i" style="position:fixed">kept</div>
+"""
+
+FORBIDDEN_TAGS = {
+    "script", "iframe", "frame", "svg", "math", "form", "input", "button", "object", "embed",
+    "style", "link", "meta", "base",
+}  # fmt: skip
+
+
+def _assert_safe_dom(fragment: str) -> None:
+    """No executable or navigational trap survives, judged on the parsed DOM."""
+    soup = BeautifulSoup(fragment, "lxml")
+    assert not soup.find_all(FORBIDDEN_TAGS)
+    for tag in soup.find_all(True):
+        for name, value in tag.attrs.items():
+            assert not name.lower().startswith("on"), (tag.name, name)
+            assert name not in {"style", "class", "id", "target", "srcdoc", "formaction"}
+            if name in {"href", "src", "cite", "xlink:href", "action", "data"}:
+                scheme = str(value).strip().split(":", 1)[0].lower()
+                assert scheme in {"http", "https", "mailto"}, (tag.name, name, value)
+
+
+def test_sanitize_html_removes_scripts_frames_svg_forms_handlers_and_bad_schemes() -> None:
+    cleaned = sanitize_html(HOSTILE, BASE)
+    _assert_safe_dom(cleaned)
+    soup = BeautifulSoup(cleaned, "lxml")
+    hrefs = [a.get("href") for a in soup.find_all("a")]
+    assert hrefs == [None] * 8 + ["https://news.example.ch/ok", "mailto:cert@example.ch"]
+    assert [img.get("src") for img in soup.find_all("img")] == [
+        None,
+        "https://news.example.ch/pic.png",
+    ]
+    text = soup.get_text()
+    assert "alert" not in text and "fallback" not in text and "display" not in text
+    assert "kept" in text
+
+
+def test_sanitized_links_get_rel_noopener_noreferrer_nofollow() -> None:
+    soup = BeautifulSoup(sanitize_html('<a href="https://example.ch/" rel="me">x</a>'), "lxml")
+    assert soup.a is not None
+    assert set(soup.a["rel"]) == set(LINK_REL.split())
+
+
+def test_sanitize_html_drops_relative_links_when_there_is_no_base() -> None:
+    soup = BeautifulSoup(sanitize_html('<a href="/x">x</a><img src="y.png">', None), "lxml")
+    assert soup.a is not None and soup.img is not None
+    assert soup.a.get("href") is None and soup.img.get("src") is None
+
+
+def test_sanitize_html_removes_nul_and_control_characters() -> None:
+    assert sanitize_html("<p>a\x00b\x07c\x1bd</p>") == "<p>abcd</p>"
+
+
+@st.composite
+def hostile_fragments(draw: st.DrawFn) -> str:
+    """Random soups of allowed and forbidden tags, attributes and URLs."""
+    tags = st.sampled_from(
+        ["p", "a", "img", "script", "iframe", "svg", "form", "b", "div", "style", "table", "td"]
+    )
+    attrs = st.sampled_from(
+        [
+            'href="javascript:alert(1)"',
+            'href="/rel?x=1&amp;y=2"',
+            'src="data:image/png;base64,AA"',
+            'onclick="x()"',
+            'style="a:b"',
+            'href="https://example.ch/?q=<>"',
+            'title="a &quot;b&quot; &amp; c"',
+            "",
+        ]
+    )
+    texts = st.text(alphabet=st.sampled_from(list("ab <>&;\"'\n\x00é")), max_size=8)
+    parts = []
+    for _ in range(draw(st.integers(0, 8))):
+        tag, attr, text = draw(tags), draw(attrs), draw(texts)
+        closing = draw(st.booleans())
+        parts.append(f"<{tag} {attr}>{text}" + (f"</{tag}>" if closing else ""))
+    return "".join(parts)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fragment=st.one_of(hostile_fragments(), st.text(max_size=200)))
+def test_sanitizing_twice_changes_nothing(fragment: str) -> None:
+    once = sanitize_html(fragment, BASE)
+    assert sanitize_html(once, BASE) == once
+    _assert_safe_dom(once)
+
+
+# --- html_to_text / lines -----------------------------------------------------------------------
+
+
+def test_html_to_text_decodes_entities_and_breaks_lines_only_between_blocks() -> None:
+    fragment = (
+        "<h2>Titre&nbsp;principal</h2><p>Un <b>premier</b>\n paragraphe &amp; une\tsuite"
+        " caf&eacute; &#x2014; fin.</p><ul><li>un</li><li>deux</li></ul>ligne<br>suivante"
+    )
+    assert html_to_text(fragment) == (
+        "Titre principal\nUn premier paragraphe & une suite café — fin.\nun\ndeux\nligne\nsuivante"
+    )
+
+
+def test_html_to_text_drops_script_style_and_svg_content() -> None:
+    fragment = "<p>avant</p><script>var x = 1;</script><style>p{}</style><svg><text>s</text></svg>"
+    assert html_to_text(fragment) == "avant"
+
+
+def test_html_to_text_keeps_escaped_angle_brackets_as_text() -> None:
+    assert html_to_text("<p>use &lt;dialog&gt; here</p>") == "use <dialog> here"
+
+
+def test_html_to_text_survives_garbage() -> None:
+    assert html_to_text("") == ""
+    assert html_to_text("   ") == ""
+    assert html_to_text("<<<>>>&&&") == "<<<>>>&&&"
+    assert html_to_text("<p>a\x00b\x01\ud800c</p>") == "abc"
+
+
+def test_html_to_line_is_one_line_without_markup() -> None:
+    assert html_to_line("<b>Slack</b>\n outage &amp; <i>fix</i><script>x()</script>") == (
+        "Slack outage & fix"
+    )
+
+
+def test_normalize_text_composes_unicode_and_removes_invisible_characters() -> None:
+    decomposed = "Zu\u0308rich\u00ad \u200bcafe\u0301\r\n\r\n  next\u00a0line \ufeff"
+    assert normalize_text(decomposed) == "Zürich café\nnext line"
+
+
+def test_strip_controls_keeps_tabs_and_newlines() -> None:
+    assert strip_controls("a\tb\nc\x00\x1f\x7f\x85d") == "a\tb\ncd"
+
+
+# --- language ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("fr-CH", "fr"),
+        ("fr_ch", "fr"),
+        ("DE", "de"),
+        ("de-Latn-CH", "de"),
+        ("fra", "fr"),
+        ("ger", "de"),
+        ("en-US ", "en"),
+        ("x-default", None),
+        ("", None),
+        (None, None),
+        ("français", None),
+        ("zzz", None),
+    ],
+)
+def test_normalize_language(code: str | None, expected: str | None) -> None:
+    assert normalize_language(code) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Une vulnérabilité critique permet à un attaquant distant d'exécuter du code "
+            "arbitraire sur les routeurs concernés. Le fabricant recommande une mise à jour.",
+            "fr",
+        ),
+        (
+            "Eine kritische Sicherheitslücke erlaubt es Angreifern, beliebigen Code auf den "
+            "betroffenen Routern auszuführen. Der Hersteller empfiehlt ein Update.",
+            "de",
+        ),
+        (
+            "A critical vulnerability lets a remote attacker run arbitrary code on the affected "
+            "routers. The vendor recommends updating the firmware immediately.",
+            "en",
+        ),
+    ],
+)
+def test_detect_language_on_a_real_sentence(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "Patch now", "CVE-2026-1234", "v3.9.0 released", "12345 678"])
+def test_detect_language_abstains_on_short_text(text: str) -> None:
+    assert detect_language(text) is None

@@ -1,0 +1,48 @@
+"""The run report is built from outcomes and write counts, without I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from techwatch.report import build_report, merge_stats
+from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
+
+
+def _source(sid: str) -> Source:
+    return Source(
+        id=sid, name=sid.upper(), kind="feed", url=f"https://{sid}.example/feed", category="press"
+    )
+
+
+def test_report_counts_statuses_and_new_items(now: datetime) -> None:
+    outcomes = [
+        SourceOutcome("a", "ok", now, 0.5, http_status=200, entries=3),
+        SourceOutcome("b", "not_modified", now, 0.1, http_status=304),
+        SourceOutcome("c", "failed", now, 2.0, error_kind="timeout", error="deadline"),
+        SourceOutcome("d", "skipped", now, 0.0, error="not due yet"),
+    ]
+    stats = merge_stats([WriteStats(new={"a": 2}, updated={"a": 1}), WriteStats(new={"a": 1})])
+    states = {
+        "c": SourceState(
+            "c", consecutive_failures=5, degraded=True, next_attempt=now + timedelta(hours=2)
+        )
+    }
+    report = build_report(
+        run_id="r1",
+        started_at=now,
+        finished_at=now + timedelta(seconds=3),
+        sources=[_source(s) for s in "abcd"],
+        outcomes=outcomes,
+        stats=stats,
+        states=states,
+        new_by_language={"fr": 1, "en": 2},
+        stage_seconds={"collect": 2.5},
+    )
+    assert report.status_counts == {"ok": 1, "not_modified": 1, "failed": 1, "skipped": 1}
+    assert report.new_items == 3 and report.updated_items == 1
+    assert report.new_by_source == {"a": 3}
+    assert list(report.new_by_language) == ["en", "fr"]
+    assert [line.source_id for line in report.failed] == ["c"]
+    assert report.degraded[0].name == "C"
+    assert report.sources[0].status == "failed"
+    assert report.to_dict()["duration_s"] == 3.0
