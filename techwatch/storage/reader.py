@@ -31,7 +31,7 @@ LIST_COLUMNS = (
 
 
 @contextmanager
-def open_reader(path: Path, *, wait_s: float = 10.0) -> Iterator[Reader]:
+def open_reader(path: Path, *, wait_s: float = 60.0) -> Iterator[Reader]:
     """Open an existing, migrated database read-only; close it on exit."""
     path = Path(path)
     if not path.is_file():
