@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import multiprocessing as mp
 import os
@@ -75,6 +76,7 @@ def _timed_flow(flow, sources_path: Path, db_path: Path) -> tuple[float, dict, f
 def _reader_update(base_url: str, feeds: int, workdir: Path, workers: int) -> float:
     from reader import make_reader
 
+    logging.getLogger("reader").setLevel(logging.ERROR)
     reader = make_reader(str(workdir / "reader.sqlite"))
     for i in range(feeds):
         reader.add_feed(f"{base_url}/feed{i}.rss")
@@ -158,6 +160,7 @@ def main() -> None:
         "second_not_modified": second["status_counts"]["not_modified"],
         "peak_rss_main_mib": round(peak_self, 1),
         "peak_rss_largest_child_mib": round(peak_children, 1),
+        "stage_seconds": stages,
         "stage_share": {k: round(v / total_stage, 3) for k, v in stages.items()},
         "reader_update_s": None if reader_wall is None else round(reader_wall, 2),
         "techwatch_to_reader_ratio": None

@@ -238,6 +238,46 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     return _cleaner(absolute_http_url(base)).clean(strip_controls(fragment)).strip()
 
 
+# html5ever (inside nh3) is quadratic in the nesting depth of some elements: 100,000 nested
+# <div> took 23 s. Real entries nest a few dozen levels; past MAX_NESTING the body is kept as
+# escaped plain text instead. Elements the HTML parser closes by itself do not count.
+MAX_NESTING: Final = 500
+_SCAN_ABOVE_TAGS: Final = 2 * MAX_NESTING
+_TAG_RE: Final = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*>")
+_SELF_CLOSING: Final = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "tbody", "thead",
+        "tfoot", "colgroup",
+    }
+)  # fmt: skip
+
+
+def too_deeply_nested(fragment: str) -> bool:
+    """True when `fragment` nests elements deeper than MAX_NESTING (cheap for normal entries:
+    only fragments with many tags are scanned)."""
+    if fragment.count("<") <= _SCAN_ABOVE_TAGS:
+        return False
+    depth = 0
+    for match in _TAG_RE.finditer(fragment):
+        name = match.group(2).lower()
+        if name in _SELF_CLOSING or match.group().endswith("/>"):
+            continue
+        if match.group(1):
+            depth = max(0, depth - 1)
+            continue
+        depth += 1
+        if depth > MAX_NESTING:
+            return True
+    return False
+
+
+def markup_to_text(fragment: str) -> str:
+    """Plain text of any markup without an HTML parser: tags become spaces, entities decoded.
+    Only for fragments too hostile to parse; the result is text and gets escaped on output."""
+    return normalize_text(html.unescape(_TAG_RE.sub(" ", fragment)))
+
+
 def text_to_html(text: str) -> str:
     """Plain text as an HTML fragment: escaped, one paragraph per line."""
     return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in text.split("\n") if line)
@@ -327,7 +367,9 @@ def normalize_language(code: str | None) -> str | None:
 # Below these, py3langid's guesses on feed snippets were wrong too often to be worth storing.
 MIN_DETECT_CHARS: Final = 40
 MIN_DETECT_CONFIDENCE: Final = 0.9
-_DETECT_MAX_CHARS: Final = 2000
+# py3langid's cost grows with the text; its answer on feed prose is settled well before this.
+_DETECT_MAX_CHARS: Final = 300
+_LETTER: Final = re.compile(r"[^\W\d_]")
 
 
 @lru_cache(maxsize=1)
@@ -345,7 +387,7 @@ def detect_language(text: str) -> str | None:
     label on the Portuguese, Slovak or Russian feeds; the confidence floor handles doubt instead.
     """
     sample = text[:_DETECT_MAX_CHARS]
-    if sum(c.isalpha() for c in sample) < MIN_DETECT_CHARS:
+    if len(_LETTER.findall(sample, 0, 4 * MIN_DETECT_CHARS)) < MIN_DETECT_CHARS:
         return None
     lang, confidence = _identifier().classify(sample)
     if confidence < MIN_DETECT_CONFIDENCE:

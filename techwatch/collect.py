@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from techwatch.dedupe import dedupe_within_feed
 from techwatch.errors import ParseError, SourceError
 from techwatch.fetch import FeedClient
 from techwatch.parse.pool import ParsePool
@@ -141,18 +140,13 @@ async def _parse(pool: ParsePool, job: _Downloaded) -> SourceOutcome:
             parse_s=parse_s,
         )
     parse_s = time.perf_counter() - t0
-    items = dedupe_within_feed(parsed.items)
-    dropped = len(parsed.items) - len(items)
-    warnings = parsed.warnings
-    if dropped:
-        warnings = (*warnings, f"{dropped} entries repeat an identity already in this feed")
     return replace(
         base,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         entries=parsed.entries_total,
-        items=items,
-        warnings=warnings,
+        items=parsed.items,  # one per identity already: parse_feed dedupes within the feed
+        warnings=parsed.warnings,
         duration_s=fetch_s + parse_s,
         parse_s=parse_s,
     )

@@ -9,15 +9,18 @@ from hypothesis import strategies as st
 
 from techwatch.clean import (
     LINK_REL,
+    MAX_NESTING,
     canonical_url,
     detect_language,
     html_to_line,
     html_to_text,
+    markup_to_text,
     normalize_language,
     normalize_text,
     resolve_http_url,
     sanitize_html,
     strip_controls,
+    too_deeply_nested,
 )
 
 BASE = "https://news.example.ch/blog/post/"
@@ -201,6 +204,19 @@ def test_sanitizing_twice_changes_nothing(fragment: str) -> None:
     once = sanitize_html(fragment, BASE)
     assert sanitize_html(once, BASE) == once
     _assert_safe_dom(once)
+
+
+def test_too_deeply_nested_catches_nesting_bombs_but_not_sloppy_html() -> None:
+    assert too_deeply_nested("<div>" * (3 * MAX_NESTING) + "x")
+    assert too_deeply_nested("<blockquote><ul>" * (MAX_NESTING + 1))
+    assert not too_deeply_nested("<div>x</div>" * (3 * MAX_NESTING))
+    assert not too_deeply_nested("<p>unclosed paragraph " * 5000)
+    assert not too_deeply_nested("<div><img src=x><br/></div>" * 5000)
+    assert not too_deeply_nested("<div>" * (MAX_NESTING + 1))  # few tags: not even scanned
+
+
+def test_markup_to_text_needs_no_parser() -> None:
+    assert markup_to_text("<div><div>a &amp; b</div></div><p>c") == "a & b c"
 
 
 # --- html_to_text / lines -----------------------------------------------------------------------

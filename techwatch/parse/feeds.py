@@ -25,6 +25,7 @@ from techwatch.clean import (
     detect_language,
     html_to_line,
     html_to_text,
+    markup_to_text,
     normalize_language,
     normalize_line,
     normalize_text,
@@ -32,15 +33,22 @@ from techwatch.clean import (
     sanitize_html,
     strip_controls,
     text_to_html,
+    too_deeply_nested,
     truncate,
 )
 from techwatch.dedupe import content_hash, dedupe_within_feed, entry_identity
 from techwatch.errors import ParseError
+from techwatch.parse import buffered_sax
+
+# feedparser asks xml.sax for the first driver in this list that imports; ours buffers text.
+if buffered_sax.__name__ not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.insert(0, buffered_sax.__name__)
 from techwatch.types import ParsedFeed, ParsedItem
 
 # Caps on what one entry may put in the store; the pool's time budget is the real guard.
 MAX_ENTRIES: Final = 2000
 MAX_TITLE_CHARS: Final = 1000
+MAX_TITLE_INPUT_CHARS: Final = 16 * 1024
 MAX_HTML_INPUT_CHARS: Final = 512 * 1024
 MAX_TEXT_CHARS: Final = 50_000
 MAX_AUTHORS: Final = 10
@@ -314,9 +322,12 @@ def _is_html(detail: Mapping[str, Any]) -> bool:
 
 def _title(node: Mapping[str, Any]) -> str:
     """Title of an entry or a feed as one line of plain text; HTML titles lose their markup."""
-    raw = str(node.get("title") or "")
+    raw = str(node.get("title") or "")[:MAX_TITLE_INPUT_CHARS]
     detail = _get(node, "title_detail")
-    line = html_to_line(raw) if _is_html(detail) else normalize_line(raw)
+    if not _is_html(detail):
+        line = normalize_line(raw)
+    else:
+        line = normalize_line(markup_to_text(raw)) if too_deeply_nested(raw) else html_to_line(raw)
     return truncate(line, MAX_TITLE_CHARS)
 
 
@@ -334,8 +345,9 @@ def _body(detail: Mapping[str, Any], base: str) -> tuple[str, str]:
     raw = str(detail.get("value") or "")[:MAX_HTML_INPUT_CHARS]
     if not raw.strip():
         return "", ""
-    if not _is_html(detail):
-        text = truncate(normalize_text(raw), MAX_TEXT_CHARS)
+    if not _is_html(detail) or too_deeply_nested(raw):
+        plain = normalize_text(raw) if not _is_html(detail) else markup_to_text(raw)
+        text = truncate(plain, MAX_TEXT_CHARS)
         return text_to_html(text), text
     safe = sanitize_html(raw, base)
     return safe, truncate(html_to_text(safe, sanitized=True), MAX_TEXT_CHARS)

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from pebble import ProcessExpired, ProcessPool
 
+from techwatch.clean import warm_up
 from techwatch.errors import ParseError
 from techwatch.parse.feeds import parse_feed
 from techwatch.types import ParsedFeed
@@ -47,8 +48,6 @@ def _init_worker(max_memory_mb: int | None) -> None:
 
         limit = max_memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from techwatch.clean import warm_up
-
     warm_up()
 
 
