@@ -200,7 +200,7 @@ def _collect_and_store(
             )
             stage["store"] += time.perf_counter() - t
             t = time.perf_counter()
-            outcomes.extend(batch_outcomes)
+            outcomes.extend(ingest.without_items(batch_outcomes))
             parts.append(part)
             states.update(new_states)
     return outcomes, merge_stats(parts), states

@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from techwatch.health import is_due, next_state
@@ -108,6 +108,11 @@ def store_batch(
     return stats, states
 
 
+def without_items(outcomes: Sequence[SourceOutcome]) -> list[SourceOutcome]:
+    """Outcomes as the run report needs them: stored items' bodies are released from memory."""
+    return [replace(o, items=()) for o in outcomes]
+
+
 def record_skipped(
     db_path: Path, run_id: str, skipped: Sequence[SourceOutcome], now: datetime
 ) -> None:
@@ -124,10 +129,26 @@ def new_items_by_language(db_path: Path, since: datetime) -> dict[str, int]:
         return reader.new_items_by_language(since)
 
 
+#: The index is rebuilt over every item, so a run rebuilds it only when enough is unindexed;
+#: until then search still finds the newer items, unranked (see techwatch/storage/fts.py).
+REINDEX_MIN_PENDING = 500
+REINDEX_PENDING_SHARE = 0.10
+REINDEX_MAX_AGE = timedelta(hours=12)
+
+
+def index_due(built_at: datetime | None, indexed: int, pending: int, now: datetime) -> bool:
+    """Whether this run should rebuild the full-text index."""
+    if pending == 0:
+        return False
+    if built_at is None or now - built_at >= REINDEX_MAX_AGE:
+        return True
+    return pending >= max(REINDEX_MIN_PENDING, REINDEX_PENDING_SHARE * indexed)
+
+
 def finish_run(db_path: Path, report: RunReport, *, status: str) -> None:
-    """Refresh the search index when items changed, and close the run's record."""
+    """Refresh the search index when due, and close the run's record."""
     with open_writer(db_path) as writer:
-        if report.new_items or report.updated_items:
+        if index_due(*writer.search_index_status(), now=report.finished_at):
             writer.rebuild_search_index()
         writer.finish_run(
             report.run_id, finished_at=report.finished_at, status=status, summary=report.to_dict()

@@ -49,3 +49,15 @@ def test_batches_cover_every_source_once() -> None:
     parts = batches(sources, 3)
     assert [len(p) for p in parts] == [3, 3, 1]
     assert [s for part in parts for s in part] == sources
+
+
+def test_index_is_rebuilt_when_missing_stale_or_far_behind(now: datetime) -> None:
+    from techwatch.ingest import index_due
+
+    fresh = now - timedelta(hours=1)
+    assert not index_due(None, 0, 0, now), "nothing to index"
+    assert index_due(None, 0, 3, now), "no index yet"
+    assert not index_due(fresh, 10_000, 20, now), "a few new items are found unranked"
+    assert index_due(fresh, 10_000, 1_000, now), "a tenth of the store is unindexed"
+    assert index_due(fresh, 100, 500, now)
+    assert index_due(now - timedelta(hours=13), 10_000, 1, now), "stale index"

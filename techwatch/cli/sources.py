@@ -88,7 +88,7 @@ def health(
             r.get("consecutive_failures"),
             r.get("degraded"),
             r.get("next_attempt"),
-            r.get("items_seen"),
+            r.get("items_stored"),
             output.shorten(_error(r), 60),
         )
         for r in rows

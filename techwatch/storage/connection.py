@@ -55,6 +55,8 @@ def connect(
             delay = min(delay * 2, MAX_DELAY_S)
             continue
         conn.execute("SET TimeZone = 'UTC'")
+        # DuckDB draws a progress bar on stdout for long statements: stdout is for data (--json).
+        conn.execute("SET enable_progress_bar = false")
         return conn
 
 

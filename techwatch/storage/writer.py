@@ -150,6 +150,13 @@ class Writer:
             if not row or not row[0]:
                 raise StorageError(f"finish_run: no run {run_id!r} (begin_run was not called)")
 
+    def search_index_status(self) -> tuple[datetime | None, int, int]:
+        """(when the index was built or None, items it covers, items written since)."""
+        built = self._conn.execute("SELECT built_at, items FROM search_index").fetchone()
+        pending = self._conn.execute("SELECT count(*) FROM search_pending").fetchone()
+        built_at, indexed = (built[0], int(built[1])) if built else (None, 0)
+        return built_at, indexed, int(pending[0]) if pending else 0
+
     def rebuild_search_index(self) -> None:
         """Rebuild the full-text index over all items; once a run, after its last batch.
 

@@ -1,0 +1,89 @@
+"""`techwatch ingest` and `techwatch demo` through the CLI, under a real Prefect API."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from techwatch.cli import main
+from techwatch.demo.server import Site, serve
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+FEED = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+<item><title>Exchange Server: correctif urgent</title><link>https://example.org/a</link>
+<guid>a</guid><description>Une vuln\xc3\xa9rabilit\xc3\xa9 critique.</description></item>
+</channel></rss>"""
+
+
+@pytest.fixture(autouse=True)
+def _prefect_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The CLI sets Prefect's variables with setdefault; keep them from leaking between tests."""
+    for name in (
+        "PREFECT_HOME",
+        "PREFECT_LOGGING_LEVEL",
+        "PREFECT_SERVER_LOGGING_LEVEL",
+        "PREFECT_SERVER_ANALYTICS_ENABLED",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_ingest_records_unreachable_sources_and_completes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = Site(documents={"/ok.rss": FEED})
+    with serve(site) as base:
+        sources = tmp_path / "sources.yml"
+        sources.write_text(
+            "settings:\n  allow_private_networks: true\nsources:\n"
+            f"  - {{id: local, name: Local, kind: feed, url: '{base}/ok.rss', category: press}}\n"
+            f"  - {{id: offline, name: Offline, kind: feed, "
+            f"url: 'http://127.0.0.1:{_closed_port()}/feed', category: press}}\n"
+        )
+        code = main(["ingest", "--home", str(tmp_path), "--sources", str(sources), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    report = json.loads(captured.out)  # stdout holds the JSON report and nothing else
+    lines = {line["source_id"]: line for line in report["sources"]}
+    assert lines["local"]["status"] == "ok" and lines["local"]["new"] == 1
+    assert lines["offline"]["status"] == "failed"
+    assert lines["offline"]["error_kind"] == "connection"
+    assert (tmp_path / "var" / "techwatch.duckdb").is_file()
+
+
+def test_ingest_with_a_broken_sources_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sources = tmp_path / "sources.yml"
+    sources.write_text(
+        "sources:\n  - id: x\n    name: X\n    kind: feed\n    url: file:///etc/passwd\n"
+        "    category: press\n"
+    )
+    code = main(["ingest", "--home", str(tmp_path), "--sources", str(sources), "--json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert "url" in captured.err and "sources.yml" in captured.err
+
+
+def test_demo_twice_finds_nothing_new_the_second_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--home", str(tmp_path), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["demo", "--home", str(tmp_path), "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert first["new_items"] > 0
+    assert second["new_items"] == 0
+    assert second["status_counts"]["not_modified"] == first["status_counts"]["ok"]
