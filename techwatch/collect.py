@@ -118,15 +118,13 @@ async def _parse(pool: ParsePool, job: _Downloaded) -> SourceOutcome:
         fetch_s=fetch_s,
     )
     try:
-        parsed = await asyncio.wrap_future(
-            pool.submit(
-                source.id,
-                body,
-                url=fetched.final_url,
-                content_type=fetched.content_type,
-                declared_language=source.language,
-                fetched_at=fetched.fetched_at,
-            )
+        parsed = await pool.parse(
+            source.id,
+            body,
+            url=fetched.final_url,
+            content_type=fetched.content_type,
+            declared_language=source.language,
+            fetched_at=fetched.fetched_at,
         )
     except ParseError as error:
         parse_s = time.perf_counter() - t0

@@ -48,21 +48,19 @@ def list_items(
     start = parse_since(since, datetime.now(UTC))
     with open_reader(paths(home, db, sources).db) as reader:
         rows = reader.items(since=start, source_id=source, language=lang, limit=limit)
-    if json:
-        output.print_json(rows)
-        return
-    cols = ("id", "date", "source", "lang", "title")
-    lines = (
-        (
+    output.listing(
+        rows,
+        as_json=json,
+        title=f"{len(rows)} items",
+        columns=("id", "date", "source", "lang", "title"),
+        cells=lambda r: (
             r["id"],
             r.get("published") or r.get("first_seen"),
             r["source_id"],
             r.get("language"),
             output.shorten(r.get("title"), 90),
-        )
-        for r in rows
+        ),
     )
-    output.out.print(output.table(f"{len(rows)} items", cols, lines))
 
 
 @app.command("show")
@@ -114,11 +112,15 @@ def search_items(
     """Full-text search over titles and texts, best matches first."""
     with open_reader(paths(home, db, sources).db) as reader:
         rows = reader.search(query, limit=limit)
-    if json:
-        output.print_json(rows)
-        return
-    cols = ("score", "id", "source", "title")
-    lines = (
-        (r.get("score"), r["id"], r["source_id"], output.shorten(r.get("title"), 90)) for r in rows
+    output.listing(
+        rows,
+        as_json=json,
+        title=f"{len(rows)} results for {query!r}",
+        columns=("score", "id", "source", "title"),
+        cells=lambda r: (
+            r.get("score"),
+            r["id"],
+            r["source_id"],
+            output.shorten(r.get("title"), 90),
+        ),
     )
-    output.out.print(output.table(f"{len(rows)} results for {query!r}", cols, lines))

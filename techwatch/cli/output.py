@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -36,6 +36,21 @@ def print_json(data: Any) -> None:
     """Write one JSON document to stdout and nothing else."""
     sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
     sys.stdout.flush()
+
+
+def listing(
+    rows: Sequence[Any],
+    *,
+    as_json: bool,
+    title: str,
+    columns: Sequence[str],
+    cells: Callable[[Any], Sequence[Any]],
+) -> None:
+    """The one shape of every list command: all rows as JSON, or a table of chosen cells."""
+    if as_json:
+        print_json(rows)
+        return
+    out.print(table(title, columns, (cells(row) for row in rows)))
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

@@ -141,15 +141,19 @@ def list_runs(
     """The latest ingestion runs, newest first."""
     with open_reader(paths(home, db, sources).db) as reader:
         rows = reader.runs(limit=limit)
-    if json:
-        output.print_json(rows)
-        return
-    cols = ("run", "kind", "started", "finished", "status")
-    lines = (
-        (r["run_id"], r.get("kind"), r.get("started_at"), r.get("finished_at"), r.get("status"))
-        for r in rows
+    output.listing(
+        rows,
+        as_json=json,
+        title=f"{len(rows)} runs",
+        columns=("run", "kind", "started", "finished", "status"),
+        cells=lambda r: (
+            r["run_id"],
+            r.get("kind"),
+            r.get("started_at"),
+            r.get("finished_at"),
+            r.get("status"),
+        ),
     )
-    output.out.print(output.table(f"{len(rows)} runs", cols, lines))
 
 
 @runs_app.command("show")
@@ -166,12 +170,12 @@ def show_run(
     if not rows:
         output.err.print(f"no run with id {run_id!r}")
         raise typer.Exit(1)
-    if json:
-        output.print_json(rows)
-        return
-    cols = ("source", "status", "http", "entries", "new", "updated", "seconds", "error")
-    lines = (
-        (
+    output.listing(
+        rows,
+        as_json=json,
+        title=f"run {run_id}",
+        columns=("source", "status", "http", "entries", "new", "updated", "seconds", "error"),
+        cells=lambda r: (
             r["source_id"],
             r["status"],
             r.get("http_status"),
@@ -180,7 +184,5 @@ def show_run(
             r.get("updated_items"),
             r.get("duration_s"),
             output.shorten(f"{r.get('error_kind') or ''} {r.get('error') or ''}".strip(), 60),
-        )
-        for r in rows
+        ),
     )
-    output.out.print(output.table(f"run {run_id}", cols, lines))

@@ -20,15 +20,13 @@ def list_sources(
 ) -> None:
     """List the sources configured in sources.yml."""
     config = load_sources(paths(home, db, sources).sources)
-    if json:
-        output.print_json([asdict(s) for s in config.sources])
-        return
-    rows = (
-        (s.id, s.category, s.language or "", "yes" if s.enabled else "no", s.url)
-        for s in config.sources
+    output.listing(
+        [asdict(s) for s in config.sources],
+        as_json=json,
+        title=f"{len(config.sources)} sources",
+        columns=("id", "category", "lang", "enabled", "url"),
+        cells=lambda s: (s["id"], s["category"], s["language"], s["enabled"], s["url"]),
     )
-    cols = ("id", "category", "lang", "enabled", "url")
-    output.out.print(output.table(f"{len(config.sources)} sources", cols, rows))
 
 
 @app.command("check")
@@ -67,21 +65,21 @@ def health(
         rows = reader.sources()
     if degraded:
         rows = [r for r in rows if r.get("degraded")]
-    if json:
-        output.print_json(rows)
-        return
-    cols = (
-        "id",
-        "status",
-        "last success",
-        "failures",
-        "degraded",
-        "next attempt",
-        "items",
-        "error",
-    )
-    lines = (
-        (
+    output.listing(
+        rows,
+        as_json=json,
+        title=f"{len(rows)} sources",
+        columns=(
+            "id",
+            "status",
+            "last success",
+            "failures",
+            "degraded",
+            "next attempt",
+            "items",
+            "error",
+        ),
+        cells=lambda r: (
             r["id"],
             r.get("last_status"),
             r.get("last_success"),
@@ -90,10 +88,8 @@ def health(
             r.get("next_attempt"),
             r.get("items_stored"),
             output.shorten(_error(r), 60),
-        )
-        for r in rows
+        ),
     )
-    output.out.print(output.table(f"{len(rows)} sources", cols, lines))
 
 
 def _error(row: dict[str, object]) -> str:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 
 import aiohttp
@@ -71,6 +72,9 @@ class FeedClient:
             ),
             follow_redirects=False,
             trust_env=False,
+            # Stateless: a feed reader has no session, and cookies set while fetching one
+            # source must not ride along with the next.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
         return self
 

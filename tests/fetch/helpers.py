@@ -44,6 +44,16 @@ def fetch(
     return asyncio.run(run())
 
 
+def fetch_many(urls: list[str], now: datetime, *, settings: FetchSettings = LOCAL) -> list[Fetched]:
+    """Fetch several URLs one after the other with one client, as a run does."""
+
+    async def run() -> list[Fetched]:
+        async with FeedClient(settings) as client:
+            return [await client.fetch(make_source(url), None, now) for url in urls]
+
+    return asyncio.run(run())
+
+
 @dataclass(frozen=True)
 class Failure:
     """The error a fetch raised and how long it took to raise it."""

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from techwatch.types import SourceState
-from tests.fetch.helpers import LOCAL, fetch
+from tests.fetch.helpers import LOCAL, fetch, fetch_many
 from tests.fetch.server import Handler, LocalServer
 
 pytestmark = pytest.mark.timeout(20)
@@ -57,3 +57,16 @@ def test_the_configured_user_agent_and_encodings_are_sent(now: datetime) -> None
     assert seen["user-agent"] == "techwatch-test/9 (+ops@x)"
     assert seen["accept-encoding"] == "gzip, deflate"
     assert "cookie" not in seen
+
+
+def test_cookies_set_by_one_source_are_not_sent_to_the_next(now: datetime) -> None:
+    def sets_cookie(h: Handler) -> None:
+        h.reply(200, b"<rss/>", {"Set-Cookie": "session=abc; Path=/"})
+
+    def plain(h: Handler) -> None:
+        h.reply(200, b"<rss/>")
+
+    with LocalServer({"/a": sets_cookie, "/b": plain}) as server:
+        fetch_many([server.url("/a"), server.url("/b")], now)
+    assert [r.path for r in server.requests] == ["/a", "/b"]
+    assert "cookie" not in server.requests[1].headers
