@@ -15,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from techwatch import progress
 from techwatch.cli import output
 from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+from techwatch.config import load_sources
+from techwatch.runlock import lock_path_for, run_lock
 from techwatch.settings import Paths
 from techwatch.storage import open_reader
 
@@ -32,7 +34,15 @@ def prepare_prefect(where: Paths, verbose: bool) -> None:
 def run_flow(
     where: Paths, *, sources: Path, kind: str, force: bool, show: bool, verbose: bool
 ) -> dict[str, Any]:
-    """Run the ingestion flow under Prefect, with a progress bar when asked."""
+    """Run the ingestion flow under Prefect, with a progress bar when asked.
+
+    The configuration and the run lock are checked first, so that the usual mistakes get a
+    one-line message in a second instead of a Prefect traceback after its server started.
+    The flow checks both again: it is also run by schedules, without this command.
+    """
+    load_sources(sources)
+    with run_lock(lock_path_for(where.db)):
+        pass
     prepare_prefect(where, verbose)
     from pipelines.ingest import ingest_flow
 

@@ -96,8 +96,16 @@ class Writer:
     def begin_run(
         self, run_id: str, *, started_at: datetime, kind: str, flow_run_id: str | None
     ) -> None:
-        """Record a run as `running`; finish_run closes it."""
+        """Record a run as `running`; finish_run closes it.
+
+        Runs still `running` belong to a process that died (the caller holds the run lock, so no
+        other run is alive): they are marked `interrupted`. Their committed batches stay.
+        """
         with _transaction(self._conn, f"begin_run {run_id}"):
+            self._conn.execute(
+                "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+                [started_at],
+            )
             self._conn.execute(
                 "INSERT INTO runs (run_id, kind, flow_run_id, started_at, status) "
                 "VALUES (?, ?, ?, ?, 'running')",

@@ -264,3 +264,15 @@ def test_new_items_are_counted_per_language(db: Path) -> None:
     with open_reader(db) as r:
         assert r.new_items_by_language(T1) == {"en": 2, "?": 1}
         assert r.new_items_by_language(T2) == {"?": 1}  # an update is not new
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(tmp_path: Path) -> None:
+    db = tmp_path / "runs.duckdb"
+    t0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    with open_writer(db) as writer:
+        writer.begin_run("dead", started_at=t0, kind="ingest", flow_run_id=None)
+    with open_writer(db) as writer:
+        writer.begin_run("next", started_at=t0 + timedelta(days=1), kind="ingest", flow_run_id=None)
+    with open_reader(db) as reader:
+        status = {r["run_id"]: r["status"] for r in reader.runs()}
+    assert status == {"dead": "interrupted", "next": "running"}
