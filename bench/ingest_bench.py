@@ -192,6 +192,7 @@ def main() -> None:
         "second_run_s": round(second_wall, 2),
         "second_new_items": second["new_items"],
         "second_not_modified": second["status_counts"]["not_modified"],
+        "second_stage_seconds": second["stage_seconds"],
         "peak_rss_main_mib": round(peak_self, 1),
         "peak_rss_largest_child_mib": round(peak_children, 1),
         "stage_seconds": stages,
