@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 
 import typer
@@ -36,8 +38,15 @@ def demo(
         )
     emit_report(report, json)
     if not json:
+        tw = _command_name()
         output.out.print(
-            "Explore: techwatch items list | techwatch items search ransomware | "
-            "techwatch sources health",
+            f"Explore: {tw} items list | {tw} items search ransomware | {tw} sources health",
             highlight=False,
         )
+
+
+def _command_name() -> str:
+    """How the user can call techwatch again: plain when on PATH, else the path they used."""
+    if shutil.which("techwatch"):
+        return "techwatch"
+    return os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0] else "techwatch"

@@ -39,6 +39,7 @@ from techwatch.clean import (
 from techwatch.dedupe import content_hash, dedupe_within_feed, entry_identity
 from techwatch.errors import ParseError
 from techwatch.parse import buffered_sax
+from techwatch.parse.discovery import advertised_feeds
 
 # feedparser asks xml.sax for the first driver in this list that imports; ours buffers text.
 if buffered_sax.__name__ not in feedparser.api.PREFERRED_XML_PARSERS:
@@ -198,7 +199,9 @@ def _check_is_feed(
     if parsed.entries:
         return
     if not parsed.get("version"):
-        raise ParseError(_not_a_feed_reason(body), kind="not_a_feed", source_id=source_id, url=url)
+        raise ParseError(
+            _not_a_feed_reason(body, url), kind="not_a_feed", source_id=source_id, url=url
+        )
     error = _bozo_error(parsed)
     if error is not None:
         raise ParseError(
@@ -209,12 +212,15 @@ def _check_is_feed(
         )
 
 
-def _not_a_feed_reason(body: bytes) -> str:
+def _not_a_feed_reason(body: bytes, url: str) -> str:
     """A short human reason for the run report: what the document looks like instead."""
     head = body.lstrip()[:200].lower()
     if head.startswith((b"{", b"[")):
         return "JSON document, not an RSS/Atom feed (JSON Feed is not supported)"
     if b"<html" in head or head.startswith(b"<!doctype html"):
+        feeds = advertised_feeds(body, url)
+        if feeds:
+            return f"HTML page, not a feed; the page advertises {', '.join(feeds)}"
         return "HTML page, not a feed"
     return "no RSS/Atom/RDF feed found in the document"
 
