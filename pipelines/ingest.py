@@ -34,17 +34,23 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     return isinstance(error, TransientError)
 
 
+def db_task(fn: Any) -> Any:
+    """A task that touches the database: a busy file (transient) is retried with delays."""
+    return task(
+        fn,
+        cache_policy=NONE,
+        retries=len(DB_RETRY_DELAYS_S),
+        retry_delay_seconds=DB_RETRY_DELAYS_S,
+        retry_condition_fn=retry_if_transient,
+    )
+
+
 @task(cache_policy=NONE)
 def load_config(sources_path: Path) -> SourcesConfig:
     return load_sources(sources_path)
 
 
-@task(
-    cache_policy=NONE,
-    retries=3,
-    retry_delay_seconds=DB_RETRY_DELAYS_S,
-    retry_condition_fn=retry_if_transient,
-)
+@db_task
 def prepare(
     db_path: Path,
     config: SourcesConfig,
@@ -72,12 +78,7 @@ def collect_batch(
     return collect.collect_batch(sources, states, config.settings, pool, on_done=done)
 
 
-@task(
-    cache_policy=NONE,
-    retries=3,
-    retry_delay_seconds=DB_RETRY_DELAYS_S,
-    retry_condition_fn=retry_if_transient,
-)
+@db_task
 def store(
     db_path: Path,
     run_id: str,
@@ -90,24 +91,14 @@ def store(
     )
 
 
-@task(
-    cache_policy=NONE,
-    retries=3,
-    retry_delay_seconds=DB_RETRY_DELAYS_S,
-    retry_condition_fn=retry_if_transient,
-)
+@db_task
 def record_skipped(db_path: Path, plan: ingest.RunPlan) -> None:
     ingest.record_skipped(db_path, plan.run_id, plan.skipped, plan.started_at)
 
 
-@task(
-    cache_policy=NONE,
-    retries=3,
-    retry_delay_seconds=DB_RETRY_DELAYS_S,
-    retry_condition_fn=retry_if_transient,
-)
+@db_task
 def finish(db_path: Path, report: Any) -> None:
-    ingest.finish_run(db_path, report, status="partial" if report.failed else "ok")
+    ingest.finish_run(db_path, report)
 
 
 @task(cache_policy=NONE)

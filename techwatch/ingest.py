@@ -145,8 +145,10 @@ def index_due(built_at: datetime | None, indexed: int, pending: int, now: dateti
     return pending >= max(REINDEX_MIN_PENDING, REINDEX_PENDING_SHARE * indexed)
 
 
-def finish_run(db_path: Path, report: RunReport, *, status: str) -> None:
-    """Refresh the search index when due, and close the run's record."""
+def finish_run(db_path: Path, report: RunReport) -> None:
+    """Refresh the search index when due, and close the run's record: `partial` when some
+    source failed (the run itself completed), `ok` otherwise."""
+    status = "partial" if report.failed else "ok"
     with open_writer(db_path) as writer:
         if index_due(*writer.search_index_status(), now=report.finished_at):
             writer.rebuild_search_index()
