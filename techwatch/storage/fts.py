@@ -17,7 +17,12 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
-INDEX_SCHEMA = "fts_main_items"
+#: The index covers a derived table, rebuilt with it: title, the head of the text and the CVE
+#: ids. What an item is about is in its title and lede; indexing whole full-content entries
+#: (up to 50k characters each) would make every rebuild's cost grow with text, not with items.
+DOC_TABLE = "search_docs"
+INDEX_SCHEMA = f"fts_main_{DOC_TABLE}"
+INDEXED_TEXT_CHARS = 4000
 # A title hit counts this much more than the same hit in the text.
 TITLE_BOOST = 1.0
 # Like the extension's default, but digits are kept: CVE-2026-1234 and version numbers are the
@@ -57,7 +62,11 @@ def load(conn: duckdb.DuckDBPyConnection) -> bool:
 def rebuild(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
     """Rebuild the index over all items and record what it covers (caller owns the transaction)."""
     conn.execute(
-        "PRAGMA create_fts_index('items', 'id', 'title', 'text', stemmer = 'porter', "
+        f"CREATE OR REPLACE TABLE {DOC_TABLE} AS SELECT id, title, "
+        f"left(text, {INDEXED_TEXT_CHARS}) || ' ' || array_to_string(cves, ' ') AS body FROM items"
+    )
+    conn.execute(
+        f"PRAGMA create_fts_index('{DOC_TABLE}', 'id', 'title', 'body', stemmer = 'porter', "
         f"stopwords = 'none', ignore = '{IGNORE}', strip_accents = 1, lower = 1, overwrite = 1)"
     )
     conn.execute("DELETE FROM search_pending")
@@ -80,18 +89,18 @@ def ranked(conn: duckdb.DuckDBPyConnection, query: str, limit: int) -> list[tupl
     Items written since the index was built are left out here (their index entries are
     missing or stale) and found by `unindexed` instead.
     """
+    columns = ", ".join(f"i.{name}" for name in RESULT_COLUMNS.split(", "))
     sql = f"""
         WITH scored AS (
-            SELECT {RESULT_COLUMNS},
+            SELECT id,
                    {INDEX_SCHEMA}.match_bm25(id, $q, conjunctive := 1) AS all_score,
                    {INDEX_SCHEMA}.match_bm25(id, $q, fields := 'title') AS title_score
-            FROM items
+            FROM {DOC_TABLE}
         )
-        SELECT {RESULT_COLUMNS},
-               all_score + {TITLE_BOOST} * coalesce(title_score, 0) AS score
-        FROM scored
-        WHERE all_score IS NOT NULL AND id NOT IN (SELECT id FROM search_pending)
-        ORDER BY score DESC, id
+        SELECT {columns}, s.all_score + {TITLE_BOOST} * coalesce(s.title_score, 0) AS score
+        FROM scored s JOIN items i ON i.id = s.id
+        WHERE s.all_score IS NOT NULL AND s.id NOT IN (SELECT id FROM search_pending)
+        ORDER BY score DESC, i.id
         LIMIT $limit
     """
     return conn.execute(sql, {"q": query, "limit": limit}).fetchall()

@@ -136,3 +136,22 @@ def test_rebuild_search_index_can_be_called_explicitly(corpus: Path) -> None:
         assert r.info()["search_index"]["items"] == len(CORPUS)
         assert r.info()["search_index"]["pending"] == 0
         assert [h["title"] for h in r.search("printer")] == ["Printer drivers"]
+
+
+def test_long_texts_are_indexed_by_their_head_and_their_cve_ids(db: Path) -> None:
+    filler = "Lorem ipsum dolor sit amet. " * 400  # well past the indexed head
+    long_item = replace(
+        item(
+            "s1",
+            "long",
+            title="Monthly roundup",
+            text=f"Opening words about backups. {filler} Closing words about zanzibar.",
+        ),
+        cves=("CVE-2026-55555",),
+    )
+    with open_writer(db) as w:
+        w.write_outcomes("r1", [outcome("s1", [long_item])], [], T0)
+        w.rebuild_search_index()
+    assert titles(db, "backups") == ["Monthly roundup"]
+    assert titles(db, "CVE-2026-55555") == ["Monthly roundup"]
+    assert titles(db, "zanzibar") == [], "only the head of a long text is indexed"
