@@ -1,9 +1,10 @@
 """Full-text search over items: DuckDB's fts extension loaded offline, with an ILIKE fallback.
 
 The extension ships as a wheel (duckdb-extension-fts) pinned to the duckdb version, so it is
-LOADed from that folder and never downloaded. DuckDB does not maintain its index: the writer
-rebuilds it once a run (it costs seconds per 100k items), and items written since the last
-build (listed in `search_pending`) are still found, unranked, by a plain substring match.
+LOADed from that folder and never downloaded. DuckDB does not maintain its index: a run
+rebuilds it when due (see techwatch.ingest.index_due; it costs seconds per 10k items), and items
+written since the last build (listed in `search_pending`) are still found, unranked, by a plain
+substring match.
 """
 
 from __future__ import annotations

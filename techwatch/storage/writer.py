@@ -166,7 +166,7 @@ class Writer:
         return built_at, indexed, int(pending[0]) if pending else 0
 
     def rebuild_search_index(self) -> None:
-        """Rebuild the full-text index over all items; once a run, after its last batch.
+        """Rebuild the full-text index over all items (a run does it when due, after its batches).
 
         Skipped with a warning when the fts extension cannot be loaded (search still works).
         """
