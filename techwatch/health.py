@@ -29,16 +29,21 @@ from email.utils import parsedate_to_datetime
 
 from techwatch.types import FetchSettings, Source, SourceOutcome, SourceState
 
+#: A run may start a little before a source's next attempt (the previous run took a few seconds
+#: to get to it): without this grace a daily source polled by a nightly run would skip a night.
+MAX_GRACE = timedelta(minutes=10)
+
 
 def is_due(source: Source, state: SourceState | None, now: datetime) -> bool:
-    """Whether `source` should be fetched in a run at `now`."""
+    """Whether `source` should be fetched in a run at `now` (within a small grace)."""
     if not source.enabled:
         return False
     if state is None or state.next_attempt is None:
         return True
     if state.url is not None and state.url != source.url:
         return True  # the operator changed the URL: the old schedule says nothing about the new one
-    return state.next_attempt <= now
+    grace = min(MAX_GRACE, timedelta(seconds=source.poll_interval_s / 10))
+    return state.next_attempt <= now + grace
 
 
 def next_state(

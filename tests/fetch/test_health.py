@@ -56,7 +56,7 @@ def fail_times(n: int, now: datetime, rng: random.Random) -> list[SourceState]:
         (SOURCE, None, None, True),
         (replace(SOURCE, enabled=False), None, None, False),
         (SOURCE, SourceState(SOURCE.id, url=SOURCE.url), None, True),
-        (SOURCE, SourceState(SOURCE.id, url=SOURCE.url), timedelta(minutes=1), False),
+        (SOURCE, SourceState(SOURCE.id, url=SOURCE.url), timedelta(minutes=30), False),
         (SOURCE, SourceState(SOURCE.id, url=SOURCE.url), timedelta(0), True),
         (SOURCE, SourceState(SOURCE.id, url=SOURCE.url), -timedelta(minutes=1), True),
         (SOURCE, SourceState(SOURCE.id, url="https://old.example/"), timedelta(days=1), True),
@@ -188,7 +188,7 @@ def test_a_source_is_degraded_after_the_threshold_but_still_probed(now: datetime
     assert [s.degraded for s in states] == [False, False, False, False, True, True, True]
     last = states[-1]
     assert last.next_attempt is not None
-    assert not is_due(SOURCE, last, last.next_attempt - timedelta(seconds=1))
+    assert not is_due(SOURCE, last, last.next_attempt - timedelta(hours=1))
     assert is_due(SOURCE, last, last.next_attempt)  # degraded, never disabled
 
 
@@ -258,3 +258,14 @@ def test_parse_retry_after(now: datetime, value: str | None, expected: timedelta
     assert now == datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
     parsed = parse_retry_after(value, now, cap_s=3600)
     assert parsed == (now + expected if expected is not None else None)
+
+
+def test_a_daily_source_is_due_for_the_next_nightly_run_started_a_little_earlier(
+    now: datetime,
+) -> None:
+    daily = replace(SOURCE, poll_interval_s=24 * 3600)
+    # Last night's run reached this source 40 s after it started.
+    fetched_at = now - timedelta(days=1) + timedelta(seconds=40)
+    state = SourceState(daily.id, url=daily.url, next_attempt=fetched_at + timedelta(days=1))
+    assert is_due(daily, state, now)
+    assert not is_due(daily, state, now - timedelta(hours=1))
