@@ -7,7 +7,7 @@ results can cross process boundaries (parse workers) by pickling.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 Category = Literal["advisory", "vendor", "press", "regulation", "status", "blog"]
@@ -92,6 +92,73 @@ class Fetched:
 
 
 @dataclass(frozen=True, slots=True)
+class CvssScore:
+    """One CVSS assessment as published; unscored (base_score None) with the reason when its
+    vector cannot be read (RELIABILITY 26)."""
+
+    version: str  # "2.0", "3.0", "3.1", "4.0"
+    vector: str | None
+    base_score: float | None
+    severity: str | None  # NONE, LOW, MEDIUM, HIGH, CRITICAL (v2: LOW, MEDIUM, HIGH)
+    source: str | None = None  # who scored it: the CNA, CISA-ADP, NVD, a vendor...
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """A product a document says is affected, with versions as readable ranges."""
+
+    vendor: str
+    product: str
+    versions: tuple[str, ...] = ()  # e.g. "< 7.2.5", "7.0.0 - 7.0.12", "2.4.1"
+    fixed: tuple[str, ...] = ()  # first fixed versions, when stated
+    cpes: tuple[str, ...] = ()
+    purl: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KevEntry:
+    """CISA's Known Exploited Vulnerabilities catalog entry for one CVE."""
+
+    date_added: date
+    due_date: date | None
+    required_action: str
+    ransomware: bool | None  # "Known" -> True, "Unknown" -> None
+    vendor: str
+    product: str
+    name: str
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VulnFacts:
+    """What one document states about one vulnerability (a CVE id when it has one)."""
+
+    vuln_id: str
+    aliases: tuple[str, ...] = ()
+    title: str | None = None
+    description: str | None = None
+    published: datetime | None = None
+    modified: datetime | None = None
+    cvss: tuple[CvssScore, ...] = ()
+    cwes: tuple[str, ...] = ()
+    affected: tuple[Affected, ...] = ()
+    kev: KevEntry | None = None
+    ssvc: tuple[tuple[str, str], ...] = ()  # (decision point, value): ("Exploitation", "active")
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EpssScore:
+    """FIRST EPSS: probability of exploitation in the next 30 days, and its percentile."""
+
+    cve_id: str
+    score: float
+    percentile: float
+    date: date
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedItem:
     """One feed entry, normalised and cleaned; no markup in `title` or `text`."""
 
@@ -107,6 +174,7 @@ class ParsedItem:
     authors: tuple[str, ...] = ()
     cves: tuple[str, ...] = ()
     content_hash: str = ""
+    facts: tuple[VulnFacts, ...] = ()  # structured advisories: what the item states per CVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +187,7 @@ class ParsedFeed:
     title: str | None = None
     language: str | None = None
     warnings: tuple[str, ...] = ()
+    epss: tuple[EpssScore, ...] = ()  # score tables (EPSS) carry no items
 
 
 @dataclass(frozen=True, slots=True)
