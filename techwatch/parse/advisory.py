@@ -1,0 +1,95 @@
+"""What every structured-advisory parser shares: turning one advisory into a ParsedItem.
+
+The item is what people read (title, plain text, link); its `facts` are what the advisory
+states per vulnerability. The content hash covers both, so that a CVE record gaining a CVSS
+score or a KEV entry changing its due date counts as an update of the stored item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Final
+
+from techwatch.clean import canonical_url, normalize_line, normalize_text, text_to_html, truncate
+from techwatch.parse.feeds import find_cves
+from techwatch.types import ParsedItem, VulnFacts
+
+MAX_TITLE_CHARS: Final = 500
+MAX_TEXT_CHARS: Final = 50_000
+_CVE_ID: Final = re.compile(r"^CVE-\d{4}-\d{4,}$")
+
+
+def advisory_item(
+    source_id: str,
+    *,
+    identity: str,
+    title: str,
+    text: str,
+    url: str | None,
+    published: datetime | None,
+    language: str | None,
+    facts: Iterable[VulnFacts] = (),
+) -> ParsedItem:
+    """A ParsedItem for one advisory: clean text, CVE ids from facts and text, hash of both."""
+    facts = tuple(facts)
+    clean_title = truncate(normalize_line(title), MAX_TITLE_CHARS)
+    clean_text = truncate(normalize_text(text), MAX_TEXT_CHARS)
+    stated = {f.vuln_id.upper() for f in facts if _CVE_ID.match(f.vuln_id.upper())}
+    stated |= {a.upper() for f in facts for a in f.aliases if _CVE_ID.match(a.upper())}
+    cves = tuple(sorted(stated | set(find_cves(f"{clean_title}\n{clean_text}")), key=_cve_key))
+    return ParsedItem(
+        source_id=source_id,
+        identity=identity,
+        url=url,
+        canonical_url=canonical_url(url),
+        title=clean_title,
+        text=clean_text,
+        html=text_to_html(clean_text),
+        published=published,
+        language=language,
+        cves=cves,
+        content_hash=facts_hash(clean_title, clean_text, facts),
+        facts=facts,
+    )
+
+
+def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
+    """Stable digest of what a reader sees and what the advisory states."""
+    digest = hashlib.sha256()
+    for part in (title, text, repr(facts)):
+        digest.update(part.encode("utf-8", "replace"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:32]
+
+
+def parse_date(value: object) -> date | None:
+    """'2026-11-28' (or a longer ISO timestamp) -> date; None when absent or unreadable."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """ISO 8601 timestamp -> aware UTC datetime (naive ones are taken as UTC); None otherwise."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        day = parse_date(text)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+    if parsed.year < 1990:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _cve_key(cve: str) -> tuple[int, int]:
+    _, year, number = cve.split("-")
+    return int(year), int(number)
