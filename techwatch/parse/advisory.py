@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Final
 
@@ -57,11 +58,22 @@ def advisory_item(
 
 
 def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
-    """Stable digest of what a reader sees and what the advisory states."""
+    """Stable digest of what a reader sees and what the advisory states.
+
+    Advisories often repeat one long `affected` tuple for each of their CVEs (CERT-FR lists
+    every system for every CVE): each distinct tuple is rendered once, not once per CVE.
+    """
     digest = hashlib.sha256()
-    for part in (title, text, repr(facts)):
+    rendered: dict[int, bytes] = {}
+    for part in (title, text):
         digest.update(part.encode("utf-8", "replace"))
         digest.update(b"\x00")
+    for fact in facts:
+        key = id(fact.affected)
+        if key not in rendered:
+            rendered[key] = hashlib.sha256(repr(fact.affected).encode("utf-8", "replace")).digest()
+        digest.update(repr(replace(fact, affected=())).encode("utf-8", "replace"))
+        digest.update(rendered[key])
     return digest.hexdigest()[:32]
 
 
