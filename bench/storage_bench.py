@@ -81,7 +81,7 @@ def timed(action: Callable[[], object]) -> float:
 
 def baseline(folder: Path, batch: list[SourceOutcome]) -> float:
     """Seconds to insert the staged Arrow table into a new DuckDB file, nothing more."""
-    table = staging.stage_items(batch)
+    table = staging.stage_items(staging.unique_items(batch))
     conn = duckdb.connect(str(folder / "baseline.duckdb"))
     try:
         return timed(lambda: conn.from_arrow(table).create("items"))

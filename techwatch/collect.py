@@ -125,6 +125,7 @@ async def _parse(pool: ParsePool, job: _Downloaded) -> SourceOutcome:
             content_type=fetched.content_type,
             declared_language=source.language,
             fetched_at=fetched.fetched_at,
+            kind=source.kind,
         )
     except ParseError as error:
         parse_s = time.perf_counter() - t0

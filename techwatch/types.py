@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Literal
 
 Category = Literal["advisory", "vendor", "press", "regulation", "status", "blog"]
-SourceKind = Literal["feed"]
+SourceKind = Literal["feed", "cisa-kev", "cve-json5", "csaf", "certfr-json", "osv"]
 OutcomeStatus = Literal["ok", "not_modified", "failed", "skipped"]
 
 

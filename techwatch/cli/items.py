@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import typer
 
@@ -96,6 +97,8 @@ def show_item(
         out.print(f"{key:>11}: {output.cell(row.get(key))}", markup=False, highlight=False)
     for link in row.get("linked") or []:
         out.print(f"{'also in':>11}: {output.cell(link)}", markup=False, highlight=False)
+    for vuln in row.get("vulns") or []:
+        out.print(f"{'states':>11}: {_vuln_line(vuln)}", markup=False, highlight=False)
     out.print()
     out.print(row.get("text") or "", markup=False, highlight=False)
 
@@ -124,3 +127,19 @@ def search_items(
             output.shorten(r.get("title"), 90),
         ),
     )
+
+
+def _vuln_line(vuln: dict[str, Any]) -> str:
+    """One line per stated vulnerability: id, best CVSS, KEV and SSVC exploitation."""
+    parts = [vuln["vuln_id"]]
+    scored = [c for c in vuln.get("cvss") or [] if c.get("base_score") is not None]
+    if scored:
+        best = max(scored, key=lambda c: (c["version"], c["base_score"]))
+        parts.append(f"CVSS {best['version']} {best['base_score']} {best.get('severity') or ''}")
+    if vuln.get("kev_date_added"):
+        ransomware = ", ransomware" if vuln.get("kev_ransomware") else ""
+        parts.append(f"KEV since {vuln['kev_date_added']}{ransomware}")
+    exploitation = [s["value"] for s in vuln.get("ssvc") or [] if s["point"] == "Exploitation"]
+    if exploitation:
+        parts.append(f"exploitation: {exploitation[0]}")
+    return " | ".join(p.strip() for p in parts)

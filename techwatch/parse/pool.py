@@ -21,11 +21,11 @@ from pebble import ProcessExpired, ProcessPool
 
 from techwatch.clean import warm_up
 from techwatch.errors import ParseError
-from techwatch.parse.feeds import parse_feed
+from techwatch.parse.registry import parse_document
 from techwatch.types import ParsedFeed
 
 # Modules the forkserver imports once, so each (re)started worker begins warm.
-_PRELOAD: Final = ["techwatch.parse.feeds"]
+_PRELOAD: Final = ["techwatch.parse.registry"]
 # Address-space cap per worker: a runaway document fails with MemoryError in its own worker
 # instead of pushing the host into swap. Generous: numpy and lxml map a few hundred MiB.
 DEFAULT_MAX_MEMORY_MB: Final = 2048
@@ -130,8 +130,10 @@ class ParsePool:
         content_type: str | None,
         declared_language: str | None,
         fetched_at: datetime,
+        kind: str = "feed",
     ) -> Future[ParsedFeed]:
-        """Schedule `parse_feed` in a worker; the budget starts when a worker picks the task."""
+        """Schedule the parser of `kind` in a worker; the budget starts when a worker picks
+        the task."""
         kwargs: dict[str, Any] = {
             "url": url,
             "content_type": content_type,
@@ -139,7 +141,7 @@ class ParsePool:
             "fetched_at": fetched_at,
         }
         inner = self._pool.schedule(
-            parse_feed, args=(source_id, body), kwargs=kwargs, timeout=self.timeout_s
+            parse_document, args=(kind, source_id, body), kwargs=kwargs, timeout=self.timeout_s
         )
         outer: Future[ParsedFeed] = Future()
         timeout_s = self.timeout_s
@@ -178,6 +180,7 @@ class ParsePool:
         content_type: str | None,
         declared_language: str | None,
         fetched_at: datetime,
+        kind: str = "feed",
     ) -> ParsedFeed:
         """`submit` for asyncio callers; cancelling the awaiting task cancels the parse."""
         return await asyncio.wrap_future(
@@ -188,5 +191,6 @@ class ParsePool:
                 content_type=content_type,
                 declared_language=declared_language,
                 fetched_at=fetched_at,
+                kind=kind,
             )
         )

@@ -78,7 +78,8 @@ class Reader:
         return dicts(self._conn.execute(sql, params))
 
     def item(self, item_id: str) -> dict[str, Any] | None:
-        """One item with its HTML and the items of other sources telling the same story."""
+        """One item with its HTML, the items of other sources telling the same story, and what
+        it states per vulnerability (advisories)."""
         rows = dicts(
             self._conn.execute(f"SELECT {LIST_COLUMNS}, html FROM items WHERE id = ?", [item_id])
         )
@@ -89,7 +90,14 @@ class Reader:
             "JOIN items i ON i.id = l.linked_id WHERE l.item_id = ? ORDER BY i.source_id, i.id",
             [item_id],
         )
-        return {**rows[0], "linked": dicts(links)}
+        linked = dicts(links)
+        vulns = dicts(
+            self._conn.execute(
+                "SELECT * EXCLUDE (item_id) FROM item_vulns WHERE item_id = ? ORDER BY vuln_id",
+                [item_id],
+            )
+        )
+        return {**rows[0], "linked": linked, "vulns": vulns}
 
     def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Full-text search ranked by BM25 (`score`); substring match when the index is missing.

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 
 import pyarrow as pa
 
 from techwatch.dedupe import item_id
-from techwatch.types import ParsedItem, Source, SourceOutcome, SourceState
+from techwatch.types import ParsedItem, Source, SourceOutcome, SourceState, VulnFacts
 
 TS = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
@@ -101,8 +102,8 @@ def content_hash(item: ParsedItem) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
-def stage_items(outcomes: Iterable[SourceOutcome]) -> pa.Table:
-    """All items of the outcomes in one table keyed by item_id; of repeated ids, the first wins.
+def unique_items(outcomes: Iterable[SourceOutcome]) -> dict[str, ParsedItem]:
+    """The items of the outcomes by item_id; of repeated ids, the first wins.
 
     A feed may carry the same entry twice (case 21); the primary key must see it once.
     """
@@ -110,6 +111,11 @@ def stage_items(outcomes: Iterable[SourceOutcome]) -> pa.Table:
     for outcome in outcomes:
         for item in outcome.items:
             rows.setdefault(item_id(item.source_id, item.identity), item)
+    return rows
+
+
+def stage_items(rows: Mapping[str, ParsedItem]) -> pa.Table:
+    """The unique items in one table keyed by item_id."""
     items = list(rows.values())
     columns = {
         "id": list(rows),
@@ -127,6 +133,92 @@ def stage_items(outcomes: Iterable[SourceOutcome]) -> pa.Table:
         "content_hash": [content_hash(i) for i in items],
     }
     return pa.table(columns, schema=ITEMS)
+
+
+CVSS = pa.struct(
+    [
+        ("version", pa.string()),
+        ("vector", pa.string()),
+        ("base_score", pa.float64()),
+        ("severity", pa.string()),
+        ("source", pa.string()),
+        ("problem", pa.string()),
+    ]
+)
+AFFECTED = pa.struct(
+    [
+        ("vendor", pa.string()),
+        ("product", pa.string()),
+        ("versions", STRINGS),
+        ("fixed", STRINGS),
+        ("cpes", STRINGS),
+        ("purl", pa.string()),
+    ]
+)
+SSVC = pa.struct([("point", pa.string()), ("value", pa.string())])
+FACTS = pa.schema(
+    [
+        ("item_id", pa.string()),
+        ("vuln_id", pa.string()),
+        ("aliases", STRINGS),
+        ("title", pa.string()),
+        ("description", pa.string()),
+        ("published", TS),
+        ("modified", TS),
+        ("cvss", pa.list_(CVSS)),
+        ("cwes", STRINGS),
+        ("affected", pa.list_(AFFECTED)),
+        ("kev_date_added", pa.date32()),
+        ("kev_due_date", pa.date32()),
+        ("kev_required_action", pa.string()),
+        ("kev_ransomware", pa.bool_()),
+        ("kev_vendor", pa.string()),
+        ("kev_product", pa.string()),
+        ("kev_name", pa.string()),
+        ("kev_notes", pa.string()),
+        ("ssvc", pa.list_(SSVC)),
+        ("refs", STRINGS),
+    ]
+)
+
+
+def stage_facts(rows: Mapping[str, ParsedItem]) -> pa.Table:
+    """One row per (item, vulnerability) the unique items state; a repeated id keeps the first."""
+    records = []
+    for key, item in rows.items():
+        seen: set[str] = set()
+        for fact in item.facts:
+            if fact.vuln_id in seen:
+                continue
+            seen.add(fact.vuln_id)
+            records.append(_fact_record(key, fact))
+    return pa.Table.from_pylist(records, schema=FACTS)
+
+
+def _fact_record(key: str, fact: VulnFacts) -> dict[str, object]:
+    kev = fact.kev
+    return {
+        "item_id": key,
+        "vuln_id": fact.vuln_id,
+        "aliases": list(fact.aliases),
+        "title": fact.title,
+        "description": fact.description,
+        "published": fact.published,
+        "modified": fact.modified,
+        "cvss": [asdict(score) for score in fact.cvss],
+        "cwes": list(fact.cwes),
+        "affected": [asdict(product) for product in fact.affected],
+        "kev_date_added": kev.date_added if kev else None,
+        "kev_due_date": kev.due_date if kev else None,
+        "kev_required_action": kev.required_action if kev else None,
+        "kev_ransomware": kev.ransomware if kev else None,
+        "kev_vendor": kev.vendor if kev else None,
+        "kev_product": kev.product if kev else None,
+        "kev_name": kev.name if kev else None,
+        "kev_notes": kev.notes if kev else None,
+        "ssvc": [{"point": point, "value": value} for point, value in fact.ssvc],
+        "refs": list(fact.references),
+    }
 
 
 def stage_sources(sources: Sequence[Source]) -> pa.Table:

@@ -35,6 +35,7 @@ def test_demo_feeds_end_to_end_then_nothing_new(tmp_path: Path) -> None:
     assert lines["demo-certfr-avis"]["status"] == "ok"
     assert lines["demo-truncated"]["status"] == "ok"
     assert lines["demo-truncated"]["new"] >= 3
+    assert lines["demo-cisa-kev"]["new"] == 3
     assert first["new_items"] > 50
     assert {"fr", "de", "en"} <= set(first["new_by_language"])
 
@@ -50,6 +51,15 @@ def test_demo_feeds_end_to_end_then_nothing_new(tmp_path: Path) -> None:
         info = reader.info()
         hits = reader.search("ransomware", limit=5)
         runs = reader.runs(limit=5)
+        [kev_id] = [
+            r["id"]
+            for r in reader.items(source_id="demo-cisa-kev", limit=10)
+            if r["cves"] == ["CVE-2026-48213"]
+        ]
+        kev_item = reader.item(kev_id)
+    assert kev_item is not None
+    [fortios] = kev_item["vulns"]
+    assert (fortios["vuln_id"], fortios["kev_ransomware"]) == ("CVE-2026-48213", True)
     assert info["counts"]["items"] == first["new_items"]
     assert hits, "full-text search finds demo items"
     # Newest first: the second run had nothing fail (failing sources were backing off).

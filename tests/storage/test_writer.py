@@ -13,6 +13,7 @@ import pytest
 from techwatch.dedupe import item_id
 from techwatch.errors import StorageError
 from techwatch.storage import open_reader, open_writer, writer
+from techwatch.storage.migrate import latest_version
 from tests.storage.factories import T0, batch, item, outcome, source, state
 
 T1, T2, T3 = T0, T0 + timedelta(days=1), T0 + timedelta(days=2)
@@ -31,13 +32,13 @@ def write(db: Path, outcomes: list[Any], now: datetime, states: tuple[Any, ...] 
 
 def test_migrations_are_recorded_and_applied_once(db: Path) -> None:
     with open_writer(db) as w:
-        assert w.schema_version() == 1
+        assert w.schema_version() == latest_version()
         assert w.migrate() == []
     first = query(db, "SELECT version, name, applied_at FROM schema_migrations")
     with open_writer(db) as w:
         assert w.migrate() == []
     assert query(db, "SELECT version, name, applied_at FROM schema_migrations") == first
-    assert [(v, n) for v, n, _ in first] == [(1, "initial")]
+    assert [(v, n) for v, n, _ in first] == [(1, "initial"), (2, "vulnerability_facts")]
 
 
 def test_a_database_from_a_newer_techwatch_is_refused(db: Path) -> None:
@@ -251,7 +252,7 @@ def test_info_describes_the_database(db: Path) -> None:
         info = r.info()
     assert info["path"] == str(db)
     assert info["size_bytes"] > 0
-    assert info["schema_version"] == 1
+    assert info["schema_version"] == latest_version()
     assert info["counts"]["items"] == 3
     assert info["last_run"]["run_id"] == "r1"
     assert (info["search_index"]["items"], info["search_index"]["pending"]) == (2, 1)
@@ -276,3 +277,46 @@ def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(tmp_path: Pa
     with open_reader(db) as reader:
         status = {r["run_id"]: r["status"] for r in reader.runs()}
     assert status == {"dead": "interrupted", "next": "running"}
+
+
+def test_advisory_facts_are_stored_with_their_item_and_replaced_on_update(tmp_path: Path) -> None:
+    from datetime import date
+
+    from techwatch.types import CvssScore, KevEntry, VulnFacts
+
+    kev = KevEntry(
+        date(2026, 11, 20),
+        date(2026, 12, 11),
+        "Apply updates.",
+        True,
+        "Fortinet",
+        "FortiOS",
+        "FortiOS heap overflow",
+    )
+    facts = VulnFacts(
+        "CVE-2026-48213",
+        cvss=(CvssScore("3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8, "CRITICAL"),),
+        kev=kev,
+        ssvc=(("Exploitation", "active"),),
+    )
+    advisory = replace(item("kev", "kev:CVE-2026-48213", text="FortiOS flaw"), facts=(facts,))
+    db = tmp_path / "facts.duckdb"
+    with open_writer(db) as w:
+        w.write_outcomes("r1", [outcome("kev", [advisory])], [], T0)
+    with open_writer(db) as w:
+        rows = w._conn.execute(
+            "SELECT vuln_id, cvss[1].base_score, kev_ransomware, ssvc[1].value FROM item_vulns"
+        ).fetchall()
+    assert rows == [("CVE-2026-48213", 9.8, True, "active")]
+
+    rescored = replace(
+        advisory,
+        content_hash="rescored",
+        facts=(replace(facts, cvss=(replace(facts.cvss[0], base_score=9.1),), kev=None),),
+    )
+    with open_writer(db) as w:
+        w.write_outcomes("r2", [outcome("kev", [rescored])], [], T0)
+        rows = w._conn.execute(
+            "SELECT vuln_id, cvss[1].base_score, kev_date_added FROM item_vulns"
+        ).fetchall()
+    assert rows == [("CVE-2026-48213", 9.1, None)]

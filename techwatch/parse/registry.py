@@ -1,0 +1,57 @@
+"""Which parser reads which kind of source: the `kind` of a sources.yml entry picks it.
+
+Every parser is pure and returns a ParsedFeed, so the worker pool, the store and the run report
+treat a KEV catalog like an RSS feed: items, warnings, and (for advisories) per-CVE facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Final
+
+from techwatch.parse.certfr import parse_certfr
+from techwatch.parse.csaf import parse_csaf
+from techwatch.parse.cve_json5 import parse_cve_json5
+from techwatch.parse.feeds import parse_feed
+from techwatch.parse.kev import parse_kev
+from techwatch.parse.osv import parse_osv
+from techwatch.types import ParsedFeed
+
+AdvisoryParser = Callable[..., ParsedFeed]
+
+ADVISORY_PARSERS: Final[Mapping[str, AdvisoryParser]] = {
+    "cisa-kev": parse_kev,
+    "cve-json5": parse_cve_json5,
+    "csaf": parse_csaf,
+    "certfr-json": parse_certfr,
+    "osv": parse_osv,
+}
+
+
+def parse_document(
+    kind: str,
+    source_id: str,
+    body: bytes,
+    *,
+    url: str,
+    content_type: str | None = None,
+    declared_language: str | None = None,
+    fetched_at: datetime,
+) -> ParsedFeed:
+    """Parse `body` with the parser of `kind`; an unknown kind is a bug in the caller."""
+    if kind == "feed":
+        return parse_feed(
+            source_id,
+            body,
+            url=url,
+            content_type=content_type,
+            declared_language=declared_language,
+            fetched_at=fetched_at,
+        )
+    parser = ADVISORY_PARSERS.get(kind)
+    if parser is None:  # config validation allows only registered kinds: this is a bug
+        raise ValueError(f"no parser for kind {kind!r}")
+    return parser(
+        source_id, body, url=url, fetched_at=fetched_at, declared_language=declared_language
+    )
