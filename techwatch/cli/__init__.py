@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from techwatch.cli import classify as classify_cli
 from techwatch.cli import db, items, runs, sources
 from techwatch.cli.demo import demo
 from techwatch.cli.output import err
@@ -29,6 +30,8 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(items.app, name="items")
 app.add_typer(db.app, name="db")
 app.add_typer(runs.runs_app, name="runs")
+app.add_typer(classify_cli.app, name="model")
+app.command("classify")(classify_cli.classify)
 app.command("ingest")(runs.ingest)
 app.command("demo")(demo)
 

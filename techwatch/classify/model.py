@@ -1,0 +1,285 @@
+"""The classifier: one scikit-learn Pipeline per axis, built by one factory, and its training.
+
+Why one pipeline per axis: each axis is trained on the examples that carry it (partial labels),
+so the three axes do not share training rows. The pipeline input is a 2-D object array with
+the columns of FEATURE_COLUMNS; structured features (CVSS, KEV...) will be new columns with
+their own ColumnTransformer entries, without changing the callers.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import numpy as np
+import scipy
+import sklearn
+import skops
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, cross_val_predict, train_test_split
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+
+from techwatch.classify.corpus import Document, Example, counts
+from techwatch.errors import TerminalError
+from techwatch.taxonomy import SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
+
+FORMAT: Final = 1
+FEATURE_COLUMNS: Final = ("title", "text")
+MULTI_LABEL_AXES: Final = ("topics", "sectors")
+LABEL_SET: Final = {"topics": TOPIC_KEYS, "sectors": SECTOR_KEYS, "severity": SEVERITY_KEYS}
+# A label needs enough positives to be learned and to have its threshold tuned across folds;
+# rarer labels are left out (score 0, never predicted) and listed in the metadata.
+MIN_POSITIVES: Final = 5
+CV_FOLDS: Final = 3
+HELDOUT_FRACTION: Final = 0.2
+TITLE_WEIGHT: Final = 1.5
+HASH_BITS: Final = 17
+_THRESHOLD_GRID: Final = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+class TrainingError(TerminalError):
+    """The data cannot train a model (an axis without enough labelled examples)."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """The fitted pipelines, the label columns they predict, tuned thresholds and metadata."""
+
+    pipelines: dict[str, Pipeline]
+    labels: dict[str, tuple[str, ...]]
+    thresholds: dict[str, dict[str, float]]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata.get("version", "unsaved"))
+
+
+def to_frame(documents: Sequence[Document]) -> np.ndarray:
+    """Documents -> the pipeline input: one row per document, columns FEATURE_COLUMNS."""
+    frame = np.empty((len(documents), len(FEATURE_COLUMNS)), dtype=object)
+    for row, document in enumerate(documents):
+        frame[row] = (document.title, document.text)
+    return frame
+
+
+def build_features(bits: int = HASH_BITS) -> ColumnTransformer:
+    """Word and character n-grams of title and text: robust across fr/de/en and compounds.
+
+    The title gets its own vectorizers (and a weight) because it carries most of the signal.
+    """
+    title, text = FEATURE_COLUMNS.index("title"), FEATURE_COLUMNS.index("text")
+    return ColumnTransformer(
+        [
+            ("title_words", _tfidf("word", (1, 2), 2 ** (bits - 2)), title),
+            ("title_chars", _tfidf("char_wb", (2, 5), 2 ** (bits - 2)), title),
+            ("text_words", _tfidf("word", (1, 2), 2**bits), text),
+            ("text_chars", _tfidf("char_wb", (2, 5), 2**bits), text),
+        ],
+        transformer_weights={"title_words": TITLE_WEIGHT, "title_chars": TITLE_WEIGHT},
+    )
+
+
+def build_pipeline(axis: str, *, seed: int = 0, c: float = 10.0, bits: int = HASH_BITS) -> Pipeline:
+    """The one factory: features + a logistic regression suited to the axis.
+
+    topics and sectors are multi-label (one-vs-rest, balanced because most labels are rare);
+    severity is one ordered label, learned as a multinomial regression over its classes.
+    `bits` sizes the hashed text spaces (2**bits; titles a quarter): fit time and file size
+    grow with it, so tests use small spaces.
+    """
+    regression = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
+    if axis in MULTI_LABEL_AXES:
+        return Pipeline(
+            [("features", build_features(bits)), ("classifier", OneVsRestClassifier(regression))]
+        )
+    if axis == "severity":
+        return Pipeline([("features", build_features(bits)), ("classifier", regression)])
+    raise ValueError(f"unknown axis {axis!r}")
+
+
+def train(
+    examples: Sequence[Example],
+    *,
+    now: datetime,
+    seed: int = 0,
+    sources: Sequence[str] = (),
+    bits: int = HASH_BITS,
+) -> Model:
+    """Evaluate on a held-out split, then refit on everything for the model that ships."""
+    from techwatch.classify.evaluate import evaluate
+    from techwatch.classify.predict import classify
+
+    train_part, test_part = split(examples, seed=seed)
+    heldout_model = fit(train_part, seed=seed, bits=bits)
+    predictions = classify(heldout_model, [e.document for e in test_part])
+    metrics = evaluate(test_part, predictions)
+    model = fit(examples, seed=seed, bits=bits)
+    metadata = _metadata(model, examples, now=now, seed=seed, sources=sources)
+    metadata["features"]["hash_bits"] = bits
+    metadata["heldout"] = {"train": len(train_part), "test": len(test_part), "seed": seed}
+    metadata["metrics"] = metrics
+    return Model(model.pipelines, model.labels, model.thresholds, metadata)
+
+
+def fit(examples: Sequence[Example], *, seed: int = 0, bits: int = HASH_BITS) -> Model:
+    """Fit every axis on the examples that carry it; thresholds tuned out of fold."""
+    pipelines: dict[str, Pipeline] = {}
+    labels: dict[str, tuple[str, ...]] = {}
+    thresholds: dict[str, dict[str, float]] = {}
+    for axis in MULTI_LABEL_AXES:
+        fitted = _fit_multi_label(axis, examples, seed, bits)
+        pipelines[axis], labels[axis], thresholds[axis] = fitted
+    pipelines["severity"], labels["severity"] = _fit_severity(examples, seed, bits)
+    return Model(pipelines, labels, thresholds)
+
+
+def split(examples: Sequence[Example], *, seed: int) -> tuple[list[Example], list[Example]]:
+    """~20 % held out, stratified on the first topic (or severity) so rare labels appear in both."""
+    strata = [_stratum(e) for e in examples]
+    sizes = {s: strata.count(s) for s in strata}
+    strata = [s if sizes[s] >= 2 else "rare" for s in strata]
+    indices = np.arange(len(examples))
+    try:
+        train_idx, test_idx = train_test_split(
+            indices, test_size=HELDOUT_FRACTION, random_state=seed, stratify=strata
+        )
+    except ValueError:  # too few examples per stratum (tiny corpora): a plain random split
+        train_idx, test_idx = train_test_split(
+            indices, test_size=HELDOUT_FRACTION, random_state=seed
+        )
+    return [examples[i] for i in sorted(train_idx)], [examples[i] for i in sorted(test_idx)]
+
+
+def tune_threshold(truth: np.ndarray, proba: np.ndarray) -> float:
+    """The cut-off that maximises F1 for one label; 0.5 when it never helps."""
+    best, best_f1 = 0.5, -1.0
+    positives = truth.sum()
+    for cut in _THRESHOLD_GRID:
+        predicted = proba >= cut
+        hits = float(np.logical_and(predicted, truth).sum())
+        f1 = 2 * hits / (predicted.sum() + positives) if hits else 0.0
+        if f1 > best_f1:
+            best, best_f1 = float(cut), f1
+    return best
+
+
+def _tfidf(analyzer: str, ngrams: tuple[int, int], n_features: int) -> Pipeline:
+    """Hashed n-gram counts re-weighted by TF-IDF.
+
+    Hashing instead of a vocabulary: skops stores a vocabulary as a JSON schema of about
+    700 bytes per term (100 MB and seconds to load per axis on the seed corpus), while a hashed
+    space is only arrays. Collisions are rare at these sizes and the char n-grams absorb them.
+    """
+    hashing = HashingVectorizer(
+        analyzer=analyzer,
+        ngram_range=ngrams,
+        strip_accents="unicode",
+        lowercase=True,
+        n_features=n_features,
+        alternate_sign=False,
+        norm=None,
+        dtype=np.float32,
+    )
+    if analyzer == "word":
+        # Keeps CVE ids, versions and hyphenated compounds whole; char n-grams see their parts.
+        hashing.set_params(token_pattern=r"(?u)\b\w[\w.-]*\w\b")
+    return Pipeline([("hash", hashing), ("tfidf", TfidfTransformer(sublinear_tf=True))])
+
+
+def _fit_multi_label(
+    axis: str, examples: Sequence[Example], seed: int, bits: int
+) -> tuple[Pipeline, tuple[str, ...], dict[str, float]]:
+    known = [e for e in examples if e.knows(axis)]
+    columns = _learnable(axis, known)
+    truth = np.array(
+        [[label in getattr(e, axis) for label in columns] for e in known], dtype=np.int8
+    )
+    frame = to_frame([e.document for e in known])
+    proba = _out_of_fold(build_pipeline(axis, seed=seed, bits=bits), frame, truth, seed)
+    thresholds = {
+        label: tune_threshold(truth[:, j], proba[:, j]) for j, label in enumerate(columns)
+    }
+    pipeline = build_pipeline(axis, seed=seed, bits=bits).fit(frame, truth)
+    return pipeline, columns, thresholds
+
+
+def _fit_severity(
+    examples: Sequence[Example], seed: int, bits: int
+) -> tuple[Pipeline, tuple[str, ...]]:
+    known = [e for e in examples if e.severity is not None]
+    classes = _learnable("severity", known)
+    kept = [e for e in known if e.severity in classes]
+    target = np.array([e.severity for e in kept], dtype=object)
+    frame = to_frame([e.document for e in kept])
+    pipeline = build_pipeline("severity", seed=seed, bits=bits).fit(frame, target)
+    return pipeline, tuple(str(c) for c in pipeline.classes_)
+
+
+def _learnable(axis: str, known: Sequence[Example]) -> tuple[str, ...]:
+    """Labels of the axis with enough positives (and negatives) to learn, in taxonomy order."""
+    label_counts = counts(known)[axis]["labels"]
+    columns = tuple(
+        label
+        for label in LABEL_SET[axis]
+        if MIN_POSITIVES <= label_counts.get(label, 0) <= len(known) - MIN_POSITIVES
+    )
+    if len(columns) < 2:
+        raise TrainingError(
+            f"{axis}: need at least two labels with {MIN_POSITIVES}+ examples each, "
+            f"got {label_counts or 'none'} over {len(known)} examples"
+        )
+    return columns
+
+
+def _out_of_fold(pipeline: Pipeline, frame: np.ndarray, truth: np.ndarray, seed: int) -> np.ndarray:
+    """Out-of-fold probabilities, so thresholds are tuned on data the model did not see."""
+    folds = KFold(n_splits=min(CV_FOLDS, len(frame)), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # A rare label may be absent from one training fold: its column is then a constant
+        # prediction, which is what we want for tuning, not an error.
+        warnings.filterwarnings("ignore", message=r"Label .* is present in all training examples")
+        proba = cross_val_predict(pipeline, frame, truth, cv=folds, method="predict_proba")
+    return np.asarray(proba)
+
+
+def _stratum(example: Example) -> str:
+    if example.topics:
+        return example.topics[0]
+    return example.severity or "none"
+
+
+def _metadata(
+    model: Model, examples: Sequence[Example], *, now: datetime, seed: int, sources: Sequence[str]
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "created_at": now.isoformat(),
+        "seed": seed,
+        "versions": {
+            "python": platform.python_version(),
+            "sklearn": sklearn.__version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "skops": skops.__version__,
+        },
+        "label_set": {axis: list(keys) for axis, keys in LABEL_SET.items()},
+        "trained_labels": {axis: list(columns) for axis, columns in model.labels.items()},
+        "thresholds": model.thresholds,
+        "data": counts(examples),
+        "sources": list(sources),
+        "features": {"columns": list(FEATURE_COLUMNS), "title_weight": TITLE_WEIGHT},
+    }
+
+
+def new_version(now: datetime) -> str:
+    """A sortable version name from the training time, e.g. 20261128T030000Z."""
+    return re.sub(r"[^0-9A-Za-z]", "", now.strftime("%Y%m%dT%H%M%SZ"))

@@ -1,0 +1,183 @@
+"""`techwatch classify` and `techwatch model ...`: label items, train, inspect and evaluate models.
+
+Models live under <home>/var/models/<version>/ with a `current` marker file next to them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from techwatch import classify as clf
+from techwatch.classify import artefact
+from techwatch.cli import output
+from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+
+app = typer.Typer(
+    help="Train, inspect and evaluate the classification model.", no_args_is_help=True
+)
+
+LabelsFiles = Annotated[
+    list[Path] | None,
+    typer.Option("--labels", help="Labels file (JSON Lines); repeat for several.", dir_okay=False),
+]
+
+
+def classify(
+    input_file: Annotated[
+        Path, typer.Option("--input", help="JSON Lines: id, title, text, language.")
+    ],
+    output_file: Annotated[
+        Path, typer.Option("--output", help="JSON Lines written: one per input line.")
+    ],
+    home: Home = None,
+    db: Db = None,
+    sources: SourcesFile = None,
+) -> None:
+    """Label items on topics, sectors and severity with the current model."""
+    documents = _read(lambda: clf.read_documents(input_file))
+    model = _current_or_default(_models(home, db, sources))
+    lines = [json.dumps(p.to_json(), ensure_ascii=False) for p in clf.classify(model, documents)]
+    _write_atomically(output_file, lines)
+    output.err.print(f"{len(lines)} items classified with model {model.version}", highlight=False)
+
+
+@app.command("train")
+def train(
+    labels: LabelsFiles = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Models folder (default: var/models).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of splits and folds.")] = 0,
+    home: Home = None,
+    db: Db = None,
+    sources: SourcesFile = None,
+    json: Json = False,
+) -> None:
+    """Train on the seed corpus plus --labels files, save a new version and make it current."""
+    models = out or _models(home, db, sources)
+    for path in labels or []:
+        _read(lambda path=path: clf.read_examples([path]))  # usage errors before a long training
+    output.err.print("training: held-out evaluation, then the final fit...", highlight=False)
+    model = clf.train_and_save(models, now=datetime.now(UTC), labels=labels or [], seed=seed)
+    _show_info(model.metadata, as_json=json)
+
+
+@app.command("info")
+def info(home: Home = None, db: Db = None, sources: SourcesFile = None, json: Json = False) -> None:
+    """Show the current model: version, training date, data counts, held-out metrics."""
+    folder = artefact.current_folder(_models(home, db, sources))
+    if folder is None:
+        output.err.print("no model yet: run `techwatch model train`", highlight=False)
+        raise typer.Exit(1)
+    _show_info(artefact.read_metadata(folder), as_json=json)
+
+
+@app.command("evaluate")
+def evaluate(
+    labels: LabelsFiles = None,
+    home: Home = None,
+    db: Db = None,
+    sources: SourcesFile = None,
+    json: Json = False,
+) -> None:
+    """Metrics of the current model on --labels files; without them, its held-out metrics."""
+    models = _models(home, db, sources)
+    if not labels:
+        folder = artefact.current_folder(models)
+        if folder is None:
+            output.err.print("no model yet: run `techwatch model train`", highlight=False)
+            raise typer.Exit(1)
+        output.err.print("no --labels: held-out metrics stored at training time", highlight=False)
+        _show_metrics(artefact.read_metadata(folder).get("metrics", {}), as_json=json)
+        return
+    examples = _read(lambda: clf.read_examples(labels))
+    model = _current_or_default(models)
+    predictions = clf.classify(model, [e.document for e in examples])
+    _show_metrics(clf.evaluate(examples, predictions), as_json=json)
+
+
+def _models(home: Path | None, db: Path | None, sources: Path | None) -> Path:
+    return paths(home, db, sources).var / "models"
+
+
+def _read(reader: Any) -> Any:
+    """Run a reader; a bad line is a usage error (exit 2) with file and line in the message."""
+    try:
+        return reader()
+    except clf.CorpusError as error:
+        output.err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(2) from error
+
+
+def _current_or_default(models: Path) -> clf.Model:
+    """The current model; on first use, train the default one from the seed corpus."""
+    model = clf.load_current(models)
+    if model is not None:
+        return model
+    output.err.print(
+        f"no model in {models}: training the default model from the seed corpus first...",
+        highlight=False,
+    )
+    return clf.train_and_save(models, now=datetime.now(UTC))
+
+
+def _write_atomically(path: Path, lines: list[str]) -> None:
+    """Write next to the target then rename: readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.writelines(line + "\n" for line in lines)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+
+
+def _show_info(metadata: dict[str, Any], *, as_json: bool) -> None:
+    summary = {
+        key: metadata.get(key)
+        for key in ("version", "created_at", "versions", "data", "heldout", "metrics")
+    }
+    if as_json:
+        output.print_json(summary)
+        return
+    output.out.print(f"model {summary['version']} trained {summary['created_at']}")
+    data = summary["data"] or {}
+    for axis in clf.corpus.AXES:
+        axis_data = data.get(axis, {})
+        labels = ", ".join(f"{k} {v}" for k, v in axis_data.get("labels", {}).items())
+        output.out.print(f"{axis}: {axis_data.get('examples', 0)} examples ({labels})")
+    _show_metrics(summary["metrics"] or {}, as_json=False)
+
+
+def _show_metrics(metrics: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        output.print_json(metrics)
+        return
+    for axis in clf.corpus.AXES:
+        report = metrics.get(axis, {})
+        rows = [
+            (label, v["precision"], v["recall"], v["f1"], v["support"])
+            for label, v in report.get("per_label", {}).items()
+        ]
+        title = f"{axis}: {report.get('examples', 0)} examples, " + ", ".join(
+            f"{k} {report[k]:.3f}"
+            for k in ("micro_f1", "macro_f1", "accuracy", "within_one")
+            if k in report
+        )
+        output.out.print(output.table(title, ("label", "P", "R", "F1", "n"), rows))
+    confusion = metrics.get("severity", {}).get("confusion")
+    if confusion:
+        labels = confusion["labels"]
+        rows = [
+            (t, *r) for t, r in zip(labels, confusion["rows_truth_columns_predicted"], strict=True)
+        ]
+        output.out.print(output.table("severity confusion (rows: truth)", ("", *labels), rows))
