@@ -134,6 +134,7 @@ def main() -> None:
     os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     latency = (args.latency_ms[0] / 1000, args.latency_ms[1] / 1000)
 
     ctx = mp.get_context("spawn")
