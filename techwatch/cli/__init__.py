@@ -12,6 +12,7 @@ import typer
 from techwatch.cli import classify as classify_cli
 from techwatch.cli import db, items, runs, sources
 from techwatch.cli.demo import demo
+from techwatch.cli.importing import import_command
 from techwatch.cli.output import err
 from techwatch.errors import ConfigError, TechwatchError
 
@@ -34,6 +35,7 @@ app.add_typer(classify_cli.app, name="model")
 app.command("classify")(classify_cli.classify)
 app.command("ingest")(runs.ingest)
 app.command("demo")(demo)
+app.command("import")(import_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,49 @@
+"""`techwatch import`: load advisory or feed files from disk (backfill, offline machine)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from techwatch.cli import output
+from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+from techwatch.config import load_sources
+from techwatch.importer import import_files
+
+Files = Annotated[
+    list[Path], typer.Argument(help="Files or folders to load (folders recursively).")
+]
+SourceId = Annotated[
+    str,
+    typer.Option(
+        "--source", help="Configured source the files belong to; its kind picks the parser."
+    ),
+]
+
+
+def import_command(
+    files: Files,
+    source: SourceId,
+    home: Home = None,
+    db: Db = None,
+    sources: SourcesFile = None,
+    json: Json = False,
+) -> None:
+    """Parse files with the parser of a configured source and store them like a fetch would."""
+    where = paths(home, db, sources)
+    report = import_files(where.db, load_sources(where.sources), source, files)
+    if json:
+        output.print_json(asdict(report))
+        return
+    output.out.print(
+        f"Imported {report.parsed}/{report.files} files into {report.source_id} in "
+        f"{report.seconds:.1f} s: {report.new_items} new items, {report.updated_items} updated",
+        highlight=False,
+    )
+    for name, reason in report.failed[:20]:
+        output.err.print(f"failed: {name}: {reason}", markup=False, highlight=False)
+    if len(report.failed) > 20:
+        output.err.print(f"... and {len(report.failed) - 20} more failures")
