@@ -13,7 +13,7 @@ from dataclasses import asdict
 import pyarrow as pa
 
 from techwatch.dedupe import item_id
-from techwatch.types import ParsedItem, Source, SourceOutcome, SourceState, VulnFacts
+from techwatch.types import Affected, ParsedItem, Source, SourceOutcome, SourceState, VulnFacts
 
 TS = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
@@ -185,17 +185,34 @@ FACTS = pa.schema(
 def stage_facts(rows: Mapping[str, ParsedItem]) -> pa.Table:
     """One row per (item, vulnerability) the unique items state; a repeated id keeps the first."""
     records = []
+    # Advisories often repeat one long `affected` tuple for all their CVEs: convert it once.
+    affected_rows: dict[int, list[dict[str, object]]] = {}
     for key, item in rows.items():
         seen: set[str] = set()
         for fact in item.facts:
             if fact.vuln_id in seen:
                 continue
             seen.add(fact.vuln_id)
-            records.append(_fact_record(key, fact))
+            affected = affected_rows.get(id(fact.affected))
+            if affected is None:
+                affected = [_affected_row(product) for product in fact.affected]
+                affected_rows[id(fact.affected)] = affected
+            records.append(_fact_record(key, fact, affected))
     return pa.Table.from_pylist(records, schema=FACTS)
 
 
-def _fact_record(key: str, fact: VulnFacts) -> dict[str, object]:
+def _affected_row(product: Affected) -> dict[str, object]:
+    return {
+        "vendor": product.vendor,
+        "product": product.product,
+        "versions": list(product.versions),
+        "fixed": list(product.fixed),
+        "cpes": list(product.cpes),
+        "purl": product.purl,
+    }
+
+
+def _fact_record(key: str, fact: VulnFacts, affected: list[dict[str, object]]) -> dict[str, object]:
     kev = fact.kev
     return {
         "item_id": key,
@@ -207,7 +224,7 @@ def _fact_record(key: str, fact: VulnFacts) -> dict[str, object]:
         "modified": fact.modified,
         "cvss": [asdict(score) for score in fact.cvss],
         "cwes": list(fact.cwes),
-        "affected": [asdict(product) for product in fact.affected],
+        "affected": affected,
         "kev_date_added": kev.date_added if kev else None,
         "kev_due_date": kev.due_date if kev else None,
         "kev_required_action": kev.required_action if kev else None,
