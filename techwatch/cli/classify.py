@@ -10,14 +10,18 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from techwatch import classify as clf
-from techwatch.classify import artefact
 from techwatch.cli import output
 from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+
+if TYPE_CHECKING:
+    from techwatch import classify as clf
+
+# scikit-learn and skops take over a second to import: only the commands that need them do,
+# so that `techwatch --help` and the other commands stay quick.
 
 app = typer.Typer(
     help="Train, inspect and evaluate the classification model.", no_args_is_help=True
@@ -41,6 +45,8 @@ def classify(
     sources: SourcesFile = None,
 ) -> None:
     """Label items on topics, sectors and severity with the current model."""
+    from techwatch import classify as clf
+
     documents = _read(lambda: clf.read_documents(input_file))
     model = _current_or_default(_models(home, db, sources))
     lines = [json.dumps(p.to_json(), ensure_ascii=False) for p in clf.classify(model, documents)]
@@ -61,6 +67,8 @@ def train(
     json: Json = False,
 ) -> None:
     """Train on the seed corpus plus --labels files, save a new version and make it current."""
+    from techwatch import classify as clf
+
     models = out or _models(home, db, sources)
     for path in labels or []:
         _read(lambda path=path: clf.read_examples([path]))  # usage errors before a long training
@@ -72,6 +80,8 @@ def train(
 @app.command("info")
 def info(home: Home = None, db: Db = None, sources: SourcesFile = None, json: Json = False) -> None:
     """Show the current model: version, training date, data counts, held-out metrics."""
+    from techwatch.classify import artefact
+
     folder = artefact.current_folder(_models(home, db, sources))
     if folder is None:
         output.err.print("no model yet: run `techwatch model train`", highlight=False)
@@ -88,6 +98,9 @@ def evaluate(
     json: Json = False,
 ) -> None:
     """Metrics of the current model on --labels files; without them, its held-out metrics."""
+    from techwatch import classify as clf
+    from techwatch.classify import artefact
+
     models = _models(home, db, sources)
     if not labels:
         folder = artefact.current_folder(models)
@@ -109,6 +122,8 @@ def _models(home: Path | None, db: Path | None, sources: Path | None) -> Path:
 
 def _read(reader: Any) -> Any:
     """Run a reader; a bad line is a usage error (exit 2) with file and line in the message."""
+    from techwatch import classify as clf
+
     try:
         return reader()
     except clf.CorpusError as error:
@@ -118,6 +133,8 @@ def _read(reader: Any) -> Any:
 
 def _current_or_default(models: Path) -> clf.Model:
     """The current model; on first use, train the default one from the seed corpus."""
+    from techwatch import classify as clf
+
     model = clf.load_current(models)
     if model is not None:
         return model
@@ -142,6 +159,8 @@ def _write_atomically(path: Path, lines: list[str]) -> None:
 
 
 def _show_info(metadata: dict[str, Any], *, as_json: bool) -> None:
+    from techwatch import classify as clf
+
     summary = {
         key: metadata.get(key)
         for key in ("version", "created_at", "versions", "data", "heldout", "metrics")
@@ -159,6 +178,8 @@ def _show_info(metadata: dict[str, Any], *, as_json: bool) -> None:
 
 
 def _show_metrics(metrics: dict[str, Any], *, as_json: bool) -> None:
+    from techwatch import classify as clf
+
     if as_json:
         output.print_json(metrics)
         return
