@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Any, Final
 
 from techwatch.clean import canonical_url, normalize_line, normalize_text, text_to_html, truncate
 from techwatch.parse.feeds import find_cves
@@ -75,6 +75,29 @@ def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
         digest.update(repr(replace(fact, affected=())).encode("utf-8", "replace"))
         digest.update(rendered[key])
     return digest.hexdigest()[:32]
+
+
+# --- field readers: every value of a hostile document may have any JSON type (RELIABILITY 25) --
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_text(value: object) -> str:
+    """A string field, stripped; anything else is empty."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def as_str(value: object) -> str:
+    """A string field, stripped; numbers become text (versions are sometimes numbers)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return as_text(value)
 
 
 def parse_date(value: object) -> date | None:

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from techwatch.clean import normalize_language, resolve_http_url
 from techwatch.errors import ParseError
-from techwatch.parse.advisory import advisory_item, parse_timestamp
+from techwatch.parse.advisory import advisory_item, as_dict, as_list, as_text, parse_timestamp
 from techwatch.parse.jsondoc import load_json
 from techwatch.types import Affected, ParsedFeed, ParsedItem, VulnFacts
 
@@ -49,18 +49,6 @@ _PLAIN_URL: Final = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?][^\s\x00-\x1f\x7f
 
 
 # --- defensive access: every field may hold the wrong type (RELIABILITY 25) -----------------
-
-
-def _dict(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
@@ -105,10 +93,10 @@ def _affected_system(system: Mapping[str, Any]) -> Affected | None:
     When CERT-FR names the product ("Firefox"), the description's head ("Firefox ESR") stays
     in the version text, since it says which edition is affected.
     """
-    product = _dict(system.get("product"))
-    vendor = _str(_dict(product.get("vendor")).get("name"))
-    description = _str(system.get("description"))
-    named = _str(product.get("name"))
+    product = as_dict(system.get("product"))
+    vendor = as_text(as_dict(product.get("vendor")).get("name"))
+    description = as_text(system.get("description"))
+    named = as_text(product.get("name"))
     named = "" if named.upper() == "N/A" else named
     head, _, phrase = _VERSION_PART.sub("\x00", description, count=1).partition("\x00")
     before = _BEFORE.match(phrase)
@@ -127,17 +115,17 @@ def _affected(systems: list[Mapping[str, Any]]) -> tuple[Affected, ...]:
 
 
 def _system_line(system: Mapping[str, Any]) -> str:
-    product = _dict(system.get("product"))
-    vendor = _str(_dict(product.get("vendor")).get("name"))
-    description = _str(system.get("description")) or _str(product.get("name"))
+    product = as_dict(system.get("product"))
+    vendor = as_text(as_dict(product.get("vendor")).get("name"))
+    description = as_text(system.get("description")) or as_text(product.get("name"))
     return f"{vendor} : {description}" if vendor and description else vendor or description
 
 
 def _scada_vendors(systems: list[Mapping[str, Any]]) -> tuple[str, ...]:
     return _unique(
-        _str(_dict(_dict(s.get("product")).get("vendor")).get("name"))
+        as_text(as_dict(as_dict(s.get("product")).get("vendor")).get("name"))
         for s in systems
-        if _dict(_dict(s.get("product")).get("vendor")).get("scada") is True
+        if as_dict(as_dict(s.get("product")).get("vendor")).get("scada") is True
     )
 
 
@@ -170,8 +158,8 @@ def parse_certfr(
     """
     del fetched_at
     root = load_json(body, source_id=source_id, url=url)
-    document = _dict(root)
-    reference, title = _str(document.get("reference")), _str(document.get("title"))
+    document = as_dict(root)
+    reference, title = as_text(document.get("reference")), as_text(document.get("title"))
     if not reference or not title:
         missing = "reference" if not reference else "title"
         raise _malformed(f"not a CERT-FR publication: no {missing}", source_id, url)
@@ -215,7 +203,7 @@ def parse_certfr(
 def _records(
     value: object, what: str, reference: str, warnings: list[str]
 ) -> list[Mapping[str, Any]]:
-    records = _list(value)
+    records = as_list(value)
     broken = sum(1 for r in records if not isinstance(r, dict))
     if broken:
         warnings.append(f"{reference}: {broken} {what} record(s) skipped: not objects")
@@ -224,7 +212,7 @@ def _records(
 
 def _revision_dates(value: object) -> list[datetime]:
     return sorted(
-        d for d in (parse_timestamp(_dict(r).get("revision_date")) for r in _list(value)) if d
+        d for d in (parse_timestamp(as_dict(r).get("revision_date")) for r in as_list(value)) if d
     )
 
 
@@ -234,12 +222,12 @@ def _listed_cves(
     """(CVE id, cve.org link) for each well-formed CVE of the `cves` list, first mention kept."""
     found: dict[str, str | None] = {}
     bad = 0
-    for record in _list(value):
-        name = _str(_dict(record).get("name")).upper() if isinstance(record, dict) else ""
+    for record in as_list(value):
+        name = as_text(as_dict(record).get("name")).upper() if isinstance(record, dict) else ""
         if not _CVE.match(name):
             bad += 1
             continue
-        found.setdefault(name, _http_url(_str(record.get("url"))))
+        found.setdefault(name, _http_url(as_text(record.get("url"))))
     if bad:
         warnings.append(f"{reference}: {bad} CVE record(s) skipped: no valid CVE id")
     if len(found) > MAX_FACTS:
@@ -248,7 +236,7 @@ def _listed_cves(
 
 
 def _vendor_links(value: object) -> tuple[str, ...]:
-    urls = (_http_url(_str(_dict(a).get("url"))) for a in _list(value))
+    urls = (_http_url(as_text(as_dict(a).get("url"))) for a in as_list(value))
     return _unique(u for u in urls if u)[:MAX_REFERENCES]
 
 
@@ -272,14 +260,16 @@ def _text(
         "Alerte : le CERT-FR signale une exploitation active ou une menace imminente."
         if alerte
         else "",
-        _str(document.get("summary")),
+        as_text(document.get("summary")),
         _bullets(
-            "Risques", [_str(_dict(r).get("description")) for r in _list(document.get("risks"))], 10
+            "Risques",
+            [as_text(as_dict(r).get("description")) for r in as_list(document.get("risks"))],
+            10,
         ),
         _bullets("Systèmes affectés", [_system_line(s) for s in systems], TEXT_SYSTEMS),
-        _str(document.get("affected_systems_content")),
+        as_text(document.get("affected_systems_content")),
         _scada_line(systems),
-        _HEADING.sub("", _str(document.get("content"))),
+        _HEADING.sub("", as_text(document.get("content"))),
         _bullets(
             "Bulletins de l'éditeur",
             _advisory_lines(document.get("vendor_advisories")),
@@ -302,9 +292,9 @@ def _scada_line(systems: list[Mapping[str, Any]]) -> str:
 
 def _advisory_lines(value: object) -> list[str]:
     lines = []
-    for advisory in (_dict(a) for a in _list(value)):
-        title, link = _str(advisory.get("title")), _http_url(_str(advisory.get("url")))
-        when = _str(advisory.get("published_at"))[:10]
+    for advisory in (as_dict(a) for a in as_list(value)):
+        title, link = as_text(advisory.get("title")), _http_url(as_text(advisory.get("url")))
+        when = as_text(advisory.get("published_at"))[:10]
         label = f"{title} ({when})" if title and when else title or when
         lines.append(f"{label} : {link}" if label and link else label or link or "")
     return lines
@@ -361,12 +351,12 @@ def parse_certfr_alertes_index(
 
 
 def _alerte_item(source_id: str, record: object, language: str) -> ParsedItem | None:
-    record = _dict(record)
-    reference = _str(record.get("alert"))
+    record = as_dict(record)
+    reference = as_text(record.get("alert"))
     if not _REFERENCE.match(reference):
         return None
     published = parse_timestamp(record.get("published_at"))
-    cves = _cve_ids(_str(c) for c in _list(record.get("cves")))[:MAX_FACTS]
+    cves = _cve_ids(as_text(c) for c in as_list(record.get("cves")))[:MAX_FACTS]
     link = page_url(reference)
     facts = tuple(
         VulnFacts(
@@ -403,3 +393,7 @@ def _alerte_text(reference: str, cves: tuple[str, ...], link: str | None) -> str
         f"Détails : {link}" if link else "",
     ]
     return "\n\n".join(line for line in lines if line)
+
+
+def _risks(document: Mapping[str, Any]) -> list[str]:
+    return [as_text(as_dict(r).get("description")) for r in as_list(document.get("risks"))]

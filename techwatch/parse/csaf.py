@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from techwatch.clean import canonical_url, normalize_language, resolve_http_url
 from techwatch.errors import ParseError
-from techwatch.parse.advisory import advisory_item, parse_timestamp
+from techwatch.parse.advisory import advisory_item, as_dict, as_list, as_text, parse_timestamp
 from techwatch.parse.cvss import best_cvss, parse_cvss
 from techwatch.parse.jsondoc import load_json
 from techwatch.types import Affected, CvssScore, ParsedFeed, ParsedItem, VulnFacts
@@ -69,20 +69,8 @@ _VERSION_HINTS: Final[dict[str, str | None]] = {"cvss_v2": "2.0", "cvss_v3": Non
 # --- defensive access: every field may hold the wrong type (RELIABILITY 25) -----------------
 
 
-def _dict(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _strings(value: object) -> list[str]:
-    return [s for s in (_str(v) for v in _list(value)) if s]
+    return [s for s in (as_text(v) for v in as_list(value)) if s]
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
@@ -160,10 +148,10 @@ def _leaf(
     full: Mapping[str, Any], branch: _Branch, fallback_vendor: str
 ) -> tuple[str, _Product] | None:
     """A `full_product_name` object (in a branch or at top level) as a product id and product."""
-    product_id, name = _str(full.get("product_id")), _str(full.get("name"))
+    product_id, name = as_text(full.get("product_id")), as_text(full.get("name"))
     if not product_id:
         return None
-    helper = _dict(full.get("product_identification_helper"))
+    helper = as_dict(full.get("product_identification_helper"))
     product = branch.product or branch.family or name
     # Without a product name above it, a version branch names the whole package (Red Hat's NEVRA).
     version = branch.version if (branch.product or branch.family) else ""
@@ -172,8 +160,8 @@ def _leaf(
         product=product,
         version=version or None,
         name=name,
-        cpe=_str(helper.get("cpe")) or None,
-        purl=_str(helper.get("purl")) or None,
+        cpe=as_text(helper.get("cpe")) or None,
+        purl=as_text(helper.get("purl")) or None,
     )
 
 
@@ -181,10 +169,10 @@ def _walk_branches(
     branches: object, branch: _Branch, fallback: str
 ) -> Iterator[tuple[str, _Product]]:
     """Every product of a branch list; depth is bounded by load_json's nesting limit."""
-    for node in _list(branches):
-        node = _dict(node)
-        inner = _descend(branch, _str(node.get("category")), _str(node.get("name")))
-        leaf = _leaf(_dict(node.get("product")), inner, fallback)
+    for node in as_list(branches):
+        node = as_dict(node)
+        inner = _descend(branch, as_text(node.get("category")), as_text(node.get("name")))
+        leaf = _leaf(as_dict(node.get("product")), inner, fallback)
         if leaf:
             yield leaf
         yield from _walk_branches(node.get("branches"), inner, fallback)
@@ -195,12 +183,12 @@ def _product_index(tree: Mapping[str, Any], fallback_vendor: str) -> dict[str, _
     index: dict[str, _Product] = dict(
         _walk_branches(tree.get("branches"), _Branch(), fallback_vendor)
     )
-    for full in _list(tree.get("full_product_names")):
-        leaf = _leaf(_dict(full), _Branch(), fallback_vendor)
+    for full in as_list(tree.get("full_product_names")):
+        leaf = _leaf(as_dict(full), _Branch(), fallback_vendor)
         if leaf:
             index.setdefault(*leaf)
-    for relationship in _list(tree.get("relationships")):
-        resolved = _relationship(_dict(relationship), index, fallback_vendor)
+    for relationship in as_list(tree.get("relationships")):
+        resolved = _relationship(as_dict(relationship), index, fallback_vendor)
         if resolved:
             index.setdefault(*resolved)
     return index
@@ -210,12 +198,12 @@ def _relationship(
     relationship: Mapping[str, Any], index: Mapping[str, _Product], fallback_vendor: str
 ) -> tuple[str, _Product] | None:
     """A combined product ("firmware X installed on device Y") is the component X on platform Y."""
-    leaf = _leaf(_dict(relationship.get("full_product_name")), _Branch(), fallback_vendor)
+    leaf = _leaf(as_dict(relationship.get("full_product_name")), _Branch(), fallback_vendor)
     if not leaf:
         return None
     product_id, combined = leaf
-    component = index.get(_str(relationship.get("product_reference")))
-    platform = index.get(_str(relationship.get("relates_to_product_reference")))
+    component = index.get(as_text(relationship.get("product_reference")))
+    platform = index.get(as_text(relationship.get("relates_to_product_reference")))
     if component is None:
         return leaf
     return product_id, _Product(
@@ -258,7 +246,7 @@ class _Status:
 
 
 def _status(vulnerability: Mapping[str, Any]) -> _Status:
-    status = _dict(vulnerability.get("product_status"))
+    status = as_dict(vulnerability.get("product_status"))
 
     def ids(categories: tuple[str, ...]) -> tuple[str, ...]:
         return _unique(pid for c in categories for pid in _strings(status.get(c)))
@@ -324,13 +312,13 @@ class _Vuln:
 
 def _scores(vulnerability: Mapping[str, Any], source: str | None) -> tuple[CvssScore, ...]:
     found: dict[tuple[str, str | None], CvssScore] = {}
-    for score in _list(vulnerability.get("scores")):
+    for score in as_list(vulnerability.get("scores")):
         for key in ("cvss_v4", "cvss_v3", "cvss_v2"):
-            if isinstance(_dict(score).get(key), dict):
+            if isinstance(as_dict(score).get(key), dict):
                 stated = score[key]
                 cvss = parse_cvss(
                     stated.get("vectorString"),
-                    version_hint=_str(stated.get("version")) or _VERSION_HINTS[key],
+                    version_hint=as_text(stated.get("version")) or _VERSION_HINTS[key],
                     stated_score=stated.get("baseScore"),
                     source=source,
                 )
@@ -356,8 +344,8 @@ def _vuln_id(
     vulnerability: Mapping[str, Any], position: int, doc: _Document
 ) -> tuple[str, tuple[str, ...]]:
     """The CVE id when stated, else the first of the format's ids, else the advisory's id + rank."""
-    cve = _str(vulnerability.get("cve")).upper()
-    ids = [_str(_dict(i).get("text")) for i in _list(vulnerability.get("ids"))]
+    cve = as_text(vulnerability.get("cve")).upper()
+    ids = [as_text(as_dict(i).get("text")) for i in as_list(vulnerability.get("ids"))]
     ids = [i for i in ids if i and len(i) <= 200]
     vuln_id = cve or (ids[0] if ids else f"{doc.tracking_id}#{position + 1}")
     aliases = tuple(i for i in _unique(ids) if i != vuln_id)[:MAX_ALIASES]
@@ -366,18 +354,18 @@ def _vuln_id(
 
 def _description(notes: object) -> str | None:
     texts = [
-        _str(_dict(n).get("text"))
+        as_text(as_dict(n).get("text"))
         for wanted in ("description", "summary", "details", "general")
-        for n in _list(notes)
-        if _str(_dict(n).get("category")) == wanted
+        for n in as_list(notes)
+        if as_text(as_dict(n).get("category")) == wanted
     ]
     return "\n\n".join(_unique(texts)) or None
 
 
 def _cwes(vulnerability: Mapping[str, Any]) -> tuple[str, ...]:
     """CSAF 2.0 states one `cwe`; CSAF 2.1 a `cwes` list: both are read."""
-    stated = [vulnerability.get("cwe"), *_list(vulnerability.get("cwes"))]
-    ids = (_str(_dict(c).get("id")).upper() for c in stated)
+    stated = [vulnerability.get("cwe"), *as_list(vulnerability.get("cwes"))]
+    ids = (as_text(as_dict(c).get("id")).upper() for c in stated)
     return _unique(i for i in ids if _CWE.match(i))
 
 
@@ -388,7 +376,7 @@ def _http_url(text: str) -> str | None:
 
 
 def _references(value: object) -> tuple[str, ...]:
-    urls = (_http_url(_str(_dict(r).get("url"))) for r in _list(value))
+    urls = (_http_url(as_text(as_dict(r).get("url"))) for r in as_list(value))
     return _unique(u for u in urls if u)[:MAX_REFERENCES]
 
 
@@ -398,7 +386,7 @@ def _vuln_facts(vuln: _Vuln, position: int, doc: _Document) -> VulnFacts:
     return VulnFacts(
         vuln_id=vuln_id,
         aliases=aliases,
-        title=_str(vulnerability.get("title")) or None,
+        title=as_text(vulnerability.get("title")) or None,
         description=_description(vulnerability.get("notes")),
         published=parse_timestamp(vulnerability.get("release_date")) or doc.published,
         modified=doc.modified,
@@ -416,12 +404,12 @@ def _document_notes(notes: object) -> tuple[list[str], list[str]]:
     """(summary paragraphs, context lines such as "Critical infrastructure sectors: Energy")."""
     summaries: list[str] = []
     context: dict[str, str] = {}
-    for note in (_dict(n) for n in _list(notes)):
-        text, title = _str(note.get("text")), _str(note.get("title"))
+    for note in (as_dict(n) for n in as_list(notes)):
+        text, title = as_text(note.get("text")), as_text(note.get("title"))
         label = next((name for pattern, name in _CONTEXT_NOTES if pattern.fullmatch(title)), None)
         if label and text:
             context.setdefault(label, _clip(text))
-        elif _str(note.get("category")) in _SUMMARY_NOTE_CATEGORIES and text:
+        elif as_text(note.get("category")) in _SUMMARY_NOTE_CATEGORIES and text:
             summaries.append(_clip(text, TEXT_NOTE_CHARS))
     ordered = [f"{name}: {context[name]}" for _, name in _CONTEXT_NOTES if name in context]
     return list(_unique(summaries)), ordered
@@ -454,8 +442,8 @@ def _not_affected_lines(vulns: list[_Vuln], doc: _Document) -> list[str]:
 def _justifications(record: Mapping[str, Any], known: Mapping[str, str]) -> dict[str, str]:
     """product id -> VEX flag label ("component not present"...); the first one stated wins."""
     found: dict[str, str] = {}
-    for flag in (_dict(f) for f in _list(record.get("flags"))):
-        label = _str(flag.get("label")).replace("_", " ")
+    for flag in (as_dict(f) for f in as_list(record.get("flags"))):
+        label = as_text(flag.get("label")).replace("_", " ")
         for pid in _strings(flag.get("product_ids")) if label else ():
             if pid not in known:
                 found.setdefault(pid, label)
@@ -477,10 +465,13 @@ def _remediation_lines(vulns: list[_Vuln]) -> list[str]:
     """What to do, deduplicated across vulnerabilities (ICS advisories repeat it per CVE),
     vendor fixes first."""
     found: dict[str, dict[str, None]] = {category: {} for category in _REMEDIATION_LABELS}
-    for remediation in (_dict(r) for v in vulns for r in _list(v.record.get("remediations"))):
-        category, details = _str(remediation.get("category")), _str(remediation.get("details"))
+    for remediation in (as_dict(r) for v in vulns for r in as_list(v.record.get("remediations"))):
+        category, details = (
+            as_text(remediation.get("category")),
+            as_text(remediation.get("details")),
+        )
         if category in found and details:
-            link = _http_url(_str(remediation.get("url")))
+            link = _http_url(as_text(remediation.get("url")))
             line = f"{_REMEDIATION_LABELS[category]}: {_clip(details)}"
             found[category][f"{line} ({link})" if link else line] = None
     return [line for lines in found.values() for line in lines]
@@ -514,10 +505,10 @@ def _text(
 
 
 def _provenance(document: Mapping[str, Any], doc: _Document) -> str:
-    tracking = _dict(document.get("tracking"))
-    version, status = _str(tracking.get("version")), _str(tracking.get("status"))
+    tracking = as_dict(document.get("tracking"))
+    version, status = as_text(tracking.get("version")), as_text(tracking.get("status"))
     detail = ", ".join(p for p in (f"version {version}" if version else "", status) if p)
-    category = _str(document.get("category"))
+    category = as_text(document.get("category"))
     line = f"Advisory {doc.tracking_id}" + (f" ({detail})" if detail else "")
     line += f" by {doc.publisher}" if doc.publisher else ""
     return line + (f", CSAF category {category}." if category else ".")
@@ -548,15 +539,15 @@ def parse_csaf(
     facts = _all_facts(vulns, doc, warnings)
     warnings.extend(_unknown_products(vulns, doc))
     language = (
-        normalize_language(_str(document.get("lang")))
+        normalize_language(as_text(document.get("lang")))
         or normalize_language(declared_language)
         or "en"
     )
-    title = _str(document.get("title")) or doc.tracking_id
+    title = as_text(document.get("title")) or doc.tracking_id
     item = advisory_item(
         source_id,
         identity=f"csaf:{namespace}:{doc.tracking_id}",
-        title=_title(title, doc.tracking_id, doc.publisher, _str(document.get("category"))),
+        title=_title(title, doc.tracking_id, doc.publisher, as_text(document.get("category"))),
         text=_text(document, vulns, facts, doc),
         url=_item_url(document, url),
         published=doc.published or doc.modified,
@@ -585,34 +576,34 @@ def _read_header(
     root: Mapping[str, Any], document: Mapping[str, Any], source_id: str, url: str
 ) -> tuple[_Document, str]:
     """What all vulnerabilities share, and the publisher namespace (half of the identity)."""
-    tracking, publisher = _dict(document.get("tracking")), _dict(document.get("publisher"))
-    tracking_id, namespace = _str(tracking.get("id")), _namespace(publisher.get("namespace"))
+    tracking, publisher = as_dict(document.get("tracking")), as_dict(document.get("publisher"))
+    tracking_id, namespace = as_text(tracking.get("id")), _namespace(publisher.get("namespace"))
     if not tracking_id or not namespace:
         missing = "document.tracking.id" if not tracking_id else "document.publisher.namespace"
         raise _malformed(f"not a CSAF advisory: no {missing}", source_id, url)
     if len(tracking_id) + len(namespace) > MAX_IDENTITY_CHARS:
         raise _malformed(f"identity longer than {MAX_IDENTITY_CHARS} characters", source_id, url)
-    name = _str(publisher.get("name"))
+    name = as_text(publisher.get("name"))
     # Products named outside any vendor branch belong to the publisher when it is the vendor.
-    fallback_vendor = name if _str(publisher.get("category")) == "vendor" else ""
+    fallback_vendor = name if as_text(publisher.get("category")) == "vendor" else ""
     doc = _Document(
         tracking_id=tracking_id,
         publisher=name,
         published=parse_timestamp(tracking.get("initial_release_date")),
         modified=parse_timestamp(tracking.get("current_release_date")),
-        index=_product_index(_dict(root.get("product_tree")), fallback_vendor),
+        index=_product_index(as_dict(root.get("product_tree")), fallback_vendor),
     )
     return doc, namespace
 
 
 def _namespace(value: object) -> str:
     """The publisher namespace as an identity part: 'https://x.org/' and 'https://x.org' agree."""
-    text = _str(value)
+    text = as_text(value)
     return (canonical_url(text) or text).rstrip("/")
 
 
 def _vulnerabilities(value: object, tracking_id: str) -> tuple[list[_Vuln], list[str]]:
-    records = _list(value)
+    records = as_list(value)
     warnings = [
         f"{tracking_id}: vulnerability #{i + 1} skipped: not an object"
         for i, v in enumerate(records)
@@ -661,9 +652,9 @@ def _title(title: str, tracking_id: str, publisher: str, category: str) -> str:
 def _item_url(document: Mapping[str, Any], fetched_url: str) -> str | None:
     """The advisory's human-readable page when it names one, else the document's own URL."""
     selves = [
-        _http_url(_str(_dict(r).get("url")))
-        for r in _list(document.get("references"))
-        if _str(_dict(r).get("category")) == "self"
+        _http_url(as_text(as_dict(r).get("url")))
+        for r in as_list(document.get("references"))
+        if as_text(as_dict(r).get("category")) == "self"
     ]
     selves = [s for s in selves if s]
     pages = [s for s in selves if not s.lower().endswith(".json")]
@@ -685,11 +676,11 @@ def parse_rolie_feed(
     trusted providers must serve over TLS, and anything else is not worth following.
     """
     root = load_json(body, source_id=source_id, url=url)
-    feed = _dict(_dict(root).get("feed"))
+    feed = as_dict(as_dict(root).get("feed"))
     if not isinstance(feed.get("entry"), list):
         raise _malformed("not a ROLIE feed: no feed.entry list", source_id, url)
     listed: dict[str, datetime | None] = {}
-    for entry in (_dict(e) for e in feed["entry"]):
+    for entry in (as_dict(e) for e in feed["entry"]):
         link = _entry_link(entry, url)
         if link and link not in listed:
             listed[link] = parse_timestamp(entry.get("updated")) or parse_timestamp(
@@ -700,11 +691,11 @@ def parse_rolie_feed(
 
 def _entry_link(entry: Mapping[str, Any], base: str) -> str | None:
     hrefs = [
-        _str(_dict(link).get("href"))
-        for link in _list(entry.get("link"))
-        if _str(_dict(link).get("rel")) == "self"
+        as_text(as_dict(link).get("href"))
+        for link in as_list(entry.get("link"))
+        if as_text(as_dict(link).get("rel")) == "self"
     ]
-    hrefs.append(_str(_dict(entry.get("content")).get("src")))
+    hrefs.append(as_text(as_dict(entry.get("content")).get("src")))
     for href in hrefs:
         resolved = resolve_http_url(href, base) if href else None
         if resolved and resolved.lower().startswith("https://"):

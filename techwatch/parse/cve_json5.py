@@ -23,7 +23,14 @@ from typing import Any, Final
 
 from techwatch.clean import normalize_language, truncate
 from techwatch.errors import ParseError
-from techwatch.parse.advisory import advisory_item, parse_date, parse_timestamp
+from techwatch.parse.advisory import (
+    advisory_item,
+    as_dict,
+    as_list,
+    as_str,
+    parse_date,
+    parse_timestamp,
+)
 from techwatch.parse.cvss import parse_cvss
 from techwatch.parse.jsondoc import load_json
 from techwatch.types import Affected, CvssScore, KevEntry, ParsedFeed, ParsedItem, VulnFacts
@@ -69,23 +76,6 @@ _SSVC_NAMES: Final = {
 
 
 # --- field readers: every value of a hostile document may have any JSON type ------------------
-
-
-def as_dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def as_str(value: object) -> str:
-    """A string field, stripped; numbers become text (versions are sometimes numbers)."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
 
 
 def unique(values: Iterable[str], cap: int) -> tuple[str, ...]:

@@ -16,7 +16,14 @@ from datetime import datetime
 from typing import Any, Final
 
 from techwatch.errors import ParseError
-from techwatch.parse.advisory import advisory_item, parse_date, parse_timestamp
+from techwatch.parse.advisory import (
+    advisory_item,
+    as_dict,
+    as_list,
+    as_str,
+    parse_date,
+    parse_timestamp,
+)
 from techwatch.parse.cve_json5 import (
     CVE_ID,
     CWE_ID,
@@ -26,9 +33,6 @@ from techwatch.parse.cve_json5 import (
     MAX_CWES,
     MAX_REFERENCES,
     MAX_VERSIONS,
-    as_dict,
-    as_list,
-    as_str,
     capped_warnings,
     cve5_affected_list,
     cve_title,

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from techwatch.clean import truncate
 from techwatch.errors import ParseError
-from techwatch.parse.advisory import advisory_item, parse_timestamp
+from techwatch.parse.advisory import advisory_item, as_dict, as_list, as_str, parse_timestamp
 from techwatch.parse.cve_json5 import (
     CVE_ID,
     CWE_ID,
@@ -28,9 +28,6 @@ from techwatch.parse.cve_json5 import (
     MAX_REFERENCES,
     MAX_TEXT_CHARS,
     MAX_VERSIONS,
-    as_dict,
-    as_list,
-    as_str,
     capped_warnings,
     cvss_score,
     short_summary,
