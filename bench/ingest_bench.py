@@ -99,12 +99,20 @@ class CpuSampler:
         self.seconds += sum(self._seen.values())
 
 
-def _timed_flow(flow, sources_path: Path, db_path: Path) -> tuple[float, dict, float]:  # type: ignore[no-untyped-def]
+def _timed_flow(
+    flow, sources_path: Path, db_path: Path, batch_size: int
+) -> tuple[float, dict, float]:  # type: ignore[no-untyped-def]
     # The feed server and Prefect's API server are not part of the ingestion's CPU.
     servers = {c.pid for c in psutil.Process().children(recursive=True)}
     with CpuSampler(exclude=servers) as cpu:
         t0 = time.perf_counter()
-        report = flow(sources_path=sources_path, db_path=db_path, kind="bench", force=True)
+        report = flow(
+            sources_path=sources_path,
+            db_path=db_path,
+            kind="bench",
+            force=True,
+            batch_size=batch_size,
+        )
         wall = time.perf_counter() - t0
     return wall, report, cpu.seconds
 
@@ -162,6 +170,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, nargs=2, default=(20.0, 50.0))
     parser.add_argument("--reader-workers", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -197,8 +206,8 @@ def main() -> None:
     prefect_start = time.perf_counter() - t0
 
     fetch_only = _fetch_only(base_url, args.feeds, args.concurrency)
-    first_wall, first, first_cpu = _timed_flow(ingest_flow, sources_path, db_path)
-    second_wall, second, _ = _timed_flow(ingest_flow, sources_path, db_path)
+    first_wall, first, first_cpu = _timed_flow(ingest_flow, sources_path, db_path, args.batch_size)
+    second_wall, second, _ = _timed_flow(ingest_flow, sources_path, db_path, args.batch_size)
     reader_wall = (
         None
         if args.skip_reader
