@@ -68,7 +68,8 @@ def ingest(
     )
     emit_report(report, json)
     if report["status_counts"].get("failed"):
-        output.err.print(f"{report['status_counts']['failed']} source(s) failed; see above.")
+        failed = report["status_counts"]["failed"]
+        output.err.print(f"{failed} source(s) failed: `techwatch sources health` lists why.")
 
 
 def emit_report(report: dict[str, Any], json: bool) -> None:
