@@ -62,6 +62,19 @@ def load(conn: duckdb.DuckDBPyConnection) -> bool:
 
 def rebuild(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
     """Rebuild the index over all items and record what it covers (caller owns the transaction)."""
+    # One thread: the build barely parallelises, and two threads took 60 MiB more at the peak
+    # for no gain (measured on 15k items: 4.2 s / 344 MiB with two, 3.9 s / 288 MiB with one).
+    conn.execute("SET threads = 1")
+    try:
+        _build(conn)
+    finally:
+        conn.execute("RESET threads")
+    conn.execute("DELETE FROM search_pending")
+    conn.execute("DELETE FROM search_index")
+    conn.execute("INSERT INTO search_index (built_at, items) SELECT ?, count(*) FROM items", [now])
+
+
+def _build(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         f"CREATE OR REPLACE TABLE {DOC_TABLE} AS SELECT id, title, "
         f"left(text, {INDEXED_TEXT_CHARS}) || ' ' || array_to_string(cves, ' ') AS body FROM items"
@@ -70,9 +83,6 @@ def rebuild(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
         f"PRAGMA create_fts_index('{DOC_TABLE}', 'id', 'title', 'body', stemmer = 'porter', "
         f"stopwords = 'none', ignore = '{IGNORE}', strip_accents = 1, lower = 1, overwrite = 1)"
     )
-    conn.execute("DELETE FROM search_pending")
-    conn.execute("DELETE FROM search_index")
-    conn.execute("INSERT INTO search_index (built_at, items) SELECT ?, count(*) FROM items", [now])
 
 
 def index_exists(conn: duckdb.DuckDBPyConnection) -> bool:
