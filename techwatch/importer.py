@@ -9,7 +9,7 @@ budget guards against hostile files); writes go through the one writer under the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from techwatch.config import SourcesConfig
 from techwatch.errors import ConfigError, ParseError
-from techwatch.ingest import new_run_id
+from techwatch.ingest import batches, new_run_id
 from techwatch.parse.pool import ParsePool
 from techwatch.report import merge_stats
 from techwatch.runlock import lock_path_for, run_lock
@@ -91,7 +91,7 @@ def import_files(
             writer.sync_sources(config.sources, started)
             writer.begin_run(run_id, started_at=started, kind="import", flow_run_id=None)
         with ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool:
-            for batch in _chunks(files, BATCH_FILES):
+            for batch in batches(files, BATCH_FILES):
                 outcomes = _parse_batch(pool, source, batch, settings.max_bytes)
                 for path, outcome in zip(batch, outcomes, strict=True):
                     if outcome.status == "failed":
@@ -188,11 +188,6 @@ def _failed(
         error_kind=kind,
         error=message,
     )
-
-
-def _chunks(files: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
-    for start in range(0, len(files), size):
-        yield files[start : start + size]
 
 
 def _summary(report: ImportReport) -> dict[str, object]:

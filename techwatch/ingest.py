@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from techwatch.health import is_due, next_state
 from techwatch.report import RunReport
@@ -76,10 +77,13 @@ def plan_run(
     return RunPlan(run_id, now, tuple(due), tuple(skipped), dict(states))
 
 
-def batches(sources: Sequence[Source], size: int) -> list[tuple[Source, ...]]:
-    """Split the due sources into batches: one task per batch, never one per source or item."""
+T = TypeVar("T")
+
+
+def batches(things: Sequence[T], size: int) -> list[tuple[T, ...]]:
+    """Split work into batches: one task (or one transaction) per batch, never one per thing."""
     size = max(1, size)
-    return [tuple(sources[i : i + size]) for i in range(0, len(sources), size)]
+    return [tuple(things[i : i + size]) for i in range(0, len(things), size)]
 
 
 def store_batch(
