@@ -232,10 +232,26 @@ _TEXT_ONLY: Final = nh3.Cleaner(tags=set(), clean_content_tags=set(DROPPED_WITH_
 def sanitize_html(fragment: str, base: str | None = None) -> str:
     """Safe HTML for storage and rendering: the allowlist above, relative links made absolute
     against `base` (dropped when there is no usable base), rel="noopener noreferrer nofollow" on
-    links. Idempotent: sanitizing the output again returns it unchanged."""
+    links. Idempotent: sanitizing the output again returns it unchanged.
+
+    html5ever's output is not always a fixed point of html5ever: invalid nesting (an <a> inside
+    an <a> around a <table>) is repaired once more on the next parse. So the cleaner runs until
+    its output stops changing (one extra pass for ordinary HTML, whose first output is stable).
+    """
     if not fragment:
         return ""
-    return _cleaner(absolute_http_url(base)).clean(strip_controls(fragment)).strip()
+    cleaner = _cleaner(absolute_http_url(base))
+    current = cleaner.clean(strip_controls(fragment)).strip()
+    for _ in range(_MAX_SANITIZE_PASSES):
+        again = cleaner.clean(current).strip()
+        if again == current:
+            return current
+        current = again
+    # Still moving: keep only the text, which is stable by construction.
+    return text_to_html(html_to_text(current, sanitized=True))
+
+
+_MAX_SANITIZE_PASSES: Final = 4
 
 
 # html5ever (inside nh3) is quadratic in the nesting depth of some elements: 100,000 nested

@@ -7,6 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI explores the same examples every time, so a red build always means a changed behaviour;
+# runs on a developer's machine keep drawing new examples to find new counterexamples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 _DEFAULT_REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 REALDATA = Path(os.environ.get("TECHWATCH_REALDATA", _DEFAULT_REALDATA))

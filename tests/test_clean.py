@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from techwatch.clean import (
@@ -200,6 +200,11 @@ def hostile_fragments(draw: st.DrawFn) -> str:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fragment=st.one_of(hostile_fragments(), st.text(max_size=200)))
+# Found by hypothesis: html5ever repairs nested anchors around a table once more on re-parse.
+@example(
+    fragment='<a href="javascript:alert(1)"><table href="javascript:alert(1)">'
+    '<p href="javascript:alert(1)"><a href="javascript:alert(1)">'
+)
 def test_sanitizing_twice_changes_nothing(fragment: str) -> None:
     once = sanitize_html(fragment, BASE)
     assert sanitize_html(once, BASE) == once
