@@ -17,7 +17,7 @@ from pathlib import Path
 
 from techwatch.config import SourcesConfig
 from techwatch.errors import ConfigError, ParseError
-from techwatch.ingest import batches, new_run_id
+from techwatch.ingest import batches, close_run, new_run_id
 from techwatch.parse.pool import ParsePool
 from techwatch.report import merge_stats
 from techwatch.runlock import lock_path_for, run_lock
@@ -113,13 +113,13 @@ def import_files(
             seconds=round(time.perf_counter() - t0, 3),
             warnings=tuple(warnings[:100]),
         )
-        with open_writer(db_path) as writer:
-            if report.new_items or report.updated_items:
-                writer.rebuild_search_index()
-            status = "partial" if failed else "ok"
-            writer.finish_run(
-                run_id, finished_at=datetime.now(UTC), status=status, summary=_summary(report)
-            )
+        close_run(
+            db_path,
+            run_id,
+            finished_at=datetime.now(UTC),
+            failed=bool(failed),
+            summary=_summary(report),
+        )
     return report
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from techwatch.health import is_due, next_state
 from techwatch.report import RunReport
@@ -150,15 +150,26 @@ def index_due(built_at: datetime | None, indexed: int, pending: int, now: dateti
 
 
 def finish_run(db_path: Path, report: RunReport) -> None:
+    """Close an ingestion run's record (see `close_run`)."""
+    close_run(
+        db_path,
+        report.run_id,
+        finished_at=report.finished_at,
+        failed=bool(report.failed),
+        summary=report.to_dict(),
+    )
+
+
+def close_run(
+    db_path: Path, run_id: str, *, finished_at: datetime, failed: bool, summary: dict[str, Any]
+) -> None:
     """Refresh the search index when due, and close the run's record: `partial` when some
-    source failed (the run itself completed), `ok` otherwise."""
-    status = "partial" if report.failed else "ok"
+    source or file failed (the run itself completed), `ok` otherwise."""
     with open_writer(db_path) as writer:
-        if index_due(*writer.search_index_status(), now=report.finished_at):
+        if index_due(*writer.search_index_status(), now=finished_at):
             writer.rebuild_search_index()
-        writer.finish_run(
-            report.run_id, finished_at=report.finished_at, status=status, summary=report.to_dict()
-        )
+        status = "partial" if failed else "ok"
+        writer.finish_run(run_id, finished_at=finished_at, status=status, summary=summary)
 
 
 def _skipped(source: Source, state: SourceState | None, now: datetime) -> SourceOutcome:
