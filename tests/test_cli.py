@@ -217,3 +217,31 @@ def test_sources_health_json(home: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = _run(capsys, "sources", "health", "--home", str(home), "--json")
     assert code == 0
     assert {row["id"] for row in json.loads(out)} == {"cert-demo", "press-demo"}
+
+
+def test_a_stated_vulnerability_shows_its_best_cvss_kev_and_exploitation() -> None:
+    from datetime import date
+
+    from techwatch.cli.items import _vuln_line
+
+    def score(version: str, base: float | None) -> dict[str, object]:
+        return {
+            "version": version,
+            "vector": None,
+            "base_score": base,
+            "severity": "HIGH",
+            "source": None,
+            "problem": None,
+        }
+
+    vuln = {
+        "vuln_id": "CVE-2026-48213",
+        "cvss": [score("2.0", 10.0), score("3.1", 8.1), score("4.0", None)],
+        "kev_date_added": date(2026, 11, 18),
+        "kev_ransomware": True,
+        "ssvc": [{"point": "Exploitation", "value": "active"}],
+    }
+    assert _vuln_line(vuln) == (
+        "CVE-2026-48213 | CVSS 3.1 8.1 HIGH | KEV since 2026-11-18, ransomware"
+        " | exploitation: active"
+    )

@@ -131,11 +131,13 @@ def search_items(
 
 def _vuln_line(vuln: dict[str, Any]) -> str:
     """One line per stated vulnerability: id, best CVSS, KEV and SSVC exploitation."""
+    from techwatch.parse.cvss import best_cvss
+    from techwatch.types import CvssScore
+
     parts = [vuln["vuln_id"]]
-    scored = [c for c in vuln.get("cvss") or [] if c.get("base_score") is not None]
-    if scored:
-        best = max(scored, key=lambda c: (c["version"], c["base_score"]))
-        parts.append(f"CVSS {best['version']} {best['base_score']} {best.get('severity') or ''}")
+    best = best_cvss(CvssScore(**score) for score in vuln.get("cvss") or [])
+    if best is not None:
+        parts.append(f"CVSS {best.version} {best.base_score} {best.severity or ''}")
     if vuln.get("kev_date_added"):
         ransomware = ", ransomware" if vuln.get("kev_ransomware") else ""
         parts.append(f"KEV since {vuln['kev_date_added']}{ransomware}")
