@@ -1,0 +1,9 @@
+"""Client briefings: what goes into a client's watch briefing for a period, in what order, why.
+
+    period.py    periods (2026-W48, 2026-11, a day, the last 7 days) and which clients are due
+    model.py     the Briefing and its entries: plain data, stored and rendered as is
+    advice.py    what to do: KEV required action, fixed versions, recommendations by topic
+    compose.py   pure selection: decisions x triage memory x what was already reported -> entries
+
+Rendering (Markdown, HTML, JSON) lives in `techwatch.render`.
+"""
