@@ -13,7 +13,7 @@ import pytest
 from techwatch.dedupe import item_id
 from techwatch.errors import StorageError
 from techwatch.storage import open_reader, open_writer, writer
-from techwatch.storage.migrate import latest_version
+from techwatch.storage.migrate import available, latest_version
 from tests.storage.factories import T0, batch, item, outcome, source, state
 
 T1, T2, T3 = T0, T0 + timedelta(days=1), T0 + timedelta(days=2)
@@ -38,7 +38,9 @@ def test_migrations_are_recorded_and_applied_once(db: Path) -> None:
     with open_writer(db) as w:
         assert w.migrate() == []
     assert query(db, "SELECT version, name, applied_at FROM schema_migrations") == first
-    assert [(v, n) for v, n, _ in first] == [(1, "initial"), (2, "vulnerability_facts")]
+    recorded = [(v, n) for v, n, _ in first]
+    assert recorded == [(m.version, m.name) for m in available()]
+    assert recorded[:2] == [(1, "initial"), (2, "vulnerability_facts")]
 
 
 def test_a_database_from_a_newer_techwatch_is_refused(db: Path) -> None:

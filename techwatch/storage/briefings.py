@@ -1,0 +1,223 @@
+"""SQL of per-client decisions, briefings and triage; functions over an open connection.
+
+The Writer and Reader expose these as methods; this module keeps the SQL of one concept
+together. Decisions (`client_stories`) are replaced per story: scoring a story again for all
+clients deletes its old rows and inserts the new ones in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from techwatch.briefing.memory import Triage
+from techwatch.storage.rows import dicts
+
+DECISION_SCHEMA = pa.schema(
+    [
+        ("client_id", pa.string()),
+        ("story_id", pa.string()),
+        ("priority", pa.string()),
+        ("urgency", pa.int8()),
+        ("lane", pa.string()),
+        ("reasons", pa.string()),
+        ("marks", pa.list_(pa.string())),
+        ("title", pa.string()),
+        ("first_seen", pa.timestamp("us", tz="UTC")),
+        ("last_seen", pa.timestamp("us", tz="UTC")),
+        ("decided_at", pa.timestamp("us", tz="UTC")),
+        ("rules_version", pa.string()),
+    ]
+)
+URGENCY = {"act_now": 3, "act_soon": 2, "plan": 1, "watch": 0}
+
+
+def replace_decisions(
+    conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Replace every client's decision about `story_ids` by `rows` (caller's transaction)."""
+    stories = pa.table({"story_id": pa.array(list(dict.fromkeys(story_ids)), pa.string())})
+    table = pa.Table.from_pylist(
+        [{**r, "urgency": URGENCY[r["priority"]]} for r in rows], schema=DECISION_SCHEMA
+    )
+    conn.register("scored_stories", stories)
+    conn.register("decisions", table)
+    try:
+        conn.execute(
+            "DELETE FROM client_stories WHERE story_id IN (SELECT story_id FROM scored_stories)"
+        )
+        conn.execute("INSERT INTO client_stories SELECT * FROM decisions")
+    finally:
+        conn.unregister("scored_stories")
+        conn.unregister("decisions")
+
+
+def decisions(
+    conn: duckdb.DuckDBPyConnection, client_id: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """A client's decisions about stories active in [start, end), most urgent first."""
+    rows = dicts(
+        conn.execute(
+            "SELECT * FROM client_stories WHERE client_id = ? AND last_seen >= ? "
+            "AND last_seen < ? ORDER BY urgency DESC, last_seen DESC, story_id",
+            [client_id, start, end],
+        )
+    )
+    for row in rows:
+        row["reasons"] = json.loads(row["reasons"])
+    return rows
+
+
+def portfolio(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str, Any]]:
+    """One row per client with stories since `since`: counts per priority and the top story."""
+    return dicts(
+        conn.execute(
+            """
+            SELECT client_id,
+                   count(*) FILTER (WHERE priority = 'act_now')  AS act_now,
+                   count(*) FILTER (WHERE priority = 'act_soon') AS act_soon,
+                   count(*) FILTER (WHERE priority = 'plan')     AS plan,
+                   count(*) FILTER (WHERE priority = 'watch')    AS watch,
+                   arg_max(story_id, (urgency, last_seen))       AS top_story,
+                   arg_max(title, (urgency, last_seen))          AS top_title,
+                   arg_max(priority, (urgency, last_seen))       AS top_priority,
+                   max(urgency)                                  AS urgency
+            FROM client_stories
+            WHERE last_seen >= ?
+            GROUP BY client_id
+            ORDER BY urgency DESC, act_now DESC, act_soon DESC, plan DESC, client_id
+            """,
+            [since],
+        )
+    )
+
+
+def save_briefing(
+    conn: duckdb.DuckDBPyConnection,
+    row: dict[str, Any],
+    entries: Sequence[dict[str, Any]],
+) -> None:
+    """Store one built briefing and what it told (caller's transaction)."""
+    conn.execute(
+        "INSERT INTO briefings (briefing_id, client_id, period, period_start, period_end, "
+        "generated_at, language, model_version, rules_version, entries, top_priority, content) "
+        "VALUES ($briefing_id, $client_id, $period, $period_start, $period_end, $generated_at, "
+        "$language, $model_version, $rules_version, $entries, $top_priority, $content)",
+        row,
+    )
+    for entry in entries:
+        conn.execute(
+            "INSERT INTO briefing_entries (briefing_id, client_id, story_id, priority, marks, "
+            "told_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                row["briefing_id"],
+                row["client_id"],
+                entry["story_id"],
+                entry["priority"],
+                sorted(entry["marks"]),
+                row["generated_at"],
+            ],
+        )
+
+
+def latest_briefing(
+    conn: duckdb.DuckDBPyConnection, client_id: str, period: str | None = None
+) -> dict[str, Any] | None:
+    """The latest briefing of a client (of one period when given), content decoded."""
+    where, params = "client_id = ?", [client_id]
+    if period is not None:
+        where, params = where + " AND period = ?", [*params, period]
+    rows = dicts(
+        conn.execute(
+            f"SELECT * FROM briefings WHERE {where} ORDER BY generated_at DESC LIMIT 1", params
+        )
+    )
+    if not rows:
+        return None
+    rows[0]["content"] = json.loads(rows[0]["content"])
+    return rows[0]
+
+
+def briefings(conn: duckdb.DuckDBPyConnection, client_id: str | None) -> list[dict[str, Any]]:
+    where, params = ("WHERE client_id = ?", [client_id]) if client_id else ("", [])
+    return dicts(
+        conn.execute(
+            "SELECT briefing_id, client_id, period, generated_at, language, entries, "
+            f"top_priority, model_version, rules_version FROM briefings {where} "
+            "ORDER BY generated_at DESC",
+            params,
+        )
+    )
+
+
+def told_marks(
+    conn: duckdb.DuckDBPyConnection, client_id: str, period: str
+) -> dict[str, frozenset[str]]:
+    """For each story told to the client in another period, the marks it had when last told.
+
+    Briefings of the same period do not count: building a period again must give the same
+    briefing, not an empty one.
+    """
+    rows = conn.execute(
+        "SELECT e.story_id, arg_max(e.marks, e.told_at) FROM briefing_entries e "
+        "JOIN briefings b USING (briefing_id) WHERE e.client_id = ? AND b.period <> ? "
+        "GROUP BY e.story_id",
+        [client_id, period],
+    ).fetchall()
+    return {story: frozenset(marks) for story, marks in rows}
+
+
+def add_triage(conn: duckdb.DuckDBPyConnection, triage: Triage) -> None:
+    conn.execute(
+        "INSERT INTO triage VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            triage.client_id,
+            triage.story_id,
+            triage.status,
+            triage.note,
+            triage.expires,
+            sorted(triage.marks),
+            triage.set_by,
+            triage.set_at,
+        ],
+    )
+
+
+def current_triage(conn: duckdb.DuckDBPyConnection, client_id: str) -> dict[str, Triage]:
+    """The latest triage per story of one client."""
+    rows = dicts(
+        conn.execute(
+            "SELECT * FROM triage WHERE client_id = ? "
+            "QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY set_at DESC) = 1",
+            [client_id],
+        )
+    )
+    return {row["story_id"]: _triage(row) for row in rows}
+
+
+def triage_history(
+    conn: duckdb.DuckDBPyConnection, client_id: str, story_id: str | None = None
+) -> list[Triage]:
+    where, params = "client_id = ?", [client_id]
+    if story_id is not None:
+        where, params = where + " AND story_id = ?", [*params, story_id]
+    rows = dicts(conn.execute(f"SELECT * FROM triage WHERE {where} ORDER BY set_at", params))
+    return [_triage(row) for row in rows]
+
+
+def _triage(row: dict[str, Any]) -> Triage:
+    return Triage(
+        client_id=row["client_id"],
+        story_id=row["story_id"],
+        status=row["status"],
+        set_by=row["set_by"],
+        set_at=row["set_at"],
+        note=row["note"],
+        expires=row["expires"],
+        marks=frozenset(row["marks"]),
+    )
