@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from techwatch.briefing.model import Briefing, Entry
+from techwatch.briefing.model import Briefing, Entry, Health, Link
+from techwatch.briefing.period import ZONE, Period, parse_period, span
 from techwatch.clients.profile import PRIORITIES
 from techwatch.render import i18n
 from techwatch.render.env import environment
@@ -85,3 +86,61 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+def from_json(data: dict[str, Any]) -> Briefing:
+    """The Briefing that `to_json` wrote: stored briefings are shown again exactly."""
+    period = data["period"]
+    return Briefing(
+        client_id=data["client_id"],
+        client_name=data["client_name"],
+        language=data["language"],
+        period=_period(period["label"], period["kind"], period["start"], period["end"]),
+        generated_at=datetime.fromisoformat(data["generated_at"]),
+        items_watched=data["items_watched"],
+        health=Health(**data["health"]),
+        entries=tuple(_entry_from_json(e) for e in data["entries"]),
+        omitted=data["omitted"],
+        model_version=data["model_version"],
+        rules_version=data["rules_version"],
+        advisor=data["advisor"],
+    )
+
+
+def _period(label: str, kind: str, start: str, end: str) -> Period:
+    if kind != "span":
+        return parse_period(label)
+    first = datetime.fromisoformat(start).astimezone(ZONE).date()
+    last = datetime.fromisoformat(end).astimezone(ZONE).date() - timedelta(days=1)
+    return span(first, last)
+
+
+def _entry_from_json(data: dict[str, Any]) -> Entry:
+    links = tuple(
+        Link(
+            source=link["source"],
+            title=link["title"],
+            url=link["url"],
+            published=_moment(link["published"]),
+        )
+        for link in data["links"]
+    )
+    return Entry(
+        story_id=data["story_id"],
+        priority=data["priority"],
+        lane=data["lane"],
+        title=data["title"],
+        summary=data["summary"],
+        why=tuple(data["why"]),
+        actions=tuple(data["actions"]),
+        links=links,
+        first_seen=datetime.fromisoformat(data["first_seen"]),
+        topics=tuple(data["topics"]),
+        severity=data["severity"],
+        cves=tuple(data["cves"]),
+        renewed=data["renewed"],
+    )
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)

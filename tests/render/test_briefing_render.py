@@ -126,3 +126,17 @@ def test_unknown_format_is_refused():
 def test_every_language_has_the_same_words():
     keys = {lang: set(words) for lang, words in i18n.WORDS.items()}
     assert keys["de"] == keys["fr"] == keys["en"]
+
+
+@pytest.mark.parametrize(
+    "period", [parse_period("2026-W48"), parse_period("2026-11"), parse_period("2026-11-28")]
+)
+def test_a_stored_briefing_is_shown_again_exactly(period):
+    from techwatch.briefing.period import last_days
+    from techwatch.render.briefing import from_json, to_json
+
+    for p in (period, last_days(7, NOW)):
+        original = briefing(FULL, "de", period=p, omitted=2, model_version="m", advisor="A")
+        again = from_json(json.loads(json.dumps(to_json(original))))
+        assert again == original
+        assert render(again, "html") == render(original, "html")
