@@ -12,6 +12,7 @@ from techwatch.runlock import lock_path_for
 ENV_HOME = "TECHWATCH_HOME"
 ENV_DB = "TECHWATCH_DB"
 ENV_SOURCES = "TECHWATCH_SOURCES"
+ENV_CLIENTS = "TECHWATCH_CLIENTS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class Paths:
     home: Path
     db: Path
     sources: Path
+    clients: Path  # folder of client profiles, one <id>.yml each
 
     @property
     def var(self) -> Path:
@@ -41,17 +43,20 @@ def resolve_paths(
     db: Path | None = None,
     sources: Path | None = None,
     env: Mapping[str, str] | None = None,
+    clients: Path | None = None,
 ) -> Paths:
-    """Resolve the three locations: explicit value, else environment, else default under home."""
+    """Resolve the locations: explicit value, else environment, else default under home."""
     env = os.environ if env is None else env
     home_path = _pick(home, env.get(ENV_HOME)) or Path.cwd()
     home_path = home_path.expanduser().resolve()
     db_path = _pick(db, env.get(ENV_DB)) or home_path / "var" / "techwatch.duckdb"
     sources_path = _pick(sources, env.get(ENV_SOURCES)) or home_path / "sources.yml"
+    clients_path = _pick(clients, env.get(ENV_CLIENTS)) or home_path / "clients"
     return Paths(
         home=home_path,
         db=_under(home_path, db_path),
         sources=_under(home_path, sources_path),
+        clients=_under(home_path, clients_path),
     )
 
 

@@ -10,6 +10,7 @@ import sys
 import typer
 
 from techwatch.cli import classify as classify_cli
+from techwatch.cli import clients as clients_cli
 from techwatch.cli import db, items, runs, sources
 from techwatch.cli.demo import demo
 from techwatch.cli.importing import import_command
@@ -32,6 +33,7 @@ app.add_typer(items.app, name="items")
 app.add_typer(db.app, name="db")
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(classify_cli.app, name="model")
+app.add_typer(clients_cli.app, name="clients")
 app.command("classify")(classify_cli.classify)
 app.command("ingest")(runs.ingest)
 app.command("demo")(demo)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from techwatch.settings import ENV_DB, ENV_HOME, ENV_SOURCES, Paths, resolve_paths
+from techwatch.settings import ENV_CLIENTS, ENV_DB, ENV_HOME, ENV_SOURCES, Paths, resolve_paths
 
 Home = Annotated[
     Path | None,
@@ -36,9 +36,20 @@ SourcesFile = Annotated[
         show_default=False,
     ),
 ]
+ClientsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--clients",
+        envvar=ENV_CLIENTS,
+        help="Folder of client profiles, one <id>.yml each (default: clients/ in the home).",
+        show_default=False,
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (logs stay on stderr).")]
 
 
-def paths(home: Path | None, db: Path | None, sources: Path | None) -> Paths:
+def paths(
+    home: Path | None, db: Path | None, sources: Path | None, clients: Path | None = None
+) -> Paths:
     """Resolve paths; typer already applied the environment variables."""
-    return resolve_paths(home, db, sources, env={})
+    return resolve_paths(home, db, sources, env={}, clients=clients)

@@ -1,0 +1,1 @@
+"""Client profiles: YAML validation, demo clients, CSV inventory import, the clients CLI."""
