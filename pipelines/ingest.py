@@ -17,12 +17,15 @@ from prefect.cache_policies import NONE
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
-from techwatch import collect, ingest, progress
+from techwatch import collect, ingest, progress, watch
+from techwatch.classify.apply import classify_new_items
 from techwatch.config import SourcesConfig, load_sources
+from techwatch.enrich.refresh import refresh
 from techwatch.errors import TransientError
 from techwatch.parse.pool import ParsePool
 from techwatch.report import build_report, merge_stats
 from techwatch.runlock import lock_path_for, run_lock
+from techwatch.stories.run import group_pending
 from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
 
 DB_RETRY_DELAYS_S = [2, 5, 15]
@@ -92,6 +95,30 @@ def store(
 
 
 @db_task
+def enrich(db_path: Path, since: datetime) -> dict[str, Any]:
+    return refresh(db_path, since=since).to_dict()
+
+
+@db_task
+def classify_items(
+    db_path: Path, models_path: Path, since: datetime, train_default: bool
+) -> dict[str, Any]:
+    return classify_new_items(
+        db_path, models_path, since=since, train_default=train_default
+    ).to_dict()
+
+
+@db_task
+def group_stories(db_path: Path, now: datetime) -> dict[str, Any]:
+    return group_pending(db_path, now=now).to_dict()
+
+
+@db_task
+def score_clients(db_path: Path, clients_path: Path | None, since: datetime) -> dict[str, Any]:
+    return watch.score_night(db_path, clients_path, since, datetime.now(UTC))
+
+
+@db_task
 def record_skipped(db_path: Path, plan: ingest.RunPlan) -> None:
     ingest.record_skipped(db_path, plan.run_id, plan.skipped, plan.started_at)
 
@@ -114,8 +141,14 @@ def ingest_flow(
     force: bool = False,
     batch_size: int = 100,
     lock_wait_s: float = 0.0,
+    models_path: Path | None = None,
+    clients_path: Path | None = None,
 ) -> dict[str, Any]:
-    """One ingestion run over `sources_path` into `db_path`; returns the run report as a dict."""
+    """One ingestion run over `sources_path` into `db_path`; returns the run report as a dict.
+
+    Models are read from `models_path` (default: `models/` beside the database). Only the demo
+    trains the default model when there is none; a nightly run skips classification and says so.
+    """
     logger = get_run_logger()
     config = load_config(sources_path)
     with run_lock(lock_path_for(db_path), wait_s=lock_wait_s):
@@ -128,6 +161,21 @@ def ingest_flow(
         progress.publish("planned", due=len(plan.due), skipped=len(plan.skipped))
 
         outcomes, stats, states = _collect_and_store(db_path, plan, config, batch_size, stage)
+        t = time.perf_counter()
+        stories = group_stories(db_path, datetime.now(UTC))
+        stage["stories"] = time.perf_counter() - t
+        t = time.perf_counter()
+        enrich(db_path, started)
+        stage["enrich"] = time.perf_counter() - t
+        t = time.perf_counter()
+        models = models_path or db_path.parent / "models"
+        classification = classify_items(db_path, models, started, kind == "demo")
+        stage["classify"] = time.perf_counter() - t
+        if classification["skipped"]:
+            logger.warning(classification["skipped"])
+        t = time.perf_counter()
+        scoring = score_clients(db_path, clients_path, started)
+        stage["score"] = time.perf_counter() - t
 
         t = time.perf_counter()
         by_language = count_new_by_language(db_path, started)
@@ -141,6 +189,9 @@ def ingest_flow(
             states={**plan.states, **states},
             new_by_language=by_language,
             stage_seconds=stage,
+            classification=classification,
+            stories=stories,
+            scoring=scoring,
         )
         finish(db_path, quote(report))
         result = report.to_dict()

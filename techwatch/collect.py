@@ -145,6 +145,7 @@ async def _parse(pool: ParsePool, job: _Downloaded) -> SourceOutcome:
         last_modified=fetched.last_modified,
         entries=parsed.entries_total,
         items=parsed.items,  # one per identity already: parse_feed dedupes within the feed
+        epss=parsed.epss,
         warnings=parsed.warnings,
         duration_s=fetch_s + parse_s,
         parse_s=parse_s,

@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from techwatch.config import SourcesConfig
+from techwatch.enrich.refresh import refresh
 from techwatch.errors import ConfigError, ParseError
 from techwatch.ingest import batches, close_run, new_run_id
 from techwatch.parse.pool import ParsePool
 from techwatch.report import merge_stats
 from techwatch.runlock import lock_path_for, run_lock
 from techwatch.storage import open_writer
+from techwatch.stories.run import group_pending
 from techwatch.types import ParsedFeed, Source, SourceOutcome, WriteStats
 
 #: Files parsed between two writes: one transaction per batch, like the flow's batches.
@@ -41,6 +43,9 @@ class ImportReport:
     updated_items: int
     seconds: float
     warnings: tuple[str, ...] = field(default=())
+    epss_scores: int = 0  # rows of score tables (kind epss), which bring no items
+    cves_refreshed: int = 0
+    new_stories: int = 0
 
 
 def files_under(paths: Iterable[Path]) -> list[Path]:
@@ -90,6 +95,8 @@ def import_files(
         with open_writer(db_path) as writer:
             writer.sync_sources(config.sources, started)
             writer.begin_run(run_id, started_at=started, kind="import", flow_run_id=None)
+        written_since = datetime.now(UTC)
+        scores = 0
         with ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool:
             for batch in batches(files, BATCH_FILES):
                 outcomes = _parse_batch(pool, source, batch, settings.max_bytes)
@@ -101,6 +108,9 @@ def import_files(
                         warnings.extend(f"{path.name}: {w}" for w in outcome.warnings)
                 with open_writer(db_path) as writer:
                     parts.append(writer.write_outcomes(run_id, outcomes, [], datetime.now(UTC)))
+                scores += sum(len(o.epss) for o in outcomes)
+        enriched = refresh(db_path, since=written_since)
+        grouped = group_pending(db_path, now=datetime.now(UTC))
         stats = merge_stats(parts)
         report = ImportReport(
             run_id=run_id,
@@ -112,6 +122,9 @@ def import_files(
             updated_items=stats.total_updated,
             seconds=round(time.perf_counter() - t0, 3),
             warnings=tuple(warnings[:100]),
+            epss_scores=scores,
+            cves_refreshed=enriched.cves,
+            new_stories=grouped.new_stories,
         )
         close_run(
             db_path,
@@ -172,6 +185,7 @@ def _outcome(
         entries=parsed.entries_total,
         items=parsed.items,
         warnings=parsed.warnings,
+        epss=parsed.epss,
     )
 
 
@@ -198,5 +212,6 @@ def _summary(report: ImportReport) -> dict[str, object]:
         "failed": [list(f) for f in report.failed],
         "new_items": report.new_items,
         "updated_items": report.updated_items,
+        "new_stories": report.new_stories,
         "seconds": report.seconds,
     }

@@ -113,8 +113,8 @@ def store_batch(
 
 
 def without_items(outcomes: Sequence[SourceOutcome]) -> list[SourceOutcome]:
-    """Outcomes as the run report needs them: stored items' bodies are released from memory."""
-    return [replace(o, items=()) for o in outcomes]
+    """Outcomes as the run report needs them: stored items and scores are released from memory."""
+    return [replace(o, items=(), epss=()) for o in outcomes]
 
 
 def record_skipped(

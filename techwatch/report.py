@@ -44,6 +44,12 @@ class RunReport:
     new_by_source: dict[str, int]
     stage_seconds: dict[str, float]
     sources: tuple[SourceLine, ...] = field(default=())
+    # What classification did (techwatch.classify.apply.ApplyReport), or why it was skipped.
+    classification: dict[str, Any] = field(default_factory=dict)
+    # What story grouping did (techwatch.stories.run.GroupingReport): new stories, joins, merges.
+    stories: dict[str, Any] = field(default_factory=dict)
+    # What scoring decided for clients (techwatch.watch.score_night), or why it was skipped.
+    scoring: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> tuple[SourceLine, ...]:
@@ -74,6 +80,9 @@ def build_report(
     states: Mapping[str, SourceState],
     new_by_language: Mapping[str, int],
     stage_seconds: Mapping[str, float],
+    classification: Mapping[str, Any] | None = None,
+    stories: Mapping[str, Any] | None = None,
+    scoring: Mapping[str, Any] | None = None,
 ) -> RunReport:
     """Assemble the report from what the run produced; no I/O."""
     names = {s.id: s.name for s in sources}
@@ -93,6 +102,9 @@ def build_report(
         new_by_source=new_by_source,
         stage_seconds={k: round(v, 3) for k, v in stage_seconds.items()},
         sources=tuple(sorted(lines, key=_line_order)),
+        classification=dict(classification or {}),
+        stories=dict(stories or {}),
+        scoring=dict(scoring or {}),
     )
 
 

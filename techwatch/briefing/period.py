@@ -8,12 +8,13 @@ Labels: `2026-11-28` (a day), `2026-W48` (an ISO week, Monday to Sunday), `2026-
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from techwatch.clients.profile import Cadence
+from techwatch.clients.profile import Cadence, Client
 from techwatch.errors import ConfigError
 
 ZONE = ZoneInfo("Europe/Zurich")
@@ -22,6 +23,7 @@ PeriodKind = Literal["day", "week", "month", "span"]
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_SPAN = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 
 class PeriodError(ConfigError):
@@ -72,9 +74,15 @@ def span(first_day: date, last_day: date) -> Period:
 
 
 def parse_period(text: str) -> Period:
-    """`2026-W48`, `2026-11` or `2026-11-28` -> Period; anything else is a usage error."""
+    """`2026-W48`, `2026-11`, `2026-11-28` or `2026-11-16..2026-11-30` (end exclusive) ->
+    Period; anything else is a usage error."""
     text = text.strip()
     try:
+        if m := _SPAN.match(text):
+            first, end = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
+            if end <= first:
+                raise ValueError("the end must come after the start")
+            return span(first, end - timedelta(days=1))
         if m := _WEEK.match(text):
             return week(int(m.group(1)), int(m.group(2)))
         if m := _MONTH.match(text):
@@ -83,7 +91,9 @@ def parse_period(text: str) -> Period:
             return day(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
     except ValueError as error:
         raise PeriodError(f"period {text!r}: {error}") from None
-    raise PeriodError(f"period {text!r}: expected 2026-W48, 2026-11 or 2026-11-28")
+    raise PeriodError(
+        f"period {text!r}: expected 2026-W48, 2026-11, 2026-11-28 or 2026-11-16..2026-11-30"
+    )
 
 
 def last_days(days: int, now: datetime) -> Period:
@@ -131,3 +141,8 @@ def local_date(moment: datetime) -> date:
 
 def _local_midnight(d: date) -> datetime:
     return datetime.combine(d, time(0), tzinfo=ZONE).astimezone(UTC)
+
+
+def due(clients: Sequence[Client], today: date) -> list[tuple[Client, Period]]:
+    """The clients whose cadence falls on `today`, each with the period its briefing covers."""
+    return [(c, period_due(c.cadence, today)) for c in clients if is_due(c.cadence, today)]

@@ -8,6 +8,7 @@ their own ColumnTransformer entries, without changing the callers.
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import re
 import warnings
@@ -23,9 +24,10 @@ import skops
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, cross_val_predict, train_test_split
+from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from techwatch.classify.corpus import Document, Example, counts
 from techwatch.errors import TerminalError
@@ -40,6 +42,7 @@ LABEL_SET: Final = {"topics": TOPIC_KEYS, "sectors": SECTOR_KEYS, "severity": SE
 MIN_POSITIVES: Final = 5
 CV_FOLDS: Final = 3
 HELDOUT_FRACTION: Final = 0.2
+HELDOUT_POLICY: Final = "id-hash"
 TITLE_WEIGHT: Final = 1.5
 HASH_BITS: Final = 17
 _THRESHOLD_GRID: Final = np.round(np.arange(0.05, 0.951, 0.025), 3)
@@ -113,50 +116,67 @@ def train(
     seed: int = 0,
     sources: Sequence[str] = (),
     bits: int = HASH_BITS,
+    train_only: Sequence[Example] = (),
 ) -> Model:
-    """Evaluate on a held-out split, then refit on everything for the model that ships."""
+    """Fit on the training part, measure on the held-out part, and ship the measured model.
+
+    The held-out part (see `split`) is never trained on, so the metrics stored are those of the
+    model that ships, and two models can be compared on it fairly (pipelines/train.py); this
+    also saves a second fit over everything. `train_only` examples (consultants' corrections)
+    always train and are never held out: each was given so that the next model learns it.
+    """
     from techwatch.classify.evaluate import evaluate
     from techwatch.classify.predict import classify
 
     train_part, test_part = split(examples, seed=seed)
-    heldout_model = fit(train_part, seed=seed, bits=bits)
-    predictions = classify(heldout_model, [e.document for e in test_part])
-    metrics = evaluate(test_part, predictions)
-    model = fit(examples, seed=seed, bits=bits)
-    metadata = _metadata(model, examples, now=now, seed=seed, sources=sources)
+    model = fit([*train_part, *train_only], seed=seed, bits=bits)
+    metrics = evaluate(test_part, classify(model, [e.document for e in test_part]))
+    metadata = _metadata(model, [*examples, *train_only], now=now, seed=seed, sources=sources)
     metadata["features"]["hash_bits"] = bits
-    metadata["heldout"] = {"train": len(train_part), "test": len(test_part), "seed": seed}
+    metadata["heldout"] = {
+        "policy": HELDOUT_POLICY,
+        "fraction": HELDOUT_FRACTION,
+        "seed": seed,
+        "train": len(train_part) + len(train_only),
+        "test": len(test_part),
+    }
     metadata["metrics"] = metrics
     return Model(model.pipelines, model.labels, model.thresholds, metadata)
 
 
 def fit(examples: Sequence[Example], *, seed: int = 0, bits: int = HASH_BITS) -> Model:
-    """Fit every axis on the examples that carry it; thresholds tuned out of fold."""
+    """Fit every axis on the examples that carry it; thresholds tuned out of fold.
+
+    BLAS runs on one thread: L-BFGS makes thousands of small vector operations, and threads
+    that wait for each other on them made fitting three times slower on a busy 2-core machine
+    (seed corpus, topics axis: 24-43 s with two threads, 8-12 s with one).
+    """
     pipelines: dict[str, Pipeline] = {}
     labels: dict[str, tuple[str, ...]] = {}
     thresholds: dict[str, dict[str, float]] = {}
-    for axis in MULTI_LABEL_AXES:
-        fitted = _fit_multi_label(axis, examples, seed, bits)
-        pipelines[axis], labels[axis], thresholds[axis] = fitted
-    pipelines["severity"], labels["severity"] = _fit_severity(examples, seed, bits)
+    with threadpool_limits(1, user_api="blas"):
+        for axis in MULTI_LABEL_AXES:
+            fitted = _fit_multi_label(axis, examples, seed, bits)
+            pipelines[axis], labels[axis], thresholds[axis] = fitted
+        pipelines["severity"], labels["severity"] = _fit_severity(examples, seed, bits)
     return Model(pipelines, labels, thresholds)
 
 
 def split(examples: Sequence[Example], *, seed: int) -> tuple[list[Example], list[Example]]:
-    """~20 % held out, stratified on the first topic (or severity) so rare labels appear in both."""
-    strata = [_stratum(e) for e in examples]
-    sizes = {s: strata.count(s) for s in strata}
-    strata = [s if sizes[s] >= 2 else "rare" for s in strata]
-    indices = np.arange(len(examples))
-    try:
-        train_idx, test_idx = train_test_split(
-            indices, test_size=HELDOUT_FRACTION, random_state=seed, stratify=strata
-        )
-    except ValueError:  # too few examples per stratum (tiny corpora): a plain random split
-        train_idx, test_idx = train_test_split(
-            indices, test_size=HELDOUT_FRACTION, random_state=seed
-        )
-    return [examples[i] for i in sorted(train_idx)], [examples[i] for i in sorted(test_idx)]
+    """(training part, held-out part): an example is held out when `is_heldout(its id)`."""
+    held = [is_heldout(e.document.id, seed=seed) for e in examples]
+    train_part = [e for e, out in zip(examples, held, strict=True) if not out]
+    return train_part, [e for e, out in zip(examples, held, strict=True) if out]
+
+
+def is_heldout(example_id: str, *, seed: int = 0) -> bool:
+    """Whether an example belongs to the held-out part: HELDOUT_FRACTION of ids, by their hash.
+
+    A stable hash rather than a random draw: an example stays on its side of the split as the
+    data grows, so successive models are measured on the same examples and never train on them.
+    """
+    digest = hashlib.sha256(f"{seed}:{example_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") < HELDOUT_FRACTION * 2**32
 
 
 def tune_threshold(truth: np.ndarray, proba: np.ndarray) -> float:
@@ -249,12 +269,6 @@ def _out_of_fold(pipeline: Pipeline, frame: np.ndarray, truth: np.ndarray, seed:
         warnings.filterwarnings("ignore", message=r"Label .* is present in all training examples")
         proba = cross_val_predict(pipeline, frame, truth, cv=folds, method="predict_proba")
     return np.asarray(proba)
-
-
-def _stratum(example: Example) -> str:
-    if example.topics:
-        return example.topics[0]
-    return example.severity or "none"
 
 
 def _metadata(

@@ -9,9 +9,13 @@ import sys
 
 import typer
 
+from techwatch.cli import briefings as briefings_cli
 from techwatch.cli import classify as classify_cli
 from techwatch.cli import clients as clients_cli
+from techwatch.cli import cves as cves_cli
 from techwatch.cli import db, items, runs, sources
+from techwatch.cli import mail as mail_cli
+from techwatch.cli import stories as stories_cli
 from techwatch.cli.demo import demo
 from techwatch.cli.importing import import_command
 from techwatch.cli.output import err
@@ -30,13 +34,22 @@ app = typer.Typer(
 )
 app.add_typer(sources.app, name="sources")
 app.add_typer(items.app, name="items")
+app.add_typer(cves_cli.app, name="cves")
+app.add_typer(stories_cli.app, name="stories")
 app.add_typer(db.app, name="db")
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(classify_cli.app, name="model")
 app.add_typer(clients_cli.app, name="clients")
+app.add_typer(mail_cli.app, name="mail")
 app.command("classify")(classify_cli.classify)
 app.command("ingest")(runs.ingest)
 app.command("demo")(demo)
+app.command("briefing")(briefings_cli.briefing)
+app.command("portfolio")(briefings_cli.portfolio)
+app.command("exposure")(briefings_cli.exposure)
+app.command("search")(briefings_cli.search)
+app.command("score")(briefings_cli.score)
+app.add_typer(briefings_cli.triage_app, name="triage")
 app.command("import")(import_command)
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from techwatch.cli import output
 from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
@@ -66,15 +69,77 @@ def train(
     sources: SourcesFile = None,
     json: Json = False,
 ) -> None:
-    """Train on the seed corpus plus --labels files, save a new version and make it current."""
+    """Train on the seed corpus, the store's weak and consultants' labels and --labels files;
+    save a new version and make it current."""
     from techwatch import classify as clf
+    from techwatch.classify import training
 
-    models = out or _models(home, db, sources)
+    where = paths(home, db, sources)
+    models = out or where.var / "models"
     for path in labels or []:
         _read(lambda path=path: clf.read_examples([path]))  # usage errors before a long training
-    output.err.print("training: held-out evaluation, then the final fit...", highlight=False)
-    model = clf.train_and_save(models, now=datetime.now(UTC), labels=labels or [], seed=seed)
-    _show_info(model.metadata, as_json=json)
+    data = _read(lambda: training.gather(where.db, labels or []))
+    counts = ", ".join(f"{origin} {n}" for origin, n in data.origins.items())
+    output.err.print(f"training on {counts}...", highlight=False)
+    now = datetime.now(UTC)
+    model = training.train_model(data, now=now, seed=seed)
+    version = training.save(models, model, now=now, make_current=True)
+    _show_info({**model.metadata, "version": version}, as_json=json)
+
+
+@app.command("apply")
+def apply(
+    every: Annotated[
+        bool, typer.Option("--all", help="Reclassify every item, not only those that need it.")
+    ] = False,
+    home: Home = None,
+    db: Db = None,
+    sources: SourcesFile = None,
+    json: Json = False,
+) -> None:
+    """Classify the items of the store with the current model (after a retrain, a rollback...).
+
+    Without --all, only items the current model has not classified as they are now.
+    """
+    from techwatch.classify.apply import apply_model
+    from techwatch.storage import open_reader
+
+    where = paths(home, db, sources)
+    model = _current_or_default(where.var / "models")
+    with _progress(json) as advance:
+        report = apply_model(where.db, model, now=datetime.now(UTC), every=every, on_batch=advance)
+    with open_reader(where.db) as reader:
+        counts = reader.class_counts()
+    if json:
+        output.print_json({**report.to_dict(), "store": counts})
+        return
+    output.out.print(
+        f"{report.classified} items classified with model {report.model_version} "
+        f"in {report.seconds:.1f} s; {counts['unclassified']} items without labels, "
+        f"{counts['labelled_items']} labelled by consultants",
+        highlight=False,
+    )
+    rows = sorted(counts["by_model"].items())
+    output.out.print(output.table("items per model version", ("model", "items"), rows))
+
+
+@app.command("use")
+def use(
+    version: Annotated[str, typer.Argument(help="A version under var/models (rollback).")],
+    home: Home = None,
+    db: Db = None,
+    sources: SourcesFile = None,
+) -> None:
+    """Make a saved model version current, e.g. to roll back; then `model apply` relabels."""
+    from techwatch.classify import artefact
+
+    models = _models(home, db, sources)
+    if "/" in version or version.startswith(".") or not (models / version).is_dir():
+        output.err.print(f"error: no model {version!r} in {models}", highlight=False)
+        raise typer.Exit(2)
+    artefact.load(models / version)  # refuses a damaged model or another label set
+    artefact.mark_current(models, version)
+    output.err.print(f"model {version} is current; `techwatch model apply` relabels the store")
 
 
 @app.command("info")
@@ -163,12 +228,15 @@ def _show_info(metadata: dict[str, Any], *, as_json: bool) -> None:
 
     summary = {
         key: metadata.get(key)
-        for key in ("version", "created_at", "versions", "data", "heldout", "metrics")
+        for key in ("version", "created_at", "versions", "origins", "data", "heldout", "metrics")
     }
     if as_json:
         output.print_json(summary)
         return
     output.out.print(f"model {summary['version']} trained {summary['created_at']}")
+    origins = summary["origins"] or {}
+    if origins:
+        output.out.print("examples: " + ", ".join(f"{k} {v}" for k, v in origins.items()))
     data = summary["data"] or {}
     for axis in clf.corpus.AXES:
         axis_data = data.get(axis, {})
@@ -202,3 +270,18 @@ def _show_metrics(metrics: dict[str, Any], *, as_json: bool) -> None:
             (t, *r) for t, r in zip(labels, confusion["rows_truth_columns_predicted"], strict=True)
         ]
         output.out.print(output.table("severity confusion (rows: truth)", ("", *labels), rows))
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for long work (items done so far); nothing when not a terminal."""
+    if quiet or not output.err.is_terminal:
+        yield lambda n: None
+        return
+    bar = Progress(
+        TextColumn("[bold]classify"), TextColumn("{task.completed} items"), TimeElapsedColumn(),
+        console=output.err, transient=True,
+    )  # fmt: skip
+    task = bar.add_task("items", total=None)
+    with bar:
+        yield lambda n: bar.advance(task, n)

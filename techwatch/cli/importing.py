@@ -40,9 +40,12 @@ def import_command(
         return
     output.out.print(
         f"Imported {report.parsed}/{report.files} files into {report.source_id} in "
-        f"{report.seconds:.1f} s: {report.new_items} new items, {report.updated_items} updated",
+        f"{report.seconds:.1f} s: {report.new_items} new items, {report.updated_items} updated, "
+        f"{report.new_stories} new stories",
         highlight=False,
     )
+    if report.epss_scores:
+        output.out.print(f"Stored {report.epss_scores} EPSS scores", highlight=False)
     for name, reason in report.failed[:20]:
         output.err.print(f"failed: {name}: {reason}", markup=False, highlight=False)
     if len(report.failed) > 20:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import getpass
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
 
+from techwatch import labelling
 from techwatch.cli import output
 from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
-from techwatch.storage import open_reader
+from techwatch.storage import open_reader, open_writer
+from techwatch.storage.reader import Reader
+from techwatch.taxonomy import SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
 
 app = typer.Typer(help="List, show and search collected items.", no_args_is_help=True)
 
@@ -43,23 +47,43 @@ def list_items(
     since: str = typer.Option(None, "--since", help="Only items since a span (7d, 12h) or date."),
     source: str = typer.Option(None, "--source", help="Only items of this source id."),
     lang: str = typer.Option(None, "--lang", help="Only items in this language (fr, de, en...)."),
+    topic: str = typer.Option(None, "--topic", help="Only items with this topic."),
+    sector: str = typer.Option(None, "--sector", help="Only items concerning this sector."),
+    severity: str = typer.Option(None, "--severity", help="Only items of this severity."),
     limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="At most N items."),
 ) -> None:
-    """List items, newest first."""
+    """List items, newest first, with their labels (a consultant's, else the model's)."""
     start = parse_since(since, datetime.now(UTC))
+    for value, keys, option in (
+        (topic, TOPIC_KEYS, "--topic"),
+        (sector, SECTOR_KEYS, "--sector"),
+        (severity, SEVERITY_KEYS, "--severity"),
+    ):
+        if value is not None and value not in keys:
+            raise typer.BadParameter(f"{value!r}: one of {', '.join(keys)}", param_hint=option)
     with open_reader(paths(home, db, sources).db) as reader:
-        rows = reader.items(since=start, source_id=source, language=lang, limit=limit)
+        rows = reader.items_labelled(
+            since=start,
+            source_id=source,
+            language=lang,
+            topic=topic,
+            sector=sector,
+            severity=severity,
+            limit=limit,
+        )
     output.listing(
         rows,
         as_json=json,
         title=f"{len(rows)} items",
-        columns=("id", "date", "source", "lang", "title"),
+        columns=("id", "date", "source", "lang", "severity", "topics", "title"),
         cells=lambda r: (
             r["id"],
             r.get("published") or r.get("first_seen"),
             r["source_id"],
             r.get("language"),
-            output.shorten(r.get("title"), 90),
+            r.get("severity"),
+            output.shorten(", ".join(r.get("topics") or []), 30),
+            output.shorten(r.get("title"), 80),
         ),
     )
 
@@ -72,14 +96,17 @@ def show_item(
     sources: SourcesFile = None,
     json: Json = False,
 ) -> None:
-    """Show one item in full, with the items of other sources that share its URL."""
+    """Show one item in full, its labels and who gave them, and the items of other sources
+    that share its URL."""
     with open_reader(paths(home, db, sources).db) as reader:
         row = reader.item(item_id)
+        labels = _labels_of(reader, item_id)
     if row is None:
         output.err.print(f"no item with id {item_id!r}")
         raise typer.Exit(1)
+    effective, prediction, history = labels
     if json:
-        output.print_json(row)
+        output.print_json({**row, "labels": effective.to_dict(), "label_history": history})
         return
     out = output.out
     out.print(f"[bold]{row.get('title')}[/bold]", markup=True, highlight=False)
@@ -99,8 +126,71 @@ def show_item(
         out.print(f"{'also in':>11}: {output.cell(link)}", markup=False, highlight=False)
     for vuln in row.get("vulns") or []:
         out.print(f"{'states':>11}: {_vuln_line(vuln)}", markup=False, highlight=False)
+    for line in _label_lines(effective, prediction):
+        out.print(line, markup=False, highlight=False)
     out.print()
     out.print(row.get("text") or "", markup=False, highlight=False)
+
+
+@app.command("label")
+def label_item(
+    item_id: str = typer.Argument(..., help="Item id, as listed by `items list`."),
+    topics: str = typer.Option(None, "--topics", help="Topics, comma-separated."),
+    sectors: str = typer.Option(
+        None, "--sectors", help="Sectors, comma-separated ('' for none: off_topic only)."
+    ),
+    severity: str = typer.Option(None, "--severity", help="Severity: info ... critical."),
+    by: str = typer.Option(
+        None,
+        "--by",
+        envvar="TECHWATCH_CONSULTANT",
+        help="Who labels (default: env TECHWATCH_CONSULTANT, else the OS user).",
+        show_default=False,
+    ),
+    note: str = typer.Option(None, "--note", help="Why, for the record."),
+    home: Home = None,
+    db: Db = None,
+    sources: SourcesFile = None,
+    json: Json = False,
+) -> None:
+    """Correct an item's labels: they win over the model's, and the next training learns them.
+
+    Give any of --topics, --sectors, --severity; the axes left out keep their labels.
+    """
+    label = labelling.normalised(
+        labelling.ConsultantLabel(
+            item_id=item_id,
+            labelled_by=by or _os_user(),
+            labelled_at=datetime.now(UTC),
+            topics=labelling.parse_labels(topics),
+            sectors=labelling.parse_labels(sectors),
+            severity=severity.strip() if severity is not None else None,
+            note=note,
+        )
+    )
+    db_path = paths(home, db, sources).db
+    with open_reader(db_path) as reader:
+        exists = reader.item(item_id) is not None
+        current = _labels_of(reader, item_id)[0]
+    if not exists:
+        output.err.print(f"no item with id {item_id!r}")
+        raise typer.Exit(1)
+    problems = labelling.problems(label, current)
+    if problems:
+        output.err.print(f"error: {'; '.join(problems)}", markup=False, highlight=False)
+        raise typer.Exit(2)
+    with open_writer(db_path) as writer:
+        writer.add_label(label.to_row())
+    with open_reader(db_path) as reader:
+        effective, prediction, _ = _labels_of(reader, item_id)
+    if json:
+        output.print_json(
+            {"item_id": item_id, "label": label.to_row(), "labels": effective.to_dict()}
+        )
+        return
+    output.out.print(f"labelled {item_id} as {label.labelled_by}", highlight=False)
+    for line in _label_lines(effective, prediction):
+        output.out.print(line, markup=False, highlight=False)
 
 
 @app.command("search")
@@ -145,3 +235,48 @@ def _vuln_line(vuln: dict[str, Any]) -> str:
     if exploitation:
         parts.append(f"exploitation: {exploitation[0]}")
     return " | ".join(p.strip() for p in parts)
+
+
+def _labels_of(
+    reader: Reader, item_id: str
+) -> tuple[labelling.EffectiveLabels, labelling.ModelLabels | None, list[dict[str, Any]]]:
+    """(effective labels, the model's prediction or None, the consultants' label history)."""
+    row = reader.predictions([item_id]).get(item_id)
+    history = reader.label_history([item_id]).get(item_id, [])
+    prediction = labelling.model_labels(row) if row else None
+    records = [labelling.consultant_label(r) for r in history]
+    return labelling.effective_labels(prediction, records), prediction, history
+
+
+def _label_lines(
+    effective: labelling.EffectiveLabels, prediction: labelling.ModelLabels | None
+) -> list[str]:
+    """One line per axis: the labels, then who gave them (a consultant, or the model with its
+    highest scores on that axis)."""
+    if not effective.origins:
+        return [
+            f"{'labels':>11}: not classified yet (`techwatch model apply` classifies the store)"
+        ]
+    keys = {"topics": TOPIC_KEYS, "sectors": SECTOR_KEYS, "severity": SEVERITY_KEYS}
+    lines = []
+    for axis in labelling.AXES:
+        origin = effective.origins.get(axis)
+        if origin is None:
+            lines.append(f"{axis:>11}: unknown")
+            continue
+        if origin.by == "consultant":
+            why = f" ({origin.note})" if origin.note else ""
+            source = f"consultant {origin.who}, {output.cell(origin.at)}{why}"
+        else:
+            scores = labelling.top_scores(prediction.scores, keys[axis]) if prediction else []
+            top = ", ".join(f"{label} {score:.2f}" for label, score in scores)
+            source = f"model {origin.who}: {top}"
+        lines.append(f"{axis:>11}: {output.cell(getattr(effective, axis))}   [{source}]")
+    return lines
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"

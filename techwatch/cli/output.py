@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -58,7 +59,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for column in columns:
         grid.add_column(column, overflow="fold")
     for row in rows:
-        grid.add_row(*(cell(v) for v in row))
+        # Text, not str: feed titles like "[Resolved] ..." must not be read as rich markup.
+        grid.add_row(*(Text(cell(v)) for v in row))
     return grid
 
 

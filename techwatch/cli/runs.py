@@ -14,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from techwatch import progress
 from techwatch.cli import output
-from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, paths
+from techwatch.clients.config import load_clients
 from techwatch.config import load_sources
 from techwatch.runlock import lock_path_for, run_lock
 from techwatch.settings import Paths
@@ -32,7 +33,14 @@ def prepare_prefect(where: Paths, verbose: bool) -> None:
 
 
 def run_flow(
-    where: Paths, *, sources: Path, kind: str, force: bool, show: bool, verbose: bool
+    where: Paths,
+    *,
+    sources: Path,
+    kind: str,
+    force: bool,
+    show: bool,
+    verbose: bool,
+    clients: Path | None = None,
 ) -> dict[str, Any]:
     """Run the ingestion flow under Prefect, with a progress bar when asked.
 
@@ -41,6 +49,8 @@ def run_flow(
     The flow checks both again: it is also run by schedules, without this command.
     """
     load_sources(sources)
+    if clients is not None and clients.is_dir():
+        load_clients(clients)
     with run_lock(lock_path_for(where.db)):
         pass
     prepare_prefect(where, verbose)
@@ -49,22 +59,36 @@ def run_flow(
     where.db.parent.mkdir(parents=True, exist_ok=True)
     bar = _progress_bar() if show else nullcontext()
     with bar:
-        return ingest_flow(sources_path=sources, db_path=where.db, kind=kind, force=force)
+        return ingest_flow(
+            sources_path=sources,
+            db_path=where.db,
+            kind=kind,
+            force=force,
+            models_path=where.var / "models",
+            clients_path=clients,
+        )
 
 
 def ingest(
     home: Home = None,
     db: Db = None,
     sources: SourcesFile = None,
+    clients: ClientsDir = None,
     json: Json = False,
     force: bool = typer.Option(False, "--force", help="Fetch every healthy source, due or not."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
 ) -> None:
-    """Run the ingestion flow over sources.yml (fetch, parse, clean, dedupe, store)."""
-    where = paths(home, db, sources)
+    """Run the ingestion flow over sources.yml (fetch, parse, clean, dedupe, store, score)."""
+    where = paths(home, db, sources, clients)
     show = sys.stderr.isatty() and not json
     report = run_flow(
-        where, sources=where.sources, kind="ingest", force=force, show=show, verbose=verbose
+        where,
+        sources=where.sources,
+        kind="ingest",
+        force=force,
+        show=show,
+        verbose=verbose,
+        clients=where.clients,
     )
     emit_report(report, json)
     if report["status_counts"].get("failed"):
@@ -115,6 +139,35 @@ def print_report(report: dict[str, Any]) -> None:
         out.print(output.table("New items by language", ("language", "new"), rows))
     if report["new_items"] == 0:
         out.print("Nothing new since the last run.")
+    stories = report.get("stories") or {}
+    if stories.get("items"):
+        out.print(
+            f"Stories: {stories['new_stories']} new, {stories['joined']} items joined an "
+            f"existing story, {stories['merges']} merged",
+            highlight=False,
+        )
+    classification = report.get("classification") or {}
+    if classification.get("skipped"):
+        out.print(f"Classification skipped: {classification['skipped']}", highlight=False)
+    elif "classified" in classification:
+        trained = classification.get("trained_default")
+        note = f" (default model trained in {classification['train_seconds']:.0f} s)"
+        note = note if trained else ""
+        out.print(
+            f"Classified {classification['classified']} items with model "
+            f"{classification.get('model_version')}{note}",
+            highlight=False,
+        )
+    scoring = report.get("scoring") or {}
+    if "decisions" in scoring:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(scoring["by_priority"].items()))
+        out.print(
+            f"Scored {scoring['stories']} stories for {scoring['clients']} clients: "
+            f"{scoring['decisions']} decisions ({counts or 'none'})",
+            highlight=False,
+        )
+    elif scoring.get("skipped"):
+        out.print(f"Client scoring skipped: {scoring['skipped']}", highlight=False)
 
 
 @contextmanager

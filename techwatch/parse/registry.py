@@ -13,6 +13,7 @@ from typing import Final
 from techwatch.parse.certfr import parse_certfr
 from techwatch.parse.csaf import parse_csaf
 from techwatch.parse.cve_json5 import parse_cve_json5
+from techwatch.parse.epss import parse_epss
 from techwatch.parse.feeds import parse_feed
 from techwatch.parse.kev import parse_kev
 from techwatch.parse.osv import parse_osv
@@ -26,6 +27,7 @@ ADVISORY_PARSERS: Final[Mapping[str, AdvisoryParser]] = {
     "csaf": parse_csaf,
     "certfr-json": parse_certfr,
     "osv": parse_osv,
+    "epss": parse_epss,
 }
 
 

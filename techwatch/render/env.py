@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|~])")
+# `(` and `)` only matter right after `]`, which is escaped, so they stay readable.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|~])")
 _LEADING_MARK = re.compile(r"^([-+=])")
-_LEADING_NUMBER = re.compile(r"^(\d+)\.")
+_LEADING_NUMBER = re.compile(r"^(\d+)([.)])")
 
 
 def md(text: object) -> str:
@@ -23,7 +24,7 @@ def md(text: object) -> str:
     value = " ".join(str(text).split())
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _MD_SPECIAL.sub(r"\\\1", value)
-    value = _LEADING_NUMBER.sub(r"\1\\.", value)
+    value = _LEADING_NUMBER.sub(r"\1\\\2", value)
     return _LEADING_MARK.sub(r"\\\1", value)
 
 

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from techwatch.briefing.memory import Triage
+from techwatch.storage import evidence
 from techwatch.storage.rows import dicts
 
 DECISION_SCHEMA = pa.schema(
@@ -71,6 +72,18 @@ def decisions(
     for row in rows:
         row["reasons"] = json.loads(row["reasons"])
     return rows
+
+
+def decision(
+    conn: duckdb.DuckDBPyConnection, client_id: str, story_id: str
+) -> dict[str, Any] | None:
+    rows = dicts(
+        conn.execute(
+            "SELECT * FROM client_stories WHERE client_id = ? AND story_id = ?",
+            [client_id, story_id],
+        )
+    )
+    return rows[0] if rows else None
 
 
 def portfolio(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str, Any]]:
@@ -221,3 +234,159 @@ def _triage(row: dict[str, Any]) -> Triage:
         expires=row["expires"],
         marks=frozenset(row["marks"]),
     )
+
+
+def drop_orphans(conn: duckdb.DuckDBPyConnection) -> int:
+    """Decisions about stories that no longer exist (merged into another) go away."""
+    row = conn.execute(
+        "DELETE FROM client_stories WHERE story_id NOT IN (SELECT story_id FROM stories) "
+        "RETURNING 1"
+    ).fetchall()
+    return len(row)
+
+
+def items_between(conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> int:
+    """Items first seen in [start, end): what the watch read during a period."""
+    row = conn.execute(
+        "SELECT count(*) FROM items WHERE first_seen >= ? AND first_seen < ?", [start, end]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def source_health(conn: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    """(checked, failing, degraded) over enabled sources that were attempted at least once."""
+    row = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE st.consecutive_failures > 0), "
+        "count(*) FILTER (WHERE st.degraded) FROM source_state st "
+        "JOIN sources s ON s.id = st.source_id "
+        "WHERE s.enabled AND NOT s.removed AND st.last_attempt IS NOT NULL"
+    ).fetchone()
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+
+
+def exposure_by_cve(conn: duckdb.DuckDBPyConnection, cve_id: str) -> list[dict[str, Any]]:
+    """Every client decision about stories that name `cve_id`, most urgent first."""
+    rows = dicts(
+        conn.execute(
+            "SELECT cs.* FROM client_stories cs JOIN stories s USING (story_id) "
+            "WHERE list_contains(s.cves, ?) ORDER BY cs.urgency DESC, cs.client_id, cs.story_id",
+            [cve_id],
+        )
+    )
+    for row in rows:
+        row["reasons"] = json.loads(row["reasons"])
+    return rows
+
+
+def stories_of_items(
+    conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str], client_id: str | None
+) -> dict[str, dict[str, Any]]:
+    """item id -> its story (and the client's decision when `client_id` is given; items of
+    stories that do not concern that client are left out)."""
+    table = pa.table({"item_id": pa.array(list(item_ids), pa.string())})
+    conn.register("searched_items", table)
+    try:
+        join = "JOIN" if client_id else "LEFT JOIN"
+        rows = dicts(
+            conn.execute(
+                "SELECT si.item_id, s.story_id, s.title AS story_title, s.sources, "
+                "cs.priority, cs.lane FROM searched_items q "
+                "JOIN story_items si USING (item_id) JOIN stories s USING (story_id) "
+                f"{join} client_stories cs ON cs.story_id = s.story_id AND cs.client_id = ?",
+                [client_id],
+            )
+        )
+    finally:
+        conn.unregister("searched_items")
+    return {row.pop("item_id"): row for row in rows}
+
+
+class Briefings:
+    """Decisions, briefings and triage bound to one connection (from `Writer.briefings()` or
+    `Reader.briefings()`; over a read-only connection only the reading methods work)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+    def replace_decisions(self, story_ids: Sequence[str], rows: Sequence[dict[str, Any]]) -> int:
+        self._conn.execute("BEGIN TRANSACTION")
+        try:
+            replace_decisions(self._conn, story_ids, rows)
+            dropped = drop_orphans(self._conn)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return dropped
+
+    def save(self, row: dict[str, Any], entries: Sequence[dict[str, Any]]) -> None:
+        self._conn.execute("BEGIN TRANSACTION")
+        try:
+            save_briefing(self._conn, row, entries)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def add_triage(self, triage: Triage) -> None:
+        add_triage(self._conn, triage)
+
+    def decisions(self, client_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        return decisions(self._conn, client_id, start, end)
+
+    def decision(self, client_id: str, story_id: str) -> dict[str, Any] | None:
+        return decision(self._conn, client_id, story_id)
+
+    def portfolio(self, since: datetime) -> list[dict[str, Any]]:
+        return portfolio(self._conn, since)
+
+    def latest(self, client_id: str, period: str | None = None) -> dict[str, Any] | None:
+        return latest_briefing(self._conn, client_id, period)
+
+    def listing(self, client_id: str | None = None) -> list[dict[str, Any]]:
+        return briefings(self._conn, client_id)
+
+    def told(self, client_id: str, period: str) -> dict[str, frozenset[str]]:
+        return told_marks(self._conn, client_id, period)
+
+    def triage(self, client_id: str) -> dict[str, Triage]:
+        return current_triage(self._conn, client_id)
+
+    def triage_history(self, client_id: str, story_id: str | None = None) -> list[Triage]:
+        return triage_history(self._conn, client_id, story_id)
+
+    def items_between(self, start: datetime, end: datetime) -> int:
+        return items_between(self._conn, start, end)
+
+    def source_health(self) -> tuple[int, int, int]:
+        return source_health(self._conn)
+
+    def story_rows(self, story_ids: Sequence[str]) -> dict[str, Any]:
+        return evidence.story_rows(self._conn, story_ids)
+
+    def stories_to_score(self, since: datetime) -> list[str]:
+        touched = evidence.stories_seen_since(self._conn, since)
+        jumped = evidence.stories_with_epss_jump(self._conn, since)
+        return list(dict.fromkeys([*touched, *jumped]))
+
+    def stories_active_since(self, since: datetime) -> list[str]:
+        return evidence.stories_active_since(self._conn, since)
+
+    def model_version(self) -> str | None:
+        return model_version(self._conn)
+
+    def exposure_by_cve(self, cve_id: str) -> list[dict[str, Any]]:
+        return exposure_by_cve(self._conn, cve_id)
+
+    def stories_of_items(
+        self, item_ids: Sequence[str], client_id: str | None
+    ) -> dict[str, dict[str, Any]]:
+        return stories_of_items(self._conn, item_ids, client_id)
+
+
+def model_version(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The model that classified the latest items."""
+    row = conn.execute(
+        "SELECT model_version FROM item_classes ORDER BY classified_at DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else str(row[0])

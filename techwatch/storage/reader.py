@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +17,10 @@ from typing import Any
 import duckdb
 
 from techwatch.errors import StorageError
-from techwatch.storage import fts, migrate
+from techwatch.storage import classes, cves, fts, migrate, stories
+from techwatch.storage.briefings import Briefings
 from techwatch.storage.connection import connect
+from techwatch.storage.outbox import Outbox
 from techwatch.storage.rows import as_dicts, dicts
 
 log = logging.getLogger(__name__)
@@ -177,6 +179,54 @@ class Reader:
             "search_index": {**built, "pending": pending},
         }
 
+    def stories(
+        self, *, since: datetime | None = None, min_sources: int = 1, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Stories whose latest item is since `since`, latest first (see storage.stories)."""
+        return stories.list_stories(self._conn, since=since, min_sources=min_sources, limit=limit)
+
+    def story(self, story_id: str) -> dict[str, Any] | None:
+        """One story with its items and why each joined; a merged-away id finds its heir."""
+        return stories.show_story(self._conn, story_id)
+
+    def items_labelled(self, **filters: Any) -> list[dict[str, Any]]:
+        """`items` with effective labels, filterable on topic, sector and severity (classes)."""
+        return classes.listing(self._conn, LIST_COLUMNS, **filters)
+
+    def predictions(self, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The model's current labels of these items, by item id."""
+        return classes.predictions(self._conn, item_ids)
+
+    def label_history(
+        self, item_ids: Sequence[str] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Consultants' labels of these items (all when None), oldest first, by item id."""
+        return classes.label_history(self._conn, item_ids)
+
+    def to_classify(self, **query: Any) -> list[dict[str, Any]]:
+        """The next items a model version has not classified as they are (classes.to_classify)."""
+        return classes.to_classify(self._conn, **query)
+
+    def labelled_documents(self, text_chars: int) -> list[dict[str, Any]]:
+        """Title and text of the items consultants labelled."""
+        return classes.labelled_documents(self._conn, text_chars)
+
+    def weak_candidates(self, *, per_kind: int, text_chars: int) -> list[dict[str, Any]]:
+        """Advisory items with their CVSS and KEV facts, a stable sample per source kind."""
+        return classes.weak_candidates(self._conn, per_kind=per_kind, text_chars=text_chars)
+
+    def class_counts(self) -> dict[str, Any]:
+        """Items classified per model version, unclassified items, consultant labels."""
+        return classes.class_counts(self._conn)
+
+    def cves(self, **filters: Any) -> list[dict[str, Any]]:
+        """CVE table rows with their latest EPSS (filters: see storage.cves.list_cves)."""
+        return cves.list_cves(self._conn, **filters)
+
+    def cve(self, cve_id: str) -> dict[str, Any] | None:
+        """One CVE with EPSS history and the items naming it (storage.cves.get_cve)."""
+        return cves.get_cve(self._conn, cve_id)
+
     def _index_usable(self) -> bool:
         if self._fts is None:
             self._fts = fts.load(self._conn)
@@ -191,6 +241,14 @@ class Reader:
     @staticmethod
     def _search_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         return as_dicts([*fts.RESULT_COLUMNS.split(", "), "score"], rows)
+
+    def outbox(self) -> Outbox:
+        """The mail outbox, read-only: listing, counts, latest briefings (storage.outbox)."""
+        return Outbox(self._conn)
+
+    def briefings(self) -> Briefings:
+        """Per-client decisions, briefings and triage, read-only (storage.briefings)."""
+        return Briefings(self._conn)
 
 
 def _check_schema(conn: duckdb.DuckDBPyConnection, path: Path) -> int:

@@ -8,7 +8,7 @@ transaction: a crash leaves the previous committed state, never half a batch.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +18,12 @@ import duckdb
 import pyarrow as pa
 
 from techwatch.errors import StorageError
-from techwatch.storage import fts, migrate, staging
+from techwatch.storage import classes, cves, fts, migrate, staging, stories
+from techwatch.storage.briefings import Briefings
 from techwatch.storage.connection import connect
+from techwatch.storage.outbox import Outbox
 from techwatch.storage.rows import dicts
+from techwatch.stories.grouping import Plan, StoredStory, StoryItem
 from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
 
 ITEM_CONTENT = (
@@ -144,6 +147,7 @@ class Writer:
             _insert_run_sources(self._conn, run_id, runs)
             _upsert_states(self._conn, now)
             _mark_for_search(self._conn)
+            cves.write_epss(self._conn, cves.stage_epss(s for o in outcomes for s in o.epss))
             self._conn.execute("DROP TABLE batch")
         return WriteStats(
             new=counts["new"], updated=counts["updated"], unchanged=counts["unchanged"]
@@ -180,6 +184,45 @@ class Writer:
             return
         with _transaction(self._conn, "rebuild_search_index"):
             fts.rebuild(self._conn, now=datetime.now(UTC))
+
+    def story_pending(self, limit: int) -> list[tuple[StoryItem, str | None]]:
+        """Items no story holds yet, or updated since grouped, with their story (see stories)."""
+        return stories.pending(self._conn, limit)
+
+    def story_candidates(
+        self, items: Sequence[StoryItem]
+    ) -> tuple[list[tuple[StoryItem, str]], list[StoredStory]]:
+        """Grouped items sharing a CVE, URL or band key with `items`, and their stories."""
+        return stories.candidates(self._conn, items)
+
+    def store_story_plan(self, plan: Plan, items: Sequence[StoryItem], now: datetime) -> None:
+        """Store one grouping plan atomically (joins, merges, band keys, story rows)."""
+        with _transaction(self._conn, "store_story_plan"):
+            stories.apply(self._conn, plan, items, now)
+
+    def write_predictions(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Store the model's labels of items, replacing their previous ones (storage.classes)."""
+        with _transaction(self._conn, "write_predictions"):
+            return classes.write_predictions(self._conn, rows)
+
+    def add_label(self, label: Mapping[str, Any]) -> int:
+        """Append a consultant's label to its item's history; the item must exist."""
+        with _transaction(self._conn, f"add_label {label['item_id']}"):
+            if not classes.item_exists(self._conn, label["item_id"]):
+                raise StorageError(f"no item with id {label['item_id']!r}")
+            return classes.add_label(self._conn, label)
+
+    def enrichment(self) -> cves.Enrichment:
+        """Inputs and results of the enrichment refresh (storage.cves, enrich.refresh)."""
+        return cves.Enrichment(self._conn)
+
+    def outbox(self) -> Outbox:
+        """The mail outbox: queueing, claiming and recording deliveries (storage.outbox)."""
+        return Outbox(self._conn)
+
+    def briefings(self) -> Briefings:
+        """Per-client decisions, briefings and triage (storage.briefings)."""
+        return Briefings(self._conn)
 
 
 _STATE_COLUMNS = ", ".join(staging.STATES.names)

@@ -21,6 +21,7 @@ from techwatch.clients.profile import Cadence
         ("2024-02", "month", date(2024, 2, 1), date(2024, 2, 29)),
         ("2026-12", "month", date(2026, 12, 1), date(2026, 12, 31)),
         ("2026-11-28", "day", date(2026, 11, 28), date(2026, 11, 28)),
+        ("2026-11-16..2026-11-30", "span", date(2026, 11, 16), date(2026, 11, 29)),
     ],
 )
 def test_parse_period(text, kind, first, last):
@@ -33,7 +34,10 @@ def test_parse_period(text, kind, first, last):
     )
 
 
-@pytest.mark.parametrize("text", ["2026-W54", "2026-13", "2026-02-30", "last week", "", "W48"])
+@pytest.mark.parametrize(
+    "text",
+    ["2026-W54", "2026-13", "2026-02-30", "last week", "", "W48", "2026-11-30..2026-11-30"],
+)
 def test_impossible_periods_are_usage_errors(text):
     with pytest.raises(PeriodError, match="period"):
         parse_period(text)

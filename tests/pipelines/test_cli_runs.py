@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -80,10 +81,38 @@ def test_ingest_with_a_broken_sources_file_exits_2(
 def test_demo_twice_finds_nothing_new_the_second_time(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    _tiny_current_model(tmp_path / "var" / "models")  # the demo would train the default one
     assert main(["demo", "--home", str(tmp_path), "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert main(["demo", "--home", str(tmp_path), "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
-    assert first["new_items"] > 0
-    assert second["new_items"] == 0
-    assert second["status_counts"]["not_modified"] == first["status_counts"]["ok"]
+    ingested, again = first["ingest"], second["ingest"]
+    assert ingested["new_items"] > 0
+    assert ingested["classification"]["classified"] == ingested["new_items"]
+    assert ingested["scoring"]["decisions"] > 0
+    assert again["new_items"] == 0
+    assert again["status_counts"]["not_modified"] == ingested["status_counts"]["ok"]
+
+    demo_clients = {p.stem for p in (tmp_path / "var" / "demo" / "clients").glob("*.yml")}
+    built = {b["client_id"]: b for b in first["briefings"]["briefings"]}
+    assert set(built) == demo_clients
+    for briefing in built.values():
+        assert all(Path(f).is_file() for f in briefing["files"])
+    outbox = tmp_path / "var" / "outbox"
+    assert len(list(outbox.glob("*.eml"))) == len(demo_clients)
+    assert second["briefings"]["mail"]["queued"] == [], "nothing mailed twice"
+    assert len(list(outbox.glob("*.eml"))) == len(demo_clients)
+
+
+def _tiny_current_model(models: Path) -> None:
+    from techwatch.classify.artefact import mark_current, save
+    from techwatch.classify.corpus import read_examples
+    from techwatch.classify.model import train
+    from tests.classify.conftest import TEST_BITS, tiny_records, write_jsonl
+
+    models.parent.mkdir(parents=True, exist_ok=True)
+    corpus = write_jsonl(models.parent / "tiny.jsonl", tiny_records())
+    now = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    model = train(read_examples([corpus]), now=now, seed=0, sources=[str(corpus)], bits=TEST_BITS)
+    save(model, models / "20261128T030000Z")
+    mark_current(models, "20261128T030000Z")

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from techwatch.briefing.model import Briefing, Entry, Health, Link
@@ -140,3 +142,21 @@ def test_a_stored_briefing_is_shown_again_exactly(period):
         again = from_json(json.loads(json.dumps(to_json(original))))
         assert again == original
         assert render(again, "html") == render(original, "html")
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=80))
+def test_md_escaped_text_reads_back_as_the_same_plain_text(text):
+    from techwatch.render.env import md
+
+    expected = " ".join(text.split())
+    assume(expected)
+    tokens = MarkdownIt("commonmark").parse(f"- {md(text)}\n")
+    inline = [t for t in tokens if t.type == "inline"]
+    assert [t.type for t in tokens if t.type.endswith("_open")] == [
+        "bullet_list_open",
+        "list_item_open",
+        "paragraph_open",
+    ]
+    (paragraph,) = inline
+    assert {c.type for c in paragraph.children} <= {"text", "softbreak"}
+    assert "".join(c.content for c in paragraph.children) == expected

@@ -1,0 +1,178 @@
+"""Assemble one client's briefing from stored decisions and story evidence (pure).
+
+Each decision becomes an Entry worded in the client's language: why (match reasons, then
+priority reasons), what to do (KEV action, fixed version, topic advice) and the sources. Then
+`compose.select` applies triage, told-once and the cap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from techwatch.briefing import advice
+from techwatch.briefing.compose import Candidate, Selection, select, shorten
+from techwatch.briefing.memory import Triage
+from techwatch.briefing.model import Briefing, Entry, Health, Link
+from techwatch.briefing.period import Period, local_date
+from techwatch.clients.profile import Client
+from techwatch.scoring.evidence import Evidence
+from techwatch.scoring.reasons import Reason, render
+
+MAX_WHY: Final = 6
+MAX_LINKS: Final = 5
+MAX_CVES: Final = 5
+_NUMBERS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What the store says for one client and period, read at the I/O edge."""
+
+    decisions: Sequence[Mapping[str, Any]]  # client_stories rows, reasons decoded
+    evidences: Mapping[str, Evidence]
+    items: Mapping[str, Sequence[Mapping[str, Any]]]  # story -> item rows (source, url...)
+    triage: Mapping[str, Triage]
+    told: Mapping[str, frozenset[str]]
+    health: Health
+    items_watched: int
+    model_version: str | None = None
+    advisor: str | None = None
+
+
+def build(
+    client: Client, period: Period, inputs: Inputs, now: datetime, cap: int
+) -> tuple[Briefing, Selection]:
+    candidates = [
+        _candidate(row, inputs.evidences[row["story_id"]], inputs.items, client.language)
+        for row in inputs.decisions
+        if row["story_id"] in inputs.evidences
+    ]
+    chosen = select(
+        candidates, triage=inputs.triage, told=inputs.told, today=local_date(now), cap=cap
+    )
+    rules = sorted({row["rules_version"] for row in inputs.decisions})
+    briefing = Briefing(
+        client_id=client.id,
+        client_name=client.name,
+        language=client.language,
+        period=period,
+        generated_at=now,
+        items_watched=inputs.items_watched,
+        health=inputs.health,
+        entries=chosen.entries,
+        omitted=chosen.omitted,
+        model_version=inputs.model_version,
+        rules_version=", ".join(rules) or None,
+        advisor=inputs.advisor,
+    )
+    return briefing, chosen
+
+
+def _candidate(
+    row: Mapping[str, Any],
+    evidence: Evidence,
+    items: Mapping[str, Sequence[Mapping[str, Any]]],
+    language: str,
+) -> Candidate:
+    match = [_reason(r) for r in row["reasons"].get("match", [])]
+    priority = [_reason(r) for r in row["reasons"].get("priority", [])]
+    why = tuple(dict.fromkeys(render(r, language) for r in (*match, *priority)))[:MAX_WHY]
+    members = items.get(evidence.story_id, ())
+    entry = Entry(
+        story_id=evidence.story_id,
+        priority=row["priority"],
+        lane=row["lane"],
+        title=evidence.title,
+        summary=shorten(_summary(evidence, members)),
+        why=why,
+        actions=advice.actions(
+            evidence.topics,
+            language,
+            kev=_kev_actions(evidence, match),
+            fixes=_fixes(evidence, match),
+        ),
+        links=_links(members),
+        first_seen=evidence.first_seen,
+        topics=evidence.topics,
+        severity=evidence.severity,
+        cves=evidence.cves[:MAX_CVES],
+    )
+    return Candidate(entry, frozenset(row["marks"]), row["last_seen"])
+
+
+def _reason(data: Mapping[str, Any]) -> Reason:
+    return Reason(data["code"], tuple(data["params"].items()))
+
+
+def _summary(evidence: Evidence, members: Sequence[Mapping[str, Any]]) -> str:
+    """The text of the story's title item, else of its first item with text."""
+    for member in members:
+        if member["title"] == evidence.title and member["text"]:
+            return member["text"]
+    return next((m["text"] for m in members if m["text"]), evidence.title)
+
+
+def _matched_vulns(match: Sequence[Reason]) -> dict[str, dict[str, Any]]:
+    return {str(r.param("vuln")): dict(r.params) for r in match if "vuln" in dict(r.params)}
+
+
+def _kev_actions(evidence: Evidence, match: Sequence[Reason]) -> tuple[advice.KevAction, ...]:
+    """CISA's required action for the CVEs that matched (any KEV CVE of a text match)."""
+    matched = _matched_vulns(match)
+    listed = [v for v in evidence.vulns if v.kev is not None and v.kev.required_action]
+    chosen = [v for v in listed if v.vuln_id in matched] or listed
+    actions = {
+        v.vuln_id: advice.KevAction(v.vuln_id, v.kev.required_action, v.kev.due_date)
+        for v in chosen
+        if v.kev is not None
+    }
+    return tuple(actions.values())[:2]
+
+
+def _fixes(evidence: Evidence, match: Sequence[Reason]) -> tuple[advice.Fix, ...]:
+    """First fixed versions the advisories state for the products that matched, on the
+    branch of the client's version when it is known (7.2.3 -> the 7.2 fix)."""
+    fixes: dict[str, advice.Fix] = {}
+    for vuln_id, params in _matched_vulns(match).items():
+        version = str(params.get("version") or "")
+        for vuln in evidence.vulns:
+            if vuln.vuln_id != vuln_id:
+                continue
+            for affected in vuln.affected:
+                if not affected.fixed:
+                    continue
+                named = str(params.get("product") or affected.product)
+                if named.casefold() != affected.product.casefold():
+                    continue
+                fixed = _on_branch(affected.fixed, version)
+                fixes.setdefault(affected.product, advice.Fix(affected.product, fixed))
+    return tuple(fixes.values())[:2]
+
+
+def _on_branch(fixed: Sequence[str], version: str) -> str:
+    branch = _NUMBERS.findall(version)[:2]
+    if branch:
+        same = [f for f in fixed if _NUMBERS.findall(f)[:2] == branch]
+        if same:
+            return same[0]
+    return " / ".join(fixed[:3])
+
+
+def _links(members: Sequence[Mapping[str, Any]]) -> tuple[Link, ...]:
+    """One link per source, advisories and vendors first, at most MAX_LINKS."""
+    rank = {"advisory": 0, "vendor": 1, "regulation": 2, "status": 3, "press": 4, "blog": 5}
+    seen: dict[str, Link] = {}
+    for member in sorted(members, key=lambda m: rank.get(m["category"], 9)):
+        if member["source_id"] in seen:
+            continue
+        seen[member["source_id"]] = Link(
+            source=member["source_name"],
+            title=member["title"],
+            url=member["url"],
+            published=member["published"],
+        )
+    return tuple(seen.values())[:MAX_LINKS]

@@ -1,0 +1,209 @@
+"""What all items state about one CVE -> one row of the CVE table (pure rules, no I/O).
+
+Which statement wins, and why:
+- description: the CNA's English text (a CVE JSON 5 record) first: the CNA assigned the CVE
+  and is usually the vendor, so it knows the product best, and the text is the reference
+  others copy. Then NVD (it republishes the CNA's text, sometimes edited, sometimes later),
+  then CISA KEV's short description (English, reliable, terse), then vendor CSAF, OSV (package
+  centric) and CERT-FR (French, one text for a whole bulletin of CVEs). Within one kind the
+  most recently modified statement wins, then the longest.
+- title: KEV's vulnerability name (curated, short) first, then the same order.
+- CVSS: `parse.cvss.best_cvss` over every assessment stated (newest version, then highest).
+- KEV: earliest date added; due date, required action and ransomware use from the catalog's
+  own entry when present (the CVE record's ADP only states the date).
+- exploitation: the worst SSVC value stated (active > poc > none).
+- products: every (vendor, product) stated, canonical (`enrich.names`), shown as the
+  dictionary shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+
+from techwatch.enrich.names import canonical_pairs, fold_name, nicer, product_key
+from techwatch.parse.cvss import best_cvss
+from techwatch.types import CvssScore, KevEntry
+
+#: Lower is preferred; unknown kinds (feeds) come last.
+DESCRIPTION_RANK: Final = {
+    "cve-json5": 0,
+    "nvd-api": 1,
+    "cisa-kev": 2,
+    "csaf": 3,
+    "osv": 4,
+    "certfr-json": 5,
+}
+EXPLOITATION_RANK: Final = {"none": 0, "poc": 1, "active": 2}
+#: NVD's placeholders say that no CWE was assigned; shown only when nothing else is known.
+CWE_PLACEHOLDERS: Final = frozenset({"NVD-CWE-Other", "NVD-CWE-noinfo"})
+MAX_PRODUCTS: Final = 50
+
+Display = Callable[[tuple[str, str]], tuple[str, str] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class CveFact:
+    """What one item states about one CVE, with where it comes from."""
+
+    cve_id: str
+    item_id: str
+    source_id: str
+    kind: str | None
+    title: str | None = None
+    description: str | None = None
+    published: datetime | None = None
+    modified: datetime | None = None
+    cvss: tuple[CvssScore, ...] = ()
+    cwes: tuple[str, ...] = ()
+    products: tuple[tuple[str, str], ...] = ()  # (vendor, product) as stated
+    kev: KevEntry | None = None
+    exploitation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CveMention:
+    """An item that names the CVE (in its CVE list or its advisory facts)."""
+
+    cve_id: str
+    item_id: str
+    source_id: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CveRecord:
+    """One row of the CVE table (EPSS is joined when read)."""
+
+    cve_id: str
+    title: str | None
+    description: str | None
+    description_from: str | None
+    published: datetime | None
+    modified: datetime | None
+    cvss: CvssScore | None
+    cwes: tuple[str, ...]
+    kev: KevEntry | None
+    exploitation: str | None
+    vendors: tuple[str, ...]
+    products: tuple[tuple[str, str], ...]
+    first_seen: datetime
+    last_seen: datetime
+    item_ids: tuple[str, ...]  # newest sighting first
+    sources: tuple[str, ...]
+
+
+def aggregate(
+    cve_id: str,
+    facts: Sequence[CveFact],
+    mentions: Sequence[CveMention],
+    display: Display | None = None,
+) -> CveRecord | None:
+    """The CVE's row, or None when no item mentions it any more (its row goes)."""
+    if not mentions:
+        return None
+    ranked = sorted(facts, key=_preference)
+    description = next((f for f in ranked if f.description and f.description.strip()), None)
+    newest = sorted(mentions, key=lambda m: (m.first_seen, m.item_id), reverse=True)
+    vendors, products = affected_products(facts, display)
+    return CveRecord(
+        cve_id=cve_id,
+        title=best_title(ranked),
+        description=description.description.strip()
+        if description and description.description
+        else None,
+        description_from=description.source_id if description else None,
+        published=min((f.published for f in facts if f.published), default=None),
+        modified=max((f.modified for f in facts if f.modified), default=None),
+        cvss=best_cvss(score for f in facts for score in f.cvss),
+        cwes=best_cwes(ranked),
+        kev=best_kev(facts),
+        exploitation=worst_exploitation(facts),
+        vendors=vendors,
+        products=products,
+        first_seen=newest[-1].first_seen,
+        last_seen=newest[0].first_seen,
+        item_ids=tuple(dict.fromkeys(m.item_id for m in newest)),
+        sources=tuple(sorted({m.source_id for m in mentions})),
+    )
+
+
+def _preference(fact: CveFact) -> tuple[int, float, int]:
+    """Rank of the kind, then the newest statement, then the longest text."""
+    rank = DESCRIPTION_RANK.get(fact.kind or "", len(DESCRIPTION_RANK))
+    modified = -fact.modified.timestamp() if fact.modified else 0.0
+    return rank, modified, -len(fact.description or "")
+
+
+def best_title(ranked: Sequence[CveFact]) -> str | None:
+    """KEV's vulnerability name, else the preferred statement's title."""
+    for fact in ranked:
+        if fact.kev is not None and fact.kev.name.strip():
+            return fact.kev.name.strip()
+    return next((f.title.strip() for f in ranked if f.title and f.title.strip()), None)
+
+
+def best_cwes(ranked: Sequence[CveFact]) -> tuple[str, ...]:
+    """Every CWE stated, the preferred statement's first; NVD placeholders only alone."""
+    cwes = tuple(dict.fromkeys(cwe for fact in ranked for cwe in fact.cwes))
+    real = tuple(c for c in cwes if c not in CWE_PLACEHOLDERS)
+    return real or cwes
+
+
+def best_kev(facts: Iterable[CveFact]) -> KevEntry | None:
+    """One KEV entry: the catalog's own (most fields) with the earliest date added."""
+    entries = [f.kev for f in facts if f.kev is not None]
+    if not entries:
+        return None
+    main = max(entries, key=lambda k: (bool(k.required_action), bool(k.due_date), bool(k.vendor)))
+    added: date = min(k.date_added for k in entries)
+    ransomware = True if any(k.ransomware for k in entries) else main.ransomware
+    return KevEntry(
+        date_added=added,
+        due_date=main.due_date,
+        required_action=main.required_action,
+        ransomware=ransomware,
+        vendor=main.vendor,
+        product=main.product,
+        name=main.name,
+        notes=main.notes,
+    )
+
+
+def worst_exploitation(facts: Iterable[CveFact]) -> str | None:
+    values = [f.exploitation.lower() for f in facts if f.exploitation]
+    known = [v for v in values if v in EXPLOITATION_RANK]
+    return max(known, key=EXPLOITATION_RANK.__getitem__) if known else None
+
+
+def affected_products(
+    facts: Iterable[CveFact], display: Display | None = None
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """(vendors, (vendor, product) pairs) stated as affected, canonical and deduplicated.
+
+    KEV's vendorProject/product count too; OSV's (ecosystem, package) are packages.
+    """
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}
+    vendors: dict[str, str] = {}
+    for fact in facts:
+        stated = list(fact.products)
+        if fact.kev is not None and fact.kev.vendor:
+            stated.append((fact.kev.vendor, fact.kev.product))
+        for vendor, product in stated:
+            for name in canonical_pairs(vendor, product, package=fact.kind == "osv"):
+                key = (fold_name(name[0]), product_key(*name))
+                shown = (display(key) if display else None) or name
+                old = pairs.get(key)
+                pairs[key] = (
+                    shown if old is None else (nicer(old[0], shown[0]), nicer(old[1], shown[1]))
+                )
+                vendors[key[0]] = nicer(vendors.get(key[0], shown[0]), shown[0])
+    products = tuple(sorted(pairs.values(), key=lambda p: (fold_name(p[0]), fold_name(p[1]))))
+    return tuple(sorted(vendors.values(), key=fold_name)), products[:MAX_PRODUCTS]
+
+
+def display_from(names: Mapping[tuple[str, str], tuple[str, str]]) -> Display:
+    """A `display` function over the dictionary's (vendor key, product key) -> names."""
+    return names.get

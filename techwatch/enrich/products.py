@@ -1,0 +1,367 @@
+"""The vendor/product dictionary, learnt from advisories, and its recognition in free text.
+
+Advisories name products (KEV vendorProject/product, CVE `affected`, CSAF product trees, OSV
+packages); `names` reduces each to a canonical (vendor, product). The dictionary keeps every
+spelling seen and turns them into terms; one Aho-Corasick automaton (ahocorasick_rs) finds
+every term of an item in one pass, so news that names "FortiGate" without a CPE still
+matches FortiOS.
+
+Flood guard (a term that matches everywhere would tie every item to a product):
+- whole words only: terms and text are folded (case, accents, punctuation) and padded by spaces;
+- a name made only of generic words ("Server", "Portal", "App", "Web Server", "Kernel") is
+  never a term alone: only "vendor + name" is ("Linux Kernel");
+- one ordinary-looking word ("Survey", "Director", "Exchange") must be capitalised in the text
+  (an all-capitals one, "LOGO!", in capitals) and, unless it is a well-known product
+  ("Windows", "Firefox"), the same item must name the vendor; so must a name shorter than
+  4 characters ("ASA", "DSM") and a name two products share ("IOS": Apple and Cisco).
+  Distinctive spellings ("FortiOS", "Log4j", "PAN-OS") and names of several words count alone;
+- vendor names that are ordinary words ("Progress", "Nice", "Orange") never count alone;
+- a package name (OSV: "requests", "express") counts only where its ecosystem is named.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Final
+
+import ahocorasick_rs
+
+from techwatch.enrich import aliases
+from techwatch.enrich.names import (
+    canonical_pairs,
+    distinctive,
+    fold,
+    fold_name,
+    nicer,
+    product_key,
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+#: Text read per field: a product is named early; a 1 MB page must not cost a second.
+MAX_TEXT_CHARS: Final = 20_000
+MIN_TERM_CHARS: Final = 4
+MAX_NAMES: Final = 8  # spellings kept per product
+#: Short names distinctive enough alone (upper-case acronyms of vendors).
+SHORT_ALLOWED: Final = frozenset({"sap", "ibm", "amd", "hpe", "iis", "f5"})
+
+GENERIC_WORDS: Final = _words(
+    """
+    server servers service services portal app apps application applications client clients
+    agent agents manager management console gateway router routers switch switches firewall
+    camera cameras printer printers kernel system systems platform suite cloud web api
+    library framework driver drivers plugin plugins module modules core base connect center
+    centre hub studio designer workstation controller controllers monitor monitoring viewer
+    player reader editor browser mobile desktop enterprise professional pro standard express
+    update updates tool tools utility utilities network networks security data analytics
+    engine runtime sdk interface device devices appliance appliances firmware software
+    product products edition solution solutions storage backup database directory access
+    control panel dashboard admin administration remote online free plus lite home business
+    basic advanced premium ultimate open source file files mail email messaging chat video
+    audio print scan scanner wireless wifi lan vpn http https ftp smtp dns ip usb bluetooth
+    pc series model models version support settings media premise premises prem sd wan radius
+    configuration installer setup component components package packages extension extensions
+    add on addon integration connector bridge proxy cache balancer sensor sensors terminal
+    terminals node nodes cluster host hosts virtual machine machines container containers
+    image images operating os ui user users identity authentication auth login account
+    accounts multiple the for of and de la le les des du et pour serveur serveurs logiciel
+    logiciels portail passerelle routeur pare feu systeme systemes plateforme gestion
+    gestionnaire reseau reseaux securite donnees mise mises jour produit produits multiples
+    outil outils poste travail imprimante noyau dienst dienste anwendung anwendungen
+    verwaltung netzwerk sicherheit daten produkt produkte systeme plattform werkzeug drucker
+    kamera kern
+    """
+)
+#: Vendor names that are ordinary words even when capitalised (a sentence may start with them).
+COMMON_WORDS: Final = _words(
+    """
+    progress nice orange free post bank box zoom sage slack signal ring nest go arc element
+    matrix focus pulse spark atlas compass canvas vision insight shield guard fortress opera
+    brave mint target axis cloud open data meta jenkins
+    """
+)
+#: Single ordinary-looking words that name one well-known product without its vendor.
+WELL_KNOWN: Final = _words(
+    """
+    windows android chrome chromium firefox thunderbird kubernetes docker tomcat
+    struts joomla drupal moodle nextcloud owncloud zimbra roundcube grafana wordpress
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One product of the dictionary (or a vendor alone when `product` is empty)."""
+
+    vendor: str
+    product: str
+    names: tuple[str, ...] = ()  # spellings advisories used, family-reduced
+    package: bool = False  # known only as a package of a registry (OSV)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(vendor key, product key): spellings with one key are one entry."""
+        product = product_key(self.vendor, self.product) if self.product else ""
+        return fold_name(self.vendor), product
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A vendor or product named by an item; `product` is empty when only the vendor is."""
+
+    vendor: str
+    product: str
+    term: str
+    field: str  # title, text, affected
+
+
+def learn(statements: Iterable[tuple[str, str, bool]]) -> list[Entry]:
+    """(vendor, product, is_package) as advisories state them -> dictionary entries, merged."""
+    found: dict[tuple[str, str], Entry] = {}
+    for vendor, product, package in statements:
+        for name_vendor, name in canonical_pairs(vendor, product, package=package):
+            entry = Entry(name_vendor, name, (name,), package)
+            found[entry.key] = merge(found.get(entry.key), entry)
+    return list(found.values())
+
+
+def merge(old: Entry | None, new: Entry) -> Entry:
+    """One entry of both: the nicer spellings shown, every spelling kept (a few), and a
+    package only while no advisory names it as a product."""
+    if old is None:
+        return new
+    names = tuple(dict.fromkeys((*old.names, *new.names)))[:MAX_NAMES]
+    return Entry(
+        vendor=nicer(old.vendor, new.vendor),
+        product=nicer(old.product, new.product) if old.product else new.product,
+        names=names,
+        package=old.package and new.package,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    vendor: str
+    product: str
+    vendor_key: str
+    needs_vendor: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    text: str
+    case: int  # NO_CASE, CAPITAL or UPPER: how the text must write it (see _case)
+    targets: tuple[_Target, ...]
+    vendors: frozenset[str] = frozenset()  # vendor keys its match says are meant
+
+
+@dataclass
+class Dictionary:
+    """The terms of all entries and aliases, compiled into one automaton."""
+
+    entries: Sequence[Entry]
+    _terms: list[_Term] = field(init=False, default_factory=list)
+    _automaton: ahocorasick_rs.AhoCorasick | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._terms = _terms(self.entries)
+        if self._terms:
+            self._automaton = ahocorasick_rs.AhoCorasick([f" {t.text} " for t in self._terms])
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def recognise(self, fields: Sequence[tuple[str, str]]) -> list[Mention]:
+        """Vendors and products named in (field name, text) pairs, each once per field.
+
+        A vendor named only alongside one of its products is not listed alone.
+        """
+        if self._automaton is None:
+            return []
+        matched: list[tuple[str, _Term]] = []
+        present: set[str] = set()
+        for name, text in fields:
+            text = text[:MAX_TEXT_CHARS]
+            hits = self._automaton.find_matches_as_indexes(f" {fold(text)} ", overlapping=True)
+            kept = set(_outermost(hits))
+            cased = _Cased(text)
+            for index in dict.fromkeys(index for index, _, _ in hits):
+                term = self._terms[index]
+                if term.case and not cased.has(term.text, term.case):
+                    continue
+                present |= term.vendors
+                if index in kept:
+                    matched.append((name, term))
+        return _mentions(matched, present)
+
+
+def _names_vendor(target: _Target) -> bool:
+    """A vendor's name, or a product that only that vendor makes, says the vendor is meant."""
+    return not target.product or not target.needs_vendor
+
+
+def _outermost(hits: list[tuple[int, int, int]]) -> list[int]:
+    """Matches not inside a longer one: "windows" in "microsoft windows server" is not kept."""
+    kept: list[int] = []
+    reach = -1
+    for index, _, end in sorted(hits, key=lambda h: (h[1], -h[2])):
+        if end <= reach:
+            continue
+        kept.append(index)
+        reach = end
+    return kept
+
+
+NO_CASE, CAPITAL, UPPER = 0, 1, 2
+
+
+def _case(spelling: str) -> int:
+    """How a text must write a one-word name for it to count: an ordinary-looking word
+    ("Survey", "Director") capitalised, an all-capitals one ("LOGO!", "CSA") in capitals
+    ("neues Logo" is no Siemens LOGO!); distinctive spellings ("FortiOS") and phrases any way."""
+    words = spelling.split()
+    if len(words) != 1:
+        return NO_CASE
+    letters = "".join(c for c in words[0] if c.isalpha())
+    if len(letters) >= 2 and letters.isupper():
+        return UPPER
+    return CAPITAL if not distinctive(words[0]) else NO_CASE
+
+
+@lru_cache(maxsize=16384)
+def _case_pattern(word: str, case: int) -> re.Pattern[str]:
+    if case == UPPER:
+        return re.compile(rf"(?<!\w){re.escape(word.upper())}(?!\w)")
+    return re.compile(rf"(?<!\w){re.escape(word[0].upper())}(?i:{re.escape(word[1:])})(?!\w)")
+
+
+class _Cased:
+    """The text with its case but without accents ("Électro" -> "Electro"), made on demand."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._plain: str | None = None
+
+    def has(self, word: str, case: int) -> bool:
+        if self._plain is None:
+            decomposed = unicodedata.normalize("NFKD", self._text)
+            self._plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+        return _case_pattern(word, case).search(self._plain) is not None
+
+
+def _mentions(matched: Iterable[tuple[str, _Term]], present: set[str]) -> list[Mention]:
+    found: dict[tuple[str, str, str], Mention] = {}
+    for where, term in matched:
+        for target in term.targets:
+            if target.needs_vendor and (not target.product or target.vendor_key not in present):
+                continue
+            key = (target.vendor, target.product, where)
+            found.setdefault(key, Mention(target.vendor, target.product, term.text, where))
+    with_products = {m.vendor for m in found.values() if m.product}
+    return [m for m in found.values() if m.product or m.vendor not in with_products]
+
+
+def _terms(entries: Iterable[Entry]) -> list[_Term]:
+    """Every term and what it names; a standalone name shared by two products needs its
+    vendor; a one-word name its case (`_case`: the loosest of its spellings)."""
+    found: dict[str, dict[tuple[str, str], _Target]] = defaultdict(dict)
+    case: dict[str, int] = {}
+    vendors: dict[str, str] = {}
+    makers: set[str] = set()  # vendors of products, not only of packages (ecosystems, owners)
+    for entry in entries:
+        vendors.setdefault(fold_name(entry.vendor), entry.vendor)
+        if not entry.package:
+            makers.add(fold_name(entry.vendor))
+        for spelling, term, needs_vendor in _product_terms(entry):
+            target = _Target(entry.vendor, entry.product, fold_name(entry.vendor), needs_vendor)
+            found[term].setdefault(entry.key, target)
+            wanted = NO_CASE if entry.package else _case(spelling)  # packages: lower case
+            case[term] = min(case.get(term, UPPER), wanted)
+    for vendor_key, vendor in vendors.items():
+        for spelling in (vendor, *aliases.VENDORS.get(vendor, ())):
+            term = fold_name(spelling)
+            if not term:
+                continue
+            standalone = vendor_key in makers and _vendor_alone(term)
+            found[term].setdefault(
+                (vendor_key, ""), _Target(vendor, "", vendor_key, not standalone)
+            )
+            case[term] = min(case.get(term, UPPER), _case(spelling))
+    terms = []
+    for term, by_key in found.items():
+        targets = _disambiguated(list(by_key.values()))
+        named = frozenset(t.vendor_key for t in targets if _names_vendor(t))
+        terms.append(_Term(term, case[term], targets, named))
+    return terms
+
+
+def _disambiguated(targets: list[_Target]) -> tuple[_Target, ...]:
+    products = [t for t in targets if t.product]
+    if len(products) < 2:
+        return tuple(targets)
+    return tuple(replace(t, needs_vendor=True) if t.product else t for t in targets)
+
+
+def _product_terms(entry: Entry) -> list[tuple[str, str, bool]]:
+    """(spelling, term, needs the vendor in the same item) for each spelling of a product."""
+    if not entry.product:
+        return []
+    vendor = fold_name(entry.vendor)
+    spellings = {fold_name(n): n for n in (*_alias_names(entry), *entry.names, entry.product)}
+    terms: list[tuple[str, str, bool]] = []
+    for name, spelling in sorted(spellings.items()):
+        if not name or name == vendor:
+            continue
+        qualified = name.startswith(vendor + " ")
+        if not qualified:
+            terms.append((f"{entry.vendor} {spelling}", f"{vendor} {name}", False))
+        if _generic(name) and not qualified:
+            continue
+        alone = qualified or _standalone(name, spelling)
+        terms.append((spelling, name, entry.package or not alone))
+    return terms
+
+
+_ALIAS_NAMES: Final = {
+    (fold_name(vendor), product_key(vendor, product)): spellings
+    for vendor, product, spellings in aliases.PRODUCTS
+}
+
+
+def _alias_names(entry: Entry) -> tuple[str, ...]:
+    return _ALIAS_NAMES.get(entry.key, ())
+
+
+def _generic(name: str) -> bool:
+    """Only generic words, numbers and letters: "Web Server", "Series A", "Portal 2"."""
+    return all(word in GENERIC_WORDS or word.isdigit() or len(word) == 1 for word in name.split())
+
+
+def _plain(spelling: str) -> bool:
+    """One ordinary-looking word ("Survey", "Director"), as opposed to "FortiOS" or "Log4j"."""
+    words = spelling.split()
+    return len(words) == 1 and not distinctive(words[0])
+
+
+def _vendor_alone(term: str) -> bool:
+    """A vendor's name that may stand for the vendor in a text: no ordinary word, not short."""
+    if term in SHORT_ALLOWED:
+        return True
+    return len(term) >= MIN_TERM_CHARS and not _generic(term) and term not in COMMON_WORDS
+
+
+def _standalone(term: str, spelling: str) -> bool:
+    """Distinctive enough to name its product (or vendor) without the vendor nearby."""
+    if term in SHORT_ALLOWED or term in WELL_KNOWN:
+        return True
+    if len(term) < MIN_TERM_CHARS or _generic(term):
+        return False
+    return " " in term or not _plain(spelling)

@@ -1,0 +1,267 @@
+"""The enrichment step after a run (flow or import): one call, I/O at this edge only.
+
+For the items the run wrote: learn the products their advisories state, recognise vendors
+and products in their title and text, then rebuild the CVE rows they touch (the CVEs they
+name now or named before they changed). `since=None` does it for every item, after an
+upgrade or when the alias table changed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import pyarrow as pa
+
+from techwatch.enrich.cves import (
+    CveFact,
+    CveMention,
+    CveRecord,
+    Display,
+    aggregate,
+    display_from,
+)
+from techwatch.enrich.names import canonical_pairs
+from techwatch.enrich.products import MAX_TEXT_CHARS, Dictionary, Entry, Mention, learn, merge
+from techwatch.ingest import batches
+from techwatch.storage import cves as store
+from techwatch.storage import open_writer
+from techwatch.types import CvssScore, KevEntry
+
+#: Items whose texts are in memory at once; CVEs aggregated per read.
+ITEM_CHUNK: Final = 2_000
+CVE_CHUNK: Final = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    """What a refresh did, with the time of each stage."""
+
+    items: int
+    mentions: int
+    products_learnt: int
+    dictionary_terms: int
+    cves: int
+    seconds: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def refresh(db_path: Path, *, since: datetime | None, now: datetime | None = None) -> RefreshReport:
+    """Refresh the dictionary, item mentions and CVE rows for items written since `since`
+    (every item when None); `now` stamps the rows (refreshed_at, a product's first_seen)."""
+    now = now or datetime.now(UTC)
+    t0 = time.perf_counter()
+    stages: dict[str, float] = {}
+    with open_writer(db_path) as writer:
+        data = writer.enrichment()
+        item_ids = data.changed_items(since)
+        known = [_entry(row) for row in data.products()]
+
+        t = time.perf_counter()
+        entries, learnt, mentions = _recognise(data, item_ids, known)
+        dictionary_terms = len(mentions.dictionary)
+        stages["products"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        cve_ids = data.cves_of(None if since is None else item_ids)
+        display = display_from({e.key: (e.vendor, e.product) for e in entries})
+        records: list[CveRecord] = []
+        for chunk in batches(cve_ids, CVE_CHUNK):
+            facts, seen = data.cve_inputs(chunk)
+            records.extend(cve_records(chunk, facts, seen, display))
+        stages["cves"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        data.save(
+            item_ids=item_ids,
+            products=_products_table(learnt),
+            mentions=_mentions_table(mentions.rows),
+            cve_ids=cve_ids,
+            cves=cves_table(records, now),
+            now=now,
+        )
+        stages["save"] = time.perf_counter() - t
+    return RefreshReport(
+        items=len(item_ids),
+        mentions=len(mentions.rows),
+        products_learnt=len(learnt),
+        dictionary_terms=dictionary_terms,
+        cves=len(records),
+        seconds=round(time.perf_counter() - t0, 3),
+        stage_seconds={k: round(v, 3) for k, v in stages.items()},
+    )
+
+
+@dataclass
+class _Recognised:
+    dictionary: Dictionary
+    rows: list[tuple[str, Mention]]
+
+
+def _recognise(
+    data: store.Enrichment, item_ids: Sequence[str], known: list[Entry]
+) -> tuple[list[Entry], list[Entry], _Recognised]:
+    """Learn from the items' advisories first (so an item's own products are known), then
+    recognise, chunk by chunk; returns all entries, the changed ones and the mentions."""
+    statements = data.statements(item_ids)
+    by_key = {e.key: e for e in known}
+    changed: list[Entry] = []
+    for entry in learn((v, p, package) for _, v, p, package in statements):
+        merged = merge(by_key.get(entry.key), entry)
+        if merged != by_key.get(entry.key):
+            by_key[entry.key] = merged
+            changed.append(merged)
+    dictionary = Dictionary(list(by_key.values()))
+    stated = stated_mentions(statements)
+    rows: list[tuple[str, Mention]] = []
+    for texts in data.texts(item_ids, MAX_TEXT_CHARS, ITEM_CHUNK):
+        rows.extend(item_mentions(dictionary, texts, stated))
+    return list(by_key.values()), changed, _Recognised(dictionary, rows)
+
+
+def stated_mentions(
+    statements: Iterable[tuple[str, str, str, bool]],
+) -> dict[str, list[Mention]]:
+    """Mentions (field "affected") of what each item's advisories state as affected."""
+    stated: dict[str, dict[tuple[str, str], Mention]] = defaultdict(dict)
+    for item_id, vendor, product, package in statements:
+        for name in canonical_pairs(vendor, product, package=package):
+            stated[item_id].setdefault(name, Mention(name[0], name[1], product, "affected"))
+    return {item_id: list(found.values()) for item_id, found in stated.items()}
+
+
+def item_mentions(
+    dictionary: Dictionary,
+    texts: Iterable[tuple[str, str, str]],
+    stated: dict[str, list[Mention]],
+) -> list[tuple[str, Mention]]:
+    """(item id, mention) for what each item names in its text and states as affected."""
+    rows: list[tuple[str, Mention]] = []
+    for item_id, title, text in texts:
+        found = dictionary.recognise([("title", title), ("text", text)])
+        rows.extend((item_id, m) for m in found)
+        rows.extend((item_id, m) for m in stated.get(item_id, ()))
+    return rows
+
+
+def cve_records(
+    cve_ids: Sequence[str],
+    facts: Iterable[dict[str, Any]],
+    mentions: Iterable[tuple[str, str, str, datetime]],
+    display: Display | None = None,
+) -> list[CveRecord]:
+    """Aggregate stored fact rows and mentions into CVE rows (None-rows dropped)."""
+    by_cve: dict[str, list[CveFact]] = defaultdict(list)
+    for row in facts:
+        by_cve[row["cve_id"]].append(fact_from_row(row))
+    seen: dict[str, list[CveMention]] = defaultdict(list)
+    for cve_id, item_id, source_id, first_seen in mentions:
+        seen[cve_id].append(CveMention(cve_id, item_id, source_id, first_seen))
+    records = (aggregate(c, by_cve.get(c, []), seen.get(c, []), display) for c in cve_ids)
+    return [r for r in records if r is not None]
+
+
+def fact_from_row(row: dict[str, Any]) -> CveFact:
+    """A stored item_vulns row (see storage.cves.cve_facts) as a CveFact."""
+    kev = None
+    if row.get("kev_date_added") is not None:
+        kev = KevEntry(
+            date_added=row["kev_date_added"],
+            due_date=row.get("kev_due_date"),
+            required_action=row.get("kev_required_action") or "",
+            ransomware=row.get("kev_ransomware"),
+            vendor=row.get("kev_vendor") or "",
+            product=row.get("kev_product") or "",
+            name=row.get("kev_name") or "",
+            notes=row.get("kev_notes") or "",
+        )
+    return CveFact(
+        cve_id=row["cve_id"],
+        item_id=row["item_id"],
+        source_id=row["source_id"],
+        kind=row.get("kind"),
+        title=row.get("title"),
+        description=row.get("description"),
+        published=row.get("published"),
+        modified=row.get("modified"),
+        cvss=tuple(CvssScore(**score) for score in row.get("cvss") or ()),
+        cwes=tuple(row.get("cwes") or ()),
+        products=tuple((p["vendor"] or "", p["product"] or "") for p in row.get("products") or ()),
+        kev=kev,
+        exploitation=row.get("exploitation"),
+    )
+
+
+def cves_table(records: Sequence[CveRecord], now: datetime) -> pa.Table:
+    rows = []
+    for r in records:
+        cvss, kev = r.cvss, r.kev
+        rows.append(
+            {
+                "cve_id": r.cve_id,
+                "title": r.title,
+                "description": r.description,
+                "description_from": r.description_from,
+                "published": r.published,
+                "modified": r.modified,
+                "cvss_version": cvss.version if cvss else None,
+                "cvss_vector": cvss.vector if cvss else None,
+                "cvss_score": cvss.base_score if cvss else None,
+                "cvss_severity": cvss.severity if cvss else None,
+                "cvss_source": cvss.source if cvss else None,
+                "cwes": list(r.cwes),
+                "kev": kev is not None,
+                "kev_date_added": kev.date_added if kev else None,
+                "kev_due_date": kev.due_date if kev else None,
+                "kev_required_action": (kev.required_action or None) if kev else None,
+                "kev_ransomware": kev.ransomware if kev else None,
+                "exploitation": r.exploitation,
+                "vendors": list(r.vendors),
+                "products": [{"vendor": v, "product": p} for v, p in r.products],
+                "first_seen": r.first_seen,
+                "last_seen": r.last_seen,
+                "item_ids": list(r.item_ids),
+                "items": len(r.item_ids),
+                "sources": list(r.sources),
+                "refreshed_at": now,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=store.CVES)
+
+
+def _entry(row: dict[str, Any]) -> Entry:
+    return Entry(row["vendor"], row["product"], tuple(row["names"] or ()), bool(row["package"]))
+
+
+def _products_table(entries: Sequence[Entry]) -> pa.Table:
+    rows = [
+        {
+            "vendor_key": e.key[0],
+            "product_key": e.key[1],
+            "vendor": e.vendor,
+            "product": e.product,
+            "names": list(e.names),
+            "package": e.package,
+        }
+        for e in entries
+    ]
+    return pa.Table.from_pylist(rows, schema=store.PRODUCTS)
+
+
+def _mentions_table(rows: Sequence[tuple[str, Mention]]) -> pa.Table:
+    columns: dict[str, list[str]] = {name: [] for name in store.MENTIONS.names}
+    for item_id, m in rows:
+        columns["item_id"].append(item_id)
+        columns["vendor"].append(m.vendor)
+        columns["product"].append(m.product)
+        columns["term"].append(m.term)
+        columns["field"].append(m.field)
+    return pa.table(columns, schema=store.MENTIONS)

@@ -1,0 +1,309 @@
+"""SQL of stories: pending items, candidate retrieval, storing a plan, and the read views.
+
+Candidates for a chunk of pending items come from three narrow lookups, never a scan of every
+item's text: items naming one of the chunk's CVEs, items with one of its canonical URLs, and
+items sharing a MinHash band key (story_bands keeps the keys of items stored in the last
+BAND_RETENTION, enough for the text window of evidence.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from techwatch.storage.rows import dicts, plain
+from techwatch.stories.grouping import Plan, StoredStory, StoryItem
+from techwatch.stories.neardup import LEAD_CHARS
+
+BAND_RETENTION = timedelta(days=45)
+
+#: The story title comes from the most authoritative kind of source, then the earliest item.
+TITLE_PREFERENCE = ["advisory", "vendor", "regulation", "status", "press", "blog"]
+
+#: An item's date: its publication, unless missing or later than when we first saw it.
+_SEEN = "least(coalesce(i.published, i.first_seen), i.first_seen)"
+
+_ITEM_FIELDS = f"i.id, i.source_id, i.title, left(i.text, {LEAD_CHARS}), i.canonical_url, i.cves"
+
+STR = pa.string()
+
+
+@contextmanager
+def _registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
+    for name, table in tables.items():
+        conn.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            conn.unregister(name)
+
+
+def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[StoryItem, str | None]]:
+    """Items never grouped, or updated since they were, with their story (None when new).
+
+    Ordered by first sighting, then date, then id: the same store gives the same order.
+    """
+    rows = conn.execute(
+        f"SELECT {_ITEM_FIELDS}, {_SEEN} AS seen, s.story_id FROM items i "
+        "LEFT JOIN story_items s ON s.item_id = i.id "
+        "WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at "
+        "ORDER BY i.first_seen, seen, i.id LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [(_story_item(row[:7]), row[7]) for row in rows]
+
+
+def candidates(
+    conn: duckdb.DuckDBPyConnection, items: Sequence[StoryItem]
+) -> tuple[list[tuple[StoryItem, str]], list[StoredStory]]:
+    """Grouped items sharing a CVE, a canonical URL or a band key with `items`, each with its
+    story; and those stories, plus the stories `items` are already in."""
+    ids = pa.table({"id": [i.item_id for i in items]}, schema=pa.schema([("id", STR)]))
+    cves = pa.table({"cve": sorted({c for i in items for c in i.cves})}, schema=_CVE)
+    urls = pa.table({"url": sorted({i.canonical_url for i in items if i.canonical_url})}, _URL)
+    cveless = {k for i in items if not i.cves for k in i.bands}
+    keys = sorted({k for i in items for k in i.bands})
+    bands = pa.table({"key": keys, "cveless": [k in cveless for k in keys]}, schema=_KEY)
+    with _registered(conn, p_ids=ids, p_cves=cves, p_urls=urls, p_bands=bands):
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE story_cand AS "
+            "SELECT id FROM (SELECT id, unnest(cves) AS cve FROM items "
+            "                WHERE len(cves) > 0) WHERE cve IN (SELECT cve FROM p_cves) "
+            "UNION SELECT id FROM items WHERE canonical_url IN (SELECT url FROM p_urls) "
+            "UNION SELECT b.item_id FROM story_bands b JOIN p_bands p ON p.key = b.key "
+            "      WHERE b.cveless OR p.cveless"
+        )
+        rows = conn.execute(
+            f"SELECT {_ITEM_FIELDS}, {_SEEN}, coalesce(b.keys, []), s.story_id "
+            "FROM story_cand c JOIN items i ON i.id = c.id "
+            "JOIN story_items s ON s.item_id = i.id "
+            "LEFT JOIN (SELECT item_id, list(key ORDER BY key) AS keys FROM story_bands "
+            "           WHERE item_id IN (SELECT id FROM story_cand) GROUP BY item_id) b "
+            "       ON b.item_id = i.id "
+            "WHERE i.id NOT IN (SELECT id FROM p_ids) ORDER BY i.id"
+        ).fetchall()
+        known = [(_story_item(row[:7], tuple(row[7])), str(row[8])) for row in rows]
+        current = conn.execute(
+            "SELECT DISTINCT story_id FROM story_items WHERE item_id IN (SELECT id FROM p_ids)"
+        ).fetchall()
+        story_ids = sorted({sid for _, sid in known} | {str(r[0]) for r in current})
+        conn.execute("DROP TABLE story_cand")
+    return known, _stories(conn, story_ids)
+
+
+def _stories(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> list[StoredStory]:
+    """The stored stories named, with the item each source gave them."""
+    table = pa.table({"story_id": list(story_ids)}, schema=pa.schema([("story_id", STR)]))
+    with _registered(conn, wanted=table):
+        rows = conn.execute(
+            "SELECT st.story_id, st.first_seen, i.source_id, i.id FROM stories st "
+            "JOIN story_items si ON si.story_id = st.story_id JOIN items i ON i.id = si.item_id "
+            "WHERE st.story_id IN (SELECT story_id FROM wanted) ORDER BY st.story_id, i.id"
+        ).fetchall()
+    first: dict[str, datetime] = {}
+    members: defaultdict[str, dict[str, str]] = defaultdict(dict)
+    for story_id, first_seen, source_id, item_id in rows:
+        first[story_id] = plain(first_seen)
+        members[story_id][source_id] = item_id
+    return [StoredStory(sid, first[sid], members[sid]) for sid in sorted(first)]
+
+
+def apply(
+    conn: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    items: Sequence[StoryItem],
+    now: datetime,
+) -> None:
+    """Store a plan in the caller's transaction: joins, merges, band keys, story rows."""
+    final = {m.loser: plan_winner(plan, m.loser) for m in plan.merges}
+    joins = pa.table(
+        {
+            "item_id": [j.item_id for j in plan.joins],
+            "story_id": [j.story_id for j in plan.joins],
+            "reason": [j.reason for j in plan.joins],
+            "score": [j.score for j in plan.joins],
+            "via": [j.via for j in plan.joins],
+        },
+        schema=_JOINS,
+    )
+    grouped = pa.table({"id": [i.item_id for i in items]}, schema=pa.schema([("id", STR)]))
+    merged = pa.table({"loser": list(final), "winner": list(final.values())}, schema=_MAP)
+    bands = pa.table(
+        {
+            "key": [k for i in items for k in i.bands],
+            "item_id": [i.item_id for i in items for _ in i.bands],
+            "cveless": [not i.cves for i in items for _ in i.bands],
+        },
+        schema=_BANDS,
+    )
+    touched = pa.table({"story_id": list(plan.touched)}, schema=pa.schema([("story_id", STR)]))
+    params = {"now": now}
+    with _registered(
+        conn, s_joins=joins, s_grouped=grouped, s_merged=merged, s_bands=bands, s_touched=touched
+    ):
+        conn.execute(
+            "UPDATE story_items SET grouped_at = greatest($now, i.updated_at) FROM items i "
+            "WHERE story_items.item_id = i.id AND i.id IN (SELECT id FROM s_grouped)",
+            params,
+        )
+        conn.execute(
+            "INSERT INTO story_items (item_id, story_id, reason, score, via, added_at, grouped_at) "
+            "SELECT j.item_id, j.story_id, j.reason, j.score, j.via, $now, "
+            "       greatest($now, i.updated_at) "
+            "FROM s_joins j JOIN items i ON i.id = j.item_id",
+            params,
+        )
+        conn.execute(
+            "UPDATE story_items SET story_id = m.winner FROM s_merged m "
+            "WHERE story_items.story_id = m.loser"
+        )
+        if plan.merges:
+            conn.executemany(
+                "INSERT INTO story_merges (loser, winner, item_id, reason, score, merged_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [[m.loser, m.winner, m.item_id, m.reason, m.score, now] for m in plan.merges],
+            )
+        conn.execute("DELETE FROM stories WHERE story_id IN (SELECT loser FROM s_merged)")
+        conn.execute("DELETE FROM story_bands WHERE item_id IN (SELECT id FROM s_grouped)")
+        conn.execute(
+            "DELETE FROM story_bands WHERE stored_at < $cutoff", {"cutoff": now - BAND_RETENTION}
+        )
+        conn.execute(
+            "INSERT INTO story_bands (key, item_id, cveless, stored_at) "
+            "SELECT key, item_id, cveless, $now FROM s_bands",
+            params,
+        )
+        _refresh(conn, now)
+
+
+def plan_winner(plan: Plan, story_id: str) -> str:
+    """Where a merged story lives now, following the plan's merges in order."""
+    for merge in plan.merges:
+        if merge.loser == story_id:
+            story_id = merge.winner
+    return story_id
+
+
+def _refresh(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Recompute the rows of the touched stories from their items."""
+    conn.execute(
+        "INSERT OR REPLACE INTO stories (story_id, title, first_seen, last_seen, items, "
+        "  sources, cves, created_at, updated_at) "
+        "SELECT m.story_id, arg_min(m.title, {'rank': coalesce(list_position($pref, "
+        "         m.category), 99), 'seen': m.seen, 'id': m.id}), "
+        "       min(m.seen), max(m.seen), count(*), count(DISTINCT m.source_id), "
+        "       list_sort(list_distinct(flatten(list(m.cves)))), "
+        "       coalesce(any_value(old.created_at), $now), $now "
+        f"FROM (SELECT si.story_id, i.id, i.source_id, i.title, i.cves, {_SEEN} AS seen, "
+        "             src.category FROM story_items si JOIN items i ON i.id = si.item_id "
+        "      LEFT JOIN sources src ON src.id = i.source_id "
+        "      WHERE si.story_id IN (SELECT story_id FROM s_touched)) m "
+        "LEFT JOIN stories old ON old.story_id = m.story_id GROUP BY m.story_id",
+        {"now": now, "pref": TITLE_PREFERENCE},
+    )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+STORY_COLUMNS = (
+    "story_id, title, first_seen, last_seen, items, sources, cves, created_at, updated_at"
+)
+
+
+def list_stories(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None,
+    min_sources: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Latest stories first (by their latest item), with their source ids."""
+    return dicts(
+        conn.execute(
+            f"SELECT {STORY_COLUMNS}, "
+            "  (SELECT list(DISTINCT i.source_id ORDER BY i.source_id) FROM story_items si "
+            "   JOIN items i ON i.id = si.item_id WHERE si.story_id = st.story_id) AS source_ids "
+            "FROM stories st WHERE ($since IS NULL OR last_seen >= $since) "
+            "AND sources >= $min_sources ORDER BY last_seen DESC, story_id LIMIT $limit",
+            {"since": since, "min_sources": min_sources, "limit": limit},
+        )
+    )
+
+
+def resolve(conn: duckdb.DuckDBPyConnection, story_id: str) -> str:
+    """The living story an id refers to: itself, or where it was merged (followed to the end)."""
+    seen = {story_id}
+    while True:
+        row = conn.execute(
+            "SELECT winner FROM story_merges WHERE loser = ? ORDER BY merged_at DESC LIMIT 1",
+            [story_id],
+        ).fetchone()
+        if row is None or row[0] in seen:
+            return story_id
+        story_id = str(row[0])
+        seen.add(story_id)
+
+
+def show_story(conn: duckdb.DuckDBPyConnection, story_id: str) -> dict[str, Any] | None:
+    """One story with its items (source, date, title, link, why it joined) and its merges."""
+    living = resolve(conn, story_id)
+    rows = dicts(conn.execute(f"SELECT {STORY_COLUMNS} FROM stories WHERE story_id = ?", [living]))
+    if not rows:
+        return None
+    items = dicts(
+        conn.execute(
+            f"SELECT si.item_id, i.source_id, src.name AS source_name, src.category, "
+            f"  {_SEEN} AS date, i.title, i.url, i.cves, si.reason, si.score, si.via, "
+            "  v.source_id AS via_source, si.added_at "
+            "FROM story_items si JOIN items i ON i.id = si.item_id "
+            "LEFT JOIN sources src ON src.id = i.source_id "
+            "LEFT JOIN items v ON v.id = si.via "
+            "WHERE si.story_id = ? ORDER BY date, si.item_id",
+            [living],
+        )
+    )
+    merges = dicts(
+        conn.execute(
+            "SELECT loser, winner, item_id, reason, score, merged_at FROM story_merges "
+            "WHERE winner = ? ORDER BY merged_at, loser",
+            [living],
+        )
+    )
+    return {**rows[0], "requested": story_id, "items_list": items, "merges": merges}
+
+
+def _story_item(row: Sequence[Any], bands: tuple[int, ...] = ()) -> StoryItem:
+    item_id, source_id, title, text, url, cves, seen = row
+    return StoryItem(
+        item_id=str(item_id),
+        source_id=str(source_id),
+        title=title or "",
+        text=text or "",
+        canonical_url=url,
+        cves=frozenset(cves or ()),
+        seen=plain(seen),
+        bands=bands,
+    )
+
+
+_CVE = pa.schema([("cve", STR)])
+_URL = pa.schema([("url", STR)])
+_KEY = pa.schema([("key", pa.int64()), ("cveless", pa.bool_())])
+_MAP = pa.schema([("loser", STR), ("winner", STR)])
+_BANDS = pa.schema([("key", pa.int64()), ("item_id", STR), ("cveless", pa.bool_())])
+_JOINS = pa.schema(
+    [
+        ("item_id", STR),
+        ("story_id", STR),
+        ("reason", STR),
+        ("score", pa.float64()),
+        ("via", STR),
+    ]
+)

@@ -1,0 +1,274 @@
+"""The incremental story planner (pure): each new item joins a story, founds one, or bridges two.
+
+Rules, in the order they apply to each pending item (processed in the order given, so the same
+input order gives the same stories):
+
+1. Evidence (evidence.py) is looked for only among candidates that share a CVE, a canonical URL
+   or a MinHash band key with the item: never among all stored items.
+2. A story holds at most one item per source. Two entries of one source are two events as far as
+   grouping can tell (two KEV entries, two CERT-FR avis), so the item joins the best-matching
+   story that has no item of its source yet; an updated item stays where it is.
+3. A new story's id is the id of its first item, and it never changes while the story lives.
+4. When the item also matches other stories, they merge into one if their sources do not
+   overlap (rule 2 again); the older story (first seen earlier, then smaller id) keeps its id
+   and each merge is recorded. Items never leave a story otherwise.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from techwatch.stories.evidence import (
+    DEFAULT,
+    REASON_RANK,
+    Evidence,
+    Thresholds,
+    cve_evidence,
+    other_page,
+    strongest,
+    text_evidence,
+    url_evidence,
+    when_apart,
+)
+from techwatch.stories.neardup import lead, shingles
+
+
+@dataclass(frozen=True, slots=True)
+class StoryItem:
+    """What grouping needs of an item: `text` holds at least its lead (neardup.LEAD_CHARS),
+    `seen` its publication date or first sighting, `bands` its MinHash band keys."""
+
+    item_id: str
+    source_id: str
+    title: str
+    text: str
+    canonical_url: str | None
+    cves: frozenset[str]
+    seen: datetime
+    bands: tuple[int, ...] = ()
+    grams: frozenset[int] | None = None  # shingles of title and lead, when already computed
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStory:
+    """A story already stored: when it began and which item each source gave it."""
+
+    story_id: str
+    first_seen: datetime
+    members: Mapping[str, str]  # source_id -> item_id
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """An item entering a story: 'first' when it founds it, else the evidence and the item
+    (`via`) that carried it."""
+
+    item_id: str
+    story_id: str
+    reason: str
+    score: float | None
+    via: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Story `loser` folded into `winner` because `item_id` matched both."""
+
+    loser: str
+    winner: str
+    item_id: str
+    reason: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to store: joins (with final story ids), merges in order, stories to refresh."""
+
+    joins: tuple[Join, ...]
+    merges: tuple[Merge, ...]
+    touched: tuple[str, ...]
+    founded: tuple[str, ...]
+
+    @property
+    def removed(self) -> tuple[str, ...]:
+        return tuple(m.loser for m in self.merges)
+
+
+def item_evidence(
+    a: StoryItem,
+    b: StoryItem,
+    a_text: frozenset[int],
+    b_text: frozenset[int],
+    t: Thresholds = DEFAULT,
+) -> Evidence | None:
+    """Why `a` and `b` tell one story, or None. Items of one source never do; when both name
+    CVEs, the CVE lists decide (see evidence.py)."""
+    if a.source_id == b.source_id:
+        return None
+    apart = when_apart(a.seen, b.seen)
+    url = url_evidence(a.canonical_url, b.canonical_url)
+    if a.cves and b.cves:
+        cve = cve_evidence(a.cves, b.cves, apart, t)
+        return strongest(cve, url) if cve is not None else None
+    if other_page(a.canonical_url, b.canonical_url):
+        return url
+    return strongest(url, text_evidence(a_text, b_text, apart, t))
+
+
+def plan(
+    pending: Sequence[tuple[StoryItem, str | None]],
+    known: Sequence[tuple[StoryItem, str]],
+    stories: Iterable[StoredStory],
+    thresholds: Thresholds = DEFAULT,
+) -> Plan:
+    """Group `pending` items (each with its current story id, None when new) given the stored
+    candidates `known` (each with its story) and the stored stories they belong to."""
+    planner = _Planner(stories, thresholds)
+    for item, story_id in known:
+        planner.index(item, story_id)
+    for item, story_id in pending:
+        planner.place(item, story_id)
+    return planner.result()
+
+
+@dataclass
+class _Story:
+    first_seen: datetime
+    members: dict[str, str] = field(default_factory=dict)
+
+
+class _Planner:
+    """Mutable state of one plan: stories, aliases of merged ones, candidate indexes."""
+
+    def __init__(self, stories: Iterable[StoredStory], thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        self.stories = {s.story_id: _Story(s.first_seen, dict(s.members)) for s in stories}
+        self.alias: dict[str, str] = {}
+        self.items: dict[str, StoryItem] = {}
+        self.story_of: dict[str, str] = {}
+        self.texts: dict[str, frozenset[int]] = {}
+        self.by_key: defaultdict[tuple[str, object], set[str]] = defaultdict(set)
+        self.joins: list[Join] = []
+        self.merges: list[Merge] = []
+        self.founded: list[str] = []
+        self.touched: set[str] = set()
+
+    def resolve(self, story_id: str) -> str:
+        while story_id in self.alias:
+            story_id = self.alias[story_id]
+        return story_id
+
+    def index(self, item: StoryItem, story_id: str) -> None:
+        self.items[item.item_id] = item
+        self.story_of[item.item_id] = story_id
+        for key in _keys(item):
+            self.by_key[key].add(item.item_id)
+
+    def place(self, item: StoryItem, current: str | None) -> None:
+        matches = self._matches(item)
+        ordered = sorted(matches, key=lambda s: self._rank(s, matches[s][0]))
+        if current is not None and self.resolve(current) in self.stories:
+            target = self.resolve(current)
+        else:
+            target = self._join(item, ordered, matches)
+        self.touched.add(target)
+        for story_id in ordered:
+            other = self.resolve(story_id)
+            if other != target and self._compatible(target, other):
+                target = self._merge(target, other, item.item_id, matches[story_id][0])
+        self.index(item, target)
+
+    def result(self) -> Plan:
+        joins = tuple(
+            Join(j.item_id, self.resolve(j.story_id), j.reason, j.score, j.via) for j in self.joins
+        )
+        touched = sorted({self.resolve(s) for s in self.touched})
+        return Plan(joins, tuple(self.merges), tuple(touched), tuple(self.founded))
+
+    def _matches(self, item: StoryItem) -> dict[str, tuple[Evidence, str]]:
+        """Best evidence per story among the candidates that share a key with `item`."""
+        candidates: set[str] = set()
+        for key in _keys(item):
+            candidates |= self.by_key.get(key, set())
+        candidates.discard(item.item_id)
+        matches: dict[str, tuple[Evidence, str]] = {}
+        for other_id in sorted(candidates):
+            other = self.items[other_id]
+            found = item_evidence(item, other, self._text(item), self._text(other), self.thresholds)
+            if found is None:
+                continue
+            story = self.resolve(self.story_of[other_id])
+            best = matches.get(story)
+            if best is None or _strength(found) < _strength(best[0]):
+                matches[story] = (found, other_id)
+        return matches
+
+    def _rank(self, story_id: str, evidence: Evidence) -> tuple[float, int, datetime, str]:
+        story = self.stories[story_id]
+        return (*_strength(evidence), story.first_seen, story_id)
+
+    def _join(
+        self, item: StoryItem, ordered: list[str], matches: Mapping[str, tuple[Evidence, str]]
+    ) -> str:
+        for story_id in ordered:
+            holder = self.stories[story_id].members.get(item.source_id)
+            if holder is None or holder == item.item_id:
+                evidence, via = matches[story_id]
+                self._add(item, story_id)
+                self.joins.append(
+                    Join(item.item_id, story_id, evidence.reason, evidence.score, via)
+                )
+                return story_id
+        self.stories[item.item_id] = _Story(item.seen)
+        self._add(item, item.item_id)
+        self.founded.append(item.item_id)
+        self.joins.append(Join(item.item_id, item.item_id, "first", None))
+        return item.item_id
+
+    def _add(self, item: StoryItem, story_id: str) -> None:
+        story = self.stories[story_id]
+        story.members[item.source_id] = item.item_id
+        story.first_seen = min(story.first_seen, item.seen)
+
+    def _compatible(self, a: str, b: str) -> bool:
+        """Two stories may merge when no source gave an item to both."""
+        return not (self.stories[a].members.keys() & self.stories[b].members.keys())
+
+    def _merge(self, a: str, b: str, item_id: str, evidence: Evidence) -> str:
+        """Fold the younger story into the older; returns the winner's id."""
+        first, second = self.stories[a], self.stories[b]
+        winner, loser = (a, b) if (first.first_seen, a) <= (second.first_seen, b) else (b, a)
+        kept, gone = self.stories[winner], self.stories.pop(loser)
+        kept.members.update(gone.members)
+        kept.first_seen = min(kept.first_seen, gone.first_seen)
+        self.alias[loser] = winner
+        self.touched.discard(loser)
+        self.touched.add(winner)
+        self.merges.append(Merge(loser, winner, item_id, evidence.reason, evidence.score))
+        return winner
+
+    def _text(self, item: StoryItem) -> frozenset[int]:
+        if item.grams is not None:
+            return item.grams
+        cached = self.texts.get(item.item_id)
+        if cached is None:
+            cached = self.texts[item.item_id] = shingles(lead(item.title, item.text))
+        return cached
+
+
+def _strength(evidence: Evidence) -> tuple[float, int]:
+    """Sort key: stronger evidence first (higher score, then url > cve > text)."""
+    return (-evidence.score, REASON_RANK[evidence.reason])
+
+
+def _keys(item: StoryItem) -> list[tuple[str, object]]:
+    """Index keys of an item: its CVEs, its canonical URL and its band keys."""
+    keys: list[tuple[str, object]] = [("cve", c) for c in sorted(item.cves)]
+    if item.canonical_url:
+        keys.append(("url", item.canonical_url))
+    keys.extend(("band", k) for k in item.bands)
+    return keys

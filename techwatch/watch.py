@@ -1,0 +1,189 @@
+"""The advisor's jobs over the store: score stories for clients, build briefings, the
+portfolio. I/O at this edge (database, files); every decision inside is a pure function
+(`scoring.assess`, `briefing.build`). Flows and the CLI call these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from techwatch.briefing.build import Inputs, build
+from techwatch.briefing.compose import DEFAULT_CAP
+from techwatch.briefing.model import Briefing, Health
+from techwatch.briefing.period import Period
+from techwatch.clients.config import load_clients
+from techwatch.clients.profile import Client
+from techwatch.render.briefing import from_json, render, to_json
+from techwatch.scoring import gather
+from techwatch.scoring.assess import assess
+from techwatch.storage.reader import open_reader
+from techwatch.storage.writer import open_writer
+
+CHUNK = 5000  # stories scored per read: bounded memory on a night of 20k items
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreStats:
+    stories: int
+    decisions: int
+    clients: int
+    dropped: int = 0
+    by_priority: dict[str, int] = field(default_factory=dict)
+
+
+def score(
+    db: Path,
+    clients: Sequence[Client],
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    story_ids: Sequence[str] | None = None,
+) -> ScoreStats:
+    """Decide, for every client, the stories touched since `since` (or `story_ids`)."""
+    if story_ids is None:
+        if since is None:
+            raise ValueError("score needs `since` or `story_ids`")
+        with open_reader(db) as reader:
+            story_ids = reader.briefings().stories_to_score(since)
+    counts: defaultdict[str, int] = defaultdict(int)
+    decided = dropped = 0
+    for start in range(0, len(story_ids), CHUNK):
+        chunk = story_ids[start : start + CHUNK]
+        with open_reader(db) as reader:
+            rows = reader.briefings().story_rows(chunk)
+        decisions = assess(gather.evidences(rows), clients, gather.last_seen(rows), now)
+        with open_writer(db) as writer:
+            dropped += writer.briefings().replace_decisions(chunk, decisions)
+        decided += len(decisions)
+        for row in decisions:
+            counts[row["priority"]] += 1
+    return ScoreStats(len(story_ids), decided, len(clients), dropped, dict(counts))
+
+
+def rescore_active(
+    db: Path, clients: Sequence[Client], since: datetime, now: datetime
+) -> ScoreStats:
+    """Score again every story active since `since`: after client profiles changed."""
+    with open_reader(db) as reader:
+        story_ids = reader.briefings().stories_active_since(since)
+    return score(db, clients, now, story_ids=story_ids)
+
+
+def brief(
+    db: Path,
+    client: Client,
+    period: Period,
+    now: datetime,
+    *,
+    cap: int = DEFAULT_CAP,
+    advisor: str | None = None,
+    keep: bool = False,
+) -> Briefing:
+    """Build a client's briefing for `period`; `keep` stores it (what was told is remembered:
+    only briefings that reach the client should be kept)."""
+    with open_reader(db) as reader:
+        store = reader.briefings()
+        decisions = store.decisions(client.id, period.start, period.end)
+        rows = store.story_rows([d["story_id"] for d in decisions])
+        checked, failing, degraded = store.source_health()
+        inputs = Inputs(
+            decisions=decisions,
+            evidences=gather.evidences(rows),
+            items=_by_story(rows["items"]),
+            triage=store.triage(client.id),
+            told=store.told(client.id, period.label),
+            health=Health(checked, failing, degraded),
+            items_watched=store.items_between(period.start, period.end),
+            model_version=store.model_version(),
+            advisor=advisor,
+        )
+    briefing, selection = build(client, period, inputs, now, cap)
+    if keep:
+        with open_writer(db) as writer:
+            writer.briefings().save(_row(briefing), _told(briefing, selection.marks))
+    return briefing
+
+
+def stored(db: Path, client_id: str, period: str | None = None) -> Briefing | None:
+    """The latest kept briefing of a client (of one period), exactly as it was built."""
+    with open_reader(db) as reader:
+        row = reader.briefings().latest(client_id, period)
+    return None if row is None else from_json(row["content"])
+
+
+def write_files(briefing: Briefing, folder: Path) -> list[Path]:
+    """<folder>/<client>/<period>.md and .html, written atomically."""
+    target = folder / briefing.client_id
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in ("md", "html"):
+        path = target / f"{briefing.period.label}.{fmt}"
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(render(briefing, fmt), encoding="utf-8")
+        temporary.replace(path)
+        written.append(path)
+    return written
+
+
+def portfolio(db: Path, since: datetime) -> list[dict[str, Any]]:
+    with open_reader(db) as reader:
+        return reader.briefings().portfolio(since)
+
+
+def _by_story(items: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        grouped[item["story_id"]].append(item)
+    return grouped
+
+
+def _row(briefing: Briefing) -> dict[str, Any]:
+    top = briefing.entries[0].priority if briefing.entries else None
+    stamp = briefing.generated_at.strftime("%Y%m%dT%H%M%S%f")
+    return {
+        "briefing_id": f"{briefing.client_id}:{briefing.period.label}:{stamp}",
+        "client_id": briefing.client_id,
+        "period": briefing.period.label,
+        "period_start": briefing.period.start,
+        "period_end": briefing.period.end,
+        "generated_at": briefing.generated_at,
+        "language": briefing.language,
+        "model_version": briefing.model_version,
+        "rules_version": briefing.rules_version,
+        "entries": len(briefing.entries),
+        "top_priority": top,
+        "content": json.dumps(to_json(briefing), ensure_ascii=False),
+    }
+
+
+def _told(briefing: Briefing, marks: dict[str, frozenset[str]] | Any) -> list[dict[str, Any]]:
+    return [
+        {"story_id": e.story_id, "priority": e.priority, "marks": marks.get(e.story_id, set())}
+        for e in briefing.entries
+    ]
+
+
+def score_night(
+    db: Path, clients_dir: Path | None, since: datetime, now: datetime
+) -> dict[str, Any]:
+    """The nightly scoring step: every client, the stories touched since the run began.
+
+    Without a clients folder there is nothing to score (a fresh install): said, not failed.
+    A client file with an error fails the step, naming the file: silently leaving a client
+    out of the watch would be worse.
+    """
+    if clients_dir is None or not clients_dir.is_dir():
+        return {"skipped": f"no clients folder at {clients_dir}" if clients_dir else "no clients"}
+    stats = score(db, load_clients(clients_dir), now, since=since)
+    return {
+        "stories": stats.stories,
+        "clients": stats.clients,
+        "decisions": stats.decisions,
+        "by_priority": stats.by_priority,
+    }
