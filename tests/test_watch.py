@@ -36,6 +36,7 @@ def test_an_exploited_fortios_flaw_reaches_the_dental_practice_first(db):
     assert entry.actions[0].startswith(f"Mesure exigée par la CISA pour {CVE}")
     assert "7.2.5" in entry.actions[1]
     assert {link.source for link in entry.links} == {"KEV", "NEWS"}
+    assert len(entry.item_ids) == 2 and "kev" in entry.marks  # what produced it, kept with it
     assert briefing.model_version == "m-test"
     assert all("cookie" not in e.title for e in briefing.entries)
 

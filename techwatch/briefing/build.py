@@ -100,6 +100,8 @@ def _candidate(
         topics=evidence.topics,
         severity=evidence.severity,
         cves=evidence.cves[:MAX_CVES],
+        item_ids=evidence.item_ids,
+        marks=tuple(sorted(row["marks"])),
     )
     return Candidate(entry, frozenset(row["marks"]), row["last_seen"])
 

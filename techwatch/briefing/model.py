@@ -40,6 +40,8 @@ class Entry:
     severity: str | None = None
     cves: tuple[str, ...] = ()
     renewed: bool = False  # shown again because of new evidence (KEV, EPSS jump, exploitation)
+    item_ids: tuple[str, ...] = ()  # the stored items the story was built from
+    marks: tuple[str, ...] = ()  # evidence marks when told (kev, exploited, epss>=0.5...)
 
 
 @dataclass(frozen=True, slots=True)

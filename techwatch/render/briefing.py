@@ -139,6 +139,8 @@ def _entry_from_json(data: dict[str, Any]) -> Entry:
         severity=data["severity"],
         cves=tuple(data["cves"]),
         renewed=data["renewed"],
+        item_ids=tuple(data.get("item_ids", ())),
+        marks=tuple(data.get("marks", ())),
     )
 
 
