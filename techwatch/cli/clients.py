@@ -74,13 +74,36 @@ def check_clients(
     json: Json = False,
 ) -> None:
     """Validate every client file; print every problem with file, line and field (exit 2)."""
+    from techwatch.scoring.match import build_index
+
     folder = paths(home, db, sources, clients).clients
     found = load_clients(folder)
+    # Terms too short or too common to look for in free text: advisories still match them by
+    # vendor and product, but a consultant may want to add a distinctive alias.
+    ignored = [
+        {"client_id": cid, "term": term, "why": why}
+        for cid, term, why in build_index(found).ignored
+    ]
     if json:
-        output.print_json({"folder": folder, "clients": len(found), "ids": [c.id for c in found]})
+        output.print_json(
+            {
+                "folder": folder,
+                "clients": len(found),
+                "ids": [c.id for c in found],
+                "ignored": ignored,
+            }
+        )
         return
     noun = "client" if len(found) == 1 else "clients"
     output.out.print(f"{len(found)} {noun} OK ({folder})", markup=False, highlight=False)
+    if ignored:
+        output.out.print(
+            output.table(
+                "Not searched in news text (advisories still match them by vendor and product)",
+                ("client", "term", "why"),
+                ((i["client_id"], i["term"], i["why"]) for i in ignored),
+            )
+        )
 
 
 @app.command("import")

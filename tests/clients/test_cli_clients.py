@@ -86,8 +86,15 @@ def test_check_ok_and_json(home: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, out, _ = run(capsys, "clients", "check", "--home", str(home))
     assert code == 0
     assert out.startswith(f"5 clients OK ({home / 'clients'})")
+    assert "NAS" in out and "Not searched in news text" in out  # a term too common to search
     code, out, _ = run(capsys, "clients", "check", "--home", str(home), "--json")
-    assert json.loads(out) == {"folder": str(home / "clients"), "clients": 5, "ids": IDS}
+    checked = json.loads(out)
+    assert {k: checked[k] for k in ("folder", "clients", "ids")} == {
+        "folder": str(home / "clients"),
+        "clients": 5,
+        "ids": IDS,
+    }
+    assert {"client_id": "dental-lausanne", "term": "NAS", "why": "common"} in checked["ignored"]
 
 
 def test_check_prints_every_error_and_exits_2(
