@@ -14,8 +14,9 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from pipelines.hooks import alert_advisor
 from pipelines.ingest import DB_RETRY_DELAYS_S, retry_if_transient
-from techwatch import watch
+from techwatch import alerts, watch
 from techwatch.briefing.model import Briefing
 from techwatch.briefing.period import Period, due, local_date, parse_period
 from techwatch.clients.config import load_clients
@@ -58,7 +59,17 @@ def mail(db_path: Path, clients: list[Client], folder: Path, smtp: bool) -> Send
     return send(db_path, clients, load_settings(env), folder, lambda: datetime.now(UTC))
 
 
-@flow(name="techwatch-briefings", log_prints=False)
+@db_task
+def report(db_path: Path, var: Path, smtp: bool) -> dict[str, Any] | None:
+    return alerts.report_after_run(db_path, var, _mail_env(smtp), lambda: datetime.now(UTC))
+
+
+def _mail_env(smtp: bool) -> dict[str, str]:
+    """The environment mail settings are read from; without SMTP when `smtp` is False."""
+    return dict(os.environ) if smtp else {k: v for k, v in os.environ.items() if "_SMTP_" not in k}
+
+
+@flow(name="techwatch-briefings", log_prints=False, on_failure=[alert_advisor])
 def briefings_flow(
     db_path: Path,
     clients_path: Path,
@@ -96,12 +107,20 @@ def briefings_flow(
         result = (
             mail(db_path, ready, outbox_folder(var), smtp).as_dict() if deliver and ready else None
         )
+        # After the emails, so that the advisor's report counts their outcome.
+        advisor = report(db_path, var, smtp) if deliver else None
     logger.info("%d briefings built, %d failed", len(built), len(failed))
     if failed:
         raise RuntimeError(
             "briefings failed for " + ", ".join(f"{f['client_id']} ({f['error']})" for f in failed)
         )
-    return {"day": today.isoformat(), "briefings": built, "failed": failed, "mail": result}
+    return {
+        "day": today.isoformat(),
+        "briefings": built,
+        "failed": failed,
+        "mail": result,
+        "report": advisor,
+    }
 
 
 def _plan(

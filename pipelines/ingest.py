@@ -17,6 +17,7 @@ from prefect.cache_policies import NONE
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
+from pipelines.hooks import alert_advisor
 from techwatch import collect, ingest, progress, watch
 from techwatch.classify.apply import classify_new_items
 from techwatch.config import SourcesConfig, load_sources
@@ -133,7 +134,7 @@ def count_new_by_language(db_path: Path, since: datetime) -> dict[str, int]:
     return ingest.new_items_by_language(db_path, since)
 
 
-@flow(name="techwatch-ingest", log_prints=False)
+@flow(name="techwatch-ingest", log_prints=False, on_failure=[alert_advisor])
 def ingest_flow(
     sources_path: Path,
     db_path: Path,

@@ -126,6 +126,7 @@ async def _parse(pool: ParsePool, job: _Downloaded) -> SourceOutcome:
             declared_language=source.language,
             fetched_at=fetched.fetched_at,
             kind=source.kind,
+            selectors=source.html,
         )
     except ParseError as error:
         parse_s = time.perf_counter() - t0

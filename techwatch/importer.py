@@ -156,6 +156,7 @@ def _parse_batch(
             declared_language=source.language,
             fetched_at=started,
             kind=source.kind,
+            selectors=source.html,
         )
         pending.append((path, size, future))
     return [_outcome(source, path, size, started, job) for path, size, job in pending]

@@ -11,8 +11,21 @@ from datetime import date, datetime
 from typing import Literal
 
 Category = Literal["advisory", "vendor", "press", "regulation", "status", "blog"]
-SourceKind = Literal["feed", "cisa-kev", "cve-json5", "csaf", "certfr-json", "osv", "epss"]
+SourceKind = Literal["feed", "cisa-kev", "cve-json5", "csaf", "certfr-json", "osv", "epss", "html"]
 OutcomeStatus = Literal["ok", "not_modified", "failed", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlSelectors:
+    """CSS selectors that read a web page without a feed (kind html): one `entry` element per
+    item, the other selectors relative to it."""
+
+    entry: str
+    title: str
+    link: str | None = None
+    date: str | None = None
+    summary: str | None = None
+    date_format: str | None = None  # strptime format; else ISO and common fr/de/en forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +43,7 @@ class Source:
     enabled: bool = True
     poll_interval_s: int = 6 * 3600
     confirmed: bool = False
+    html: HtmlSelectors | None = None  # kind html only
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,7 +98,7 @@ FIELD_CASES = [
         replacing("kind: feed", "kind: rss"),
         4,
         'field "kind"',
-        'must be one of: feed, cisa-kev, cve-json5, csaf, certfr-json, osv, epss; got "rss"',
+        'must be one of: feed, cisa-kev, cve-json5, csaf, certfr-json, osv, epss, html; got "rss"',
     ),
     (
         "unknown-category",

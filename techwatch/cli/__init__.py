@@ -15,10 +15,12 @@ from techwatch.cli import clients as clients_cli
 from techwatch.cli import cves as cves_cli
 from techwatch.cli import db, items, runs, sources
 from techwatch.cli import mail as mail_cli
+from techwatch.cli import report as report_cli
 from techwatch.cli import stories as stories_cli
 from techwatch.cli.demo import demo
 from techwatch.cli.importing import import_command
 from techwatch.cli.output import err
+from techwatch.cli.serve import serve
 from techwatch.errors import ConfigError, TechwatchError
 
 app = typer.Typer(
@@ -51,6 +53,8 @@ app.command("search")(briefings_cli.search)
 app.command("score")(briefings_cli.score)
 app.add_typer(briefings_cli.triage_app, name="triage")
 app.command("import")(import_command)
+app.command("report")(report_cli.report)
+app.command("serve")(serve)
 
 
 def main(argv: list[str] | None = None) -> int:

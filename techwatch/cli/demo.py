@@ -2,7 +2,8 @@
 
 Ingestion (fetch, parse, store, stories, enrichment, classification, client scoring), then the
 morning job (every demo client's briefing as HTML and Markdown, their summary emails to the
-outbox folder), then the portfolio view.
+outbox folder, the advisor's run report to var/outbox/advisor/), then the portfolio view; the
+run report is also written under var/reports/ as HTML and text.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from techwatch.briefing.period import local_date, span
 from techwatch.cli import output
 from techwatch.cli.briefings import show_portfolio
 from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+from techwatch.cli.report import write_files
 from techwatch.cli.runs import emit_report, prepare_prefect, run_flow
 from techwatch.demo.server import serve
 from techwatch.demo.site import PREFERRED_PORT, demo_site, write_demo_sources
@@ -59,11 +61,18 @@ def demo(
             clients=clients,
         )
     morning = _morning(where, clients)
+    run_report = write_files(where, report["run_id"])
     if json:
-        output.print_json({"ingest": report, "briefings": morning})
+        output.print_json({"ingest": report, "briefings": morning, "run_report": run_report})
         return
     emit_report(report, json=False)
     _print_morning(where, morning)
+    output.out.print(
+        f"Run report for the advisor: {os.path.relpath(run_report[0])} (text: "
+        f"{os.path.relpath(run_report[1])}); `techwatch report` shows it again",
+        highlight=False,
+        markup=False,
+    )
     show_portfolio(where, datetime.combine(DEMO_FIRST_DAY, datetime.min.time(), UTC), as_json=False)
     tw = _command_name()
     output.out.print(

@@ -17,7 +17,7 @@ Schema (keys of the settings block are the `FetchSettings` field names):
     sources:
       - id: cert-fr-alertes          # slug: a-z, 0-9 and dashes; unique
         name: CERT-FR, alertes
-        kind: feed                   # the only kind for now
+        kind: feed                   # feed, cisa-kev, cve-json5, csaf, certfr-json, osv, epss, html
         url: https://www.cert.ssi.gouv.fr/alerte/feed/
         category: advisory           # advisory, vendor, press, regulation, status, blog
         language: fr                 # ISO 639-1, optional
@@ -26,6 +26,16 @@ Schema (keys of the settings block are the `FetchSettings` field names):
         enabled: true                # default true
         poll_interval: 1h            # default 6h, at least 5m
         confirmed: true              # URL confirmed from a public reference; default false
+      - id: edoeb-news               # kind html: a page without a feed, read with CSS selectors
+        kind: html
+        ...
+        html:                        # required for kind html, refused for the others
+          entry: "div.news article"  # required: one element per entry
+          title: "h3"                # required, relative to the entry
+          link: "a[href]"            # optional: href of the first match, else the title's link
+          date: "time"               # optional: its datetime attribute, else its text
+          summary: "p.teaser"        # optional
+          date_format: "%d.%m.%Y"    # optional; else ISO and common fr/de/en forms
 
 Secrets never go in this file: there is no field for them, and a key that looks like one gets
 a message pointing to environment variables.
@@ -34,10 +44,13 @@ a message pointing to environment variables.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
+import soupsieve
 from pydantic import Field, PlainValidator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -52,7 +65,9 @@ from techwatch.config.values import (
     Url,
     Whole0,
     Whole1,
+    invalid,
     one_of,
+    parse_text,
 )
 from techwatch.config.yamldoc import (
     Problems,
@@ -66,7 +81,7 @@ from techwatch.config.yamldoc import (
     unknown_field,
     validate,
 )
-from techwatch.types import Category, FetchSettings, Source, SourceKind
+from techwatch.types import Category, FetchSettings, HtmlSelectors, Source, SourceKind
 
 __all__ = ["SourcesConfig", "load_sources", "parse_sources"]
 
@@ -146,13 +161,60 @@ class _SourceModel(StrictModel):
     enabled: Flag = True
     poll_interval: PollInterval = DEFAULT_POLL_INTERVAL_S
     confirmed: Flag = False
+    html: Any = None  # checked on its own by _check_html, so its messages name its fields
 
-    def build(self) -> Source:
+    def build(self, html: HtmlSelectors | None = None) -> Source:
         fields = self.model_dump()
         fields["poll_interval_s"] = fields.pop("poll_interval")
         fields["vendors"] = tuple(fields["vendors"])
         fields["products"] = tuple(fields["products"])
+        fields["html"] = html
         return Source(**fields)
+
+
+def parse_selector(value: Any) -> str:
+    """A CSS selector soupsieve compiles: a typo fails at start, not every night at parse."""
+    text = parse_text(value)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated pseudo-classes still work
+            soupsieve.compile(text)
+    except soupsieve.SelectorSyntaxError as e:
+        reason = str(e).splitlines()[0]
+        raise invalid("css_selector", "invalid CSS selector ({reason})", reason=reason) from e
+    return text
+
+
+def parse_date_format(value: Any) -> str:
+    """A strptime format that can read back a date it wrote, such as %d.%m.%Y."""
+    text = parse_text(value)
+    sample = datetime(2024, 11, 28, 13, 45, 30)
+    try:
+        datetime.strptime(sample.strftime(text), text)
+    except ValueError as e:
+        raise invalid(
+            "date_format", "not a usable date format; write it like %d.%m.%Y or %Y-%m-%d"
+        ) from e
+    if "%" not in text:
+        raise invalid("date_format", "has no % directive; write it like %d.%m.%Y")
+    return text
+
+
+Selector = Annotated[str, PlainValidator(parse_selector)]
+
+
+class _HtmlModel(StrictModel):
+    """The `html:` block of a kind html source: CSS selectors relative to each entry."""
+
+    entry: Selector
+    title: Selector
+    link: Selector | None = None
+    date: Selector | None = None
+    summary: Selector | None = None
+    date_format: Annotated[str, PlainValidator(parse_date_format)] | None = None
+
+    def build(self) -> HtmlSelectors:
+        return HtmlSelectors(**self.model_dump())
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -227,6 +289,37 @@ def _check_entry(
         )
         return None
     model = validate(_SourceModel, entry, where, problems)
+    html = _check_html(entry, where, problems)
+    return model.build(html) if model is not None else None
+
+
+def _check_html(entry: CommentedMap, where: str, problems: Problems) -> HtmlSelectors | None:
+    """The `html:` block: required for kind html, refused for every other kind."""
+    kind, block = entry.get("kind"), entry.get("html")
+    if kind != "html":
+        if "html" in entry and kind in KINDS:
+            problems.add(
+                key_line(entry, "html"),
+                where,
+                f'field "html": only for kind html (this source is kind {kind}); remove it',
+            )
+        return None
+    if block is None:
+        line = key_line(entry, "html") if "html" in entry else key_line(entry, "kind")
+        problems.add(
+            line,
+            where,
+            'kind html needs an "html:" block with at least "entry" and "title" CSS selectors',
+        )
+        return None
+    if not isinstance(block, CommentedMap):
+        problems.add(
+            key_line(entry, "html"),
+            where,
+            f'field "html": expected a mapping of CSS selectors, got {describe(block)}',
+        )
+        return None
+    model = validate(_HtmlModel, block, f"{where}, html", problems)
     return model.build() if model is not None else None
 
 

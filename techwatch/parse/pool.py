@@ -22,7 +22,7 @@ from pebble import ProcessExpired, ProcessPool
 from techwatch.clean import warm_up
 from techwatch.errors import ParseError
 from techwatch.parse.registry import parse_document
-from techwatch.types import ParsedFeed
+from techwatch.types import HtmlSelectors, ParsedFeed
 
 # Modules the forkserver imports once, so each (re)started worker begins warm.
 _PRELOAD: Final = ["techwatch.parse.registry"]
@@ -131,14 +131,16 @@ class ParsePool:
         declared_language: str | None,
         fetched_at: datetime,
         kind: str = "feed",
+        selectors: HtmlSelectors | None = None,
     ) -> Future[ParsedFeed]:
         """Schedule the parser of `kind` in a worker; the budget starts when a worker picks
-        the task."""
+        the task. `selectors`: the CSS selectors of a kind html source."""
         kwargs: dict[str, Any] = {
             "url": url,
             "content_type": content_type,
             "declared_language": declared_language,
             "fetched_at": fetched_at,
+            "selectors": selectors,
         }
         inner = self._pool.schedule(
             parse_document, args=(kind, source_id, body), kwargs=kwargs, timeout=self.timeout_s
@@ -181,6 +183,7 @@ class ParsePool:
         declared_language: str | None,
         fetched_at: datetime,
         kind: str = "feed",
+        selectors: HtmlSelectors | None = None,
     ) -> ParsedFeed:
         """`submit` for asyncio callers; cancelling the awaiting task cancels the parse."""
         return await asyncio.wrap_future(
@@ -192,5 +195,6 @@ class ParsePool:
                 declared_language=declared_language,
                 fetched_at=fetched_at,
                 kind=kind,
+                selectors=selectors,
             )
         )

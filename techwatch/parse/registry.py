@@ -15,9 +15,10 @@ from techwatch.parse.csaf import parse_csaf
 from techwatch.parse.cve_json5 import parse_cve_json5
 from techwatch.parse.epss import parse_epss
 from techwatch.parse.feeds import parse_feed
+from techwatch.parse.html_page import parse_html_page
 from techwatch.parse.kev import parse_kev
 from techwatch.parse.osv import parse_osv
-from techwatch.types import ParsedFeed
+from techwatch.types import HtmlSelectors, ParsedFeed
 
 AdvisoryParser = Callable[..., ParsedFeed]
 
@@ -40,13 +41,27 @@ def parse_document(
     content_type: str | None = None,
     declared_language: str | None = None,
     fetched_at: datetime,
+    selectors: HtmlSelectors | None = None,
 ) -> ParsedFeed:
-    """Parse `body` with the parser of `kind`; an unknown kind is a bug in the caller."""
+    """Parse `body` with the parser of `kind`; an unknown kind is a bug in the caller.
+
+    `selectors` are the CSS selectors of a kind html source (its `html:` block).
+    """
     if kind == "feed":
         return parse_feed(
             source_id,
             body,
             url=url,
+            content_type=content_type,
+            declared_language=declared_language,
+            fetched_at=fetched_at,
+        )
+    if kind == "html":
+        return parse_html_page(
+            source_id,
+            body,
+            url=url,
+            selectors=selectors,
             content_type=content_type,
             declared_language=declared_language,
             fetched_at=fetched_at,

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from techwatch.errors import StorageError
-from techwatch.storage import classes, cves, fts, migrate, stories
+from techwatch.storage import classes, cves, fts, migrate, runreport, stories
 from techwatch.storage.briefings import Briefings
 from techwatch.storage.connection import connect
 from techwatch.storage.outbox import Outbox
@@ -249,6 +249,10 @@ class Reader:
     def briefings(self) -> Briefings:
         """Per-client decisions, briefings and triage, read-only (storage.briefings)."""
         return Briefings(self._conn)
+
+    def run_report_rows(self, run_id: str | None = None) -> dict[str, Any] | None:
+        """What the advisor's report of a run (latest when None) is built from."""
+        return runreport.rows(self._conn, run_id)
 
 
 def _check_schema(conn: duckdb.DuckDBPyConnection, path: Path) -> int:
