@@ -2,7 +2,8 @@
 
 The pipelines only give probabilities; `decide` turns one item's scores into a valid labelling
 (off_topic exclusive, at least one topic, at least one sector unless off_topic). It is pure, so
-the rules are tested without a model.
+the rules are tested without a model. `axis_probabilities` computes the hashed n-grams of a
+batch once and gives them to the three axes' own TF-IDF weights and classifiers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.pipeline import Pipeline
 
 from techwatch.classify.corpus import Document
 from techwatch.classify.model import LABEL_SET, MULTI_LABEL_AXES, Model, to_frame
@@ -87,14 +92,82 @@ def _most_probable(scores: Mapping[str, float], thresholds: Mapping[str, float])
 
 
 def _scores(model: Model, documents: Sequence[Document]) -> list[dict[str, float]]:
-    """Probability of every taxonomy label per document; labels the model never learned get 0."""
-    frame = to_frame(documents)
-    rows: list[dict[str, float]] = [
-        {label: 0.0 for keys in LABEL_SET.values() for label in keys} for _ in documents
-    ]
+    """Probability of every taxonomy label per document; labels the model never learned get 0.
+
+    Built as one matrix and turned into dicts once: per-label Python loops cost more than the
+    features on short items.
+    """
+    keys = [label for axis_keys in LABEL_SET.values() for label in axis_keys]
+    column = {label: j for j, label in enumerate(keys)}
+    matrix = np.zeros((len(documents), len(keys)), dtype=float)
+    for axis, proba in axis_probabilities(model, to_frame(documents)).items():
+        matrix[:, [column[label] for label in model.labels[axis]]] = proba
+    return [dict(zip(keys, row, strict=True)) for row in np.round(matrix, _DECIMALS).tolist()]
+
+
+def axis_probabilities(
+    model: Model, frame: np.ndarray, cache: dict[tuple[str, str], Any] | None = None
+) -> dict[str, np.ndarray]:
+    """predict_proba of every axis, the hashed n-grams computed once for the three axes.
+
+    The n-gram hashing is most of the cost and is the same for every axis (a HashingVectorizer
+    learns nothing); only the TF-IDF weights and the classifier differ per axis. Pipelines of
+    another shape (a future structured column, a model saved otherwise) take the plain path.
+    `cache` holds the hashed blocks of this frame (by column and hashing parameters).
+    """
+    shared: dict[tuple[str, str], Any] = {} if cache is None else cache
+    result = {}
     for axis in (*MULTI_LABEL_AXES, "severity"):
-        proba = np.asarray(model.pipelines[axis].predict_proba(frame), dtype=float)
-        for j, label in enumerate(model.labels[axis]):
-            for row, value in zip(rows, proba[:, j], strict=True):
-                row[label] = round(float(value), _DECIMALS)
-    return rows
+        pipeline = model.pipelines[axis]
+        features = _shareable(pipeline)
+        if features is None:
+            proba = pipeline.predict_proba(frame)
+        else:
+            proba = pipeline.steps[-1][1].predict_proba(_transform(features, frame, shared))
+        result[axis] = np.asarray(proba, dtype=float)
+    return result
+
+
+def _shareable(pipeline: Pipeline) -> ColumnTransformer | None:
+    """The fitted features step when the pipeline is (ColumnTransformer, classifier)."""
+    if len(pipeline.steps) != 2:
+        return None
+    features = pipeline.steps[0][1]
+    if not isinstance(features, ColumnTransformer) or features.remainder != "drop":
+        return None
+    return features
+
+
+def _transform(features: ColumnTransformer, frame: np.ndarray, shared: dict) -> Any:
+    """What `features.transform(frame)` returns, reusing hashed blocks from `shared`.
+
+    Same operations in the same order as ColumnTransformer (transform, weight, hstack to CSR),
+    so the probabilities equal the pipeline's own (tests/classify/test_shared_features.py).
+    """
+    weights = features.transformer_weights or {}
+    blocks = []
+    for name, transformer, columns in features.transformers_:
+        if transformer == "drop" or name == "remainder":
+            continue
+        block = _hashed(transformer, frame, columns, shared)
+        weight = weights.get(name)
+        blocks.append(block if weight is None else block * weight)
+    if features.sparse_output_:
+        return sparse.hstack(blocks).tocsr()
+    return np.hstack([b.toarray() if sparse.issparse(b) else b for b in blocks])
+
+
+def _hashed(transformer: Any, frame: np.ndarray, columns: Any, shared: dict) -> Any:
+    """One transformer's output; a leading HashingVectorizer's counts come from the cache."""
+    data = frame[:, columns]
+    steps = transformer.steps if isinstance(transformer, Pipeline) else []
+    if not steps or not isinstance(steps[0][1], HashingVectorizer):
+        return transformer.transform(data)
+    hashing = steps[0][1]
+    key = (repr(columns), repr(sorted(hashing.get_params().items())))
+    if key not in shared:
+        shared[key] = hashing.transform(data)
+    block = shared[key]
+    for _, step in steps[1:]:
+        block = step.transform(block)
+    return block
