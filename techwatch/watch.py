@@ -25,7 +25,10 @@ from techwatch.scoring.assess import assess
 from techwatch.storage.reader import open_reader
 from techwatch.storage.writer import open_writer
 
-CHUNK = 5000  # stories scored per read: bounded memory on a night of 20k items
+# Stories scored per read, write and client index: a night of 20k in one pass (the index of
+# all clients' terms and the write's checkpoint cost ~0.6 s per chunk at 200 clients), while
+# a first scoring of the whole store stays bounded in memory (~200 MB per chunk).
+CHUNK = 20_000
 
 
 @dataclass(frozen=True, slots=True)
