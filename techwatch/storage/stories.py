@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from techwatch.storage.rows import dicts, plain
-from techwatch.stories.grouping import Plan, StoredStory, StoryItem
+from techwatch.stories.grouping import MAX_BAND_BUCKET, Plan, StoredStory, StoryItem
 from techwatch.stories.neardup import LEAD_CHARS
 
 BAND_RETENTION = timedelta(days=45)
@@ -77,8 +77,12 @@ def candidates(
             "SELECT id FROM (SELECT id, unnest(cves) AS cve FROM items "
             "                WHERE len(cves) > 0) WHERE cve IN (SELECT cve FROM p_cves) "
             "UNION SELECT id FROM items WHERE canonical_url IN (SELECT url FROM p_urls) "
-            "UNION SELECT b.item_id FROM story_bands b JOIN p_bands p ON p.key = b.key "
-            "      WHERE b.cveless OR p.cveless"
+            "UNION SELECT item_id FROM ("
+            "    SELECT b.item_id FROM story_bands b JOIN p_bands p ON p.key = b.key "
+            "    WHERE b.cveless OR p.cveless "
+            "    QUALIFY row_number() OVER (PARTITION BY b.key ORDER BY b.stored_at DESC, "
+            "                               b.item_id DESC) <= ?)",
+            [MAX_BAND_BUCKET],
         )
         rows = conn.execute(
             f"SELECT {_ITEM_FIELDS}, {_SEEN}, coalesce(b.keys, []), s.story_id "

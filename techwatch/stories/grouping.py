@@ -16,7 +16,7 @@ input order gives the same stories):
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -151,7 +151,8 @@ class _Planner:
         self.items: dict[str, StoryItem] = {}
         self.story_of: dict[str, str] = {}
         self.texts: dict[str, frozenset[int]] = {}
-        self.by_key: defaultdict[tuple[str, object], set[str]] = defaultdict(set)
+        # insertion-ordered (dict keys), so a crowded band bucket yields its latest items
+        self.by_key: defaultdict[tuple[str, object], dict[str, None]] = defaultdict(dict)
         self.joins: list[Join] = []
         self.merges: list[Merge] = []
         self.founded: list[str] = []
@@ -166,7 +167,7 @@ class _Planner:
         self.items[item.item_id] = item
         self.story_of[item.item_id] = story_id
         for key in _keys(item):
-            self.by_key[key].add(item.item_id)
+            self.by_key[key][item.item_id] = None
 
     def place(self, item: StoryItem, current: str | None) -> None:
         matches = self._matches(item)
@@ -192,8 +193,20 @@ class _Planner:
     def _matches(self, item: StoryItem) -> dict[str, tuple[Evidence, str]]:
         """Best evidence per story among the candidates that share a key with `item`."""
         candidates: set[str] = set()
+        shared: Counter[str] = Counter()
         for key in _keys(item):
-            candidates |= self.by_key.get(key, set())
+            bucket = self.by_key.get(key)
+            if not bucket:
+                continue
+            if key[0] != "band":
+                candidates.update(bucket)
+                continue
+            # A crowded bucket says little (boilerplate shared by many items): only its latest
+            # items count, and only the candidates sharing the most bands are compared exactly,
+            # which keeps a night linear instead of quadratic in its items.
+            shared.update(list(bucket)[-MAX_BAND_BUCKET:])
+        shared.pop(item.item_id, None)
+        candidates.update(other for other, _ in shared.most_common(MAX_TEXT_CANDIDATES))
         candidates.discard(item.item_id)
         matches: dict[str, tuple[Evidence, str]] = {}
         for other_id in sorted(candidates):
@@ -258,6 +271,10 @@ class _Planner:
         if cached is None:
             cached = self.texts[item.item_id] = shingles(lead(item.title, item.text))
         return cached
+
+
+MAX_BAND_BUCKET = 32  # latest items taken from one MinHash band bucket (see _Planner._matches)
+MAX_TEXT_CANDIDATES = 16  # band candidates compared exactly per item, most shared bands first
 
 
 def _strength(evidence: Evidence) -> tuple[float, int]:
