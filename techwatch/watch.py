@@ -178,8 +178,10 @@ def score_night(
     """The nightly scoring step: every client, the stories touched since the run began.
 
     Without a clients folder there is nothing to score (a fresh install): said, not failed.
-    A client file with an error fails the step, naming the file: silently leaving a client
-    out of the watch would be worse.
+    A client file with an error fails the step, naming the file (and the failure hook alerts
+    the advisor): silently leaving a client out of the watch would be worse. Everything
+    ingested stays stored; after fixing the file, `techwatch score --since 2d` scores the
+    stories that night missed.
     """
     if clients_dir is None or not clients_dir.is_dir():
         return {"skipped": f"no clients folder at {clients_dir}" if clients_dir else "no clients"}
