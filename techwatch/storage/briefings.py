@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from techwatch.briefing.memory import Triage
 from techwatch.storage import evidence
+from techwatch.storage.connection import registered, transaction
 from techwatch.storage.rows import dicts
 
 DECISION_SCHEMA = pa.schema(
@@ -46,16 +47,11 @@ def replace_decisions(
     table = pa.Table.from_pylist(
         [{**r, "urgency": URGENCY[r["priority"]]} for r in rows], schema=DECISION_SCHEMA
     )
-    conn.register("scored_stories", stories)
-    conn.register("decisions", table)
-    try:
+    with registered(conn, scored_stories=stories, decisions=table):
         conn.execute(
             "DELETE FROM client_stories WHERE story_id IN (SELECT story_id FROM scored_stories)"
         )
         conn.execute("INSERT INTO client_stories SELECT * FROM decisions")
-    finally:
-        conn.unregister("scored_stories")
-        conn.unregister("decisions")
 
 
 def decisions(
@@ -293,9 +289,8 @@ def stories_of_items(
     """item id -> its story (and the client's decision when `client_id` is given; items of
     stories that do not concern that client are left out)."""
     table = pa.table({"item_id": pa.array(list(item_ids), pa.string())})
-    conn.register("searched_items", table)
-    try:
-        join = "JOIN" if client_id else "LEFT JOIN"
+    join = "JOIN" if client_id else "LEFT JOIN"
+    with registered(conn, searched_items=table):
         rows = dicts(
             conn.execute(
                 "SELECT si.item_id, s.story_id, s.title AS story_title, s.sources, "
@@ -305,8 +300,6 @@ def stories_of_items(
                 [client_id],
             )
         )
-    finally:
-        conn.unregister("searched_items")
     return {row.pop("item_id"): row for row in rows}
 
 
@@ -318,24 +311,13 @@ class Briefings:
         self._conn = conn
 
     def replace_decisions(self, story_ids: Sequence[str], rows: Sequence[dict[str, Any]]) -> int:
-        self._conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self._conn, "replace_decisions"):
             replace_decisions(self._conn, story_ids, rows)
-            dropped = drop_orphans(self._conn)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        return dropped
+            return drop_orphans(self._conn)
 
     def save(self, row: dict[str, Any], entries: Sequence[dict[str, Any]]) -> None:
-        self._conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self._conn, f"save briefing {row['briefing_id']}"):
             save_briefing(self._conn, row, entries)
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
 
     def add_triage(self, triage: Triage) -> None:
         add_triage(self._conn, triage)

@@ -15,6 +15,7 @@ from typing import Any, Final
 import duckdb
 import pyarrow as pa
 
+from techwatch.storage.connection import registered
 from techwatch.storage.rows import dicts
 
 PREDICTIONS: Final = pa.schema(
@@ -49,14 +50,11 @@ def write_predictions(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[st
     table = pa.Table.from_pylist(
         [{**row, "scores": list(row["scores"].items())} for row in rows], schema=PREDICTIONS
     )
-    conn.register("staged_classes", table)
-    try:
+    with registered(conn, staged_classes=table):
         conn.execute(
             f"INSERT OR REPLACE INTO item_classes ({', '.join(PREDICTIONS.names)}) "
             f"SELECT {', '.join(PREDICTIONS.names)} FROM staged_classes"
         )
-    finally:
-        conn.unregister("staged_classes")
     return table.num_rows
 
 

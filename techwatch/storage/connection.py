@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from techwatch.errors import DatabaseBusyError, StorageError
 
@@ -80,3 +82,29 @@ def busy_message(path: Path, read_only: bool, wait_s: float, error: duckdb.Error
         f"database {path} is busy: could not open it {mode} within {wait_s:g}s because "
         f"{holder}; try again later. DuckDB said: {detail}"
     )
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any error; DuckDB errors become StorageError."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException as e:
+        conn.execute("ROLLBACK")
+        if isinstance(e, duckdb.Error):
+            raise StorageError(f"{what} failed and was rolled back: {e}") from e
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
+    """Expose Arrow tables to SQL under their keyword names for the duration of the block."""
+    for name, table in tables.items():
+        conn.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            conn.unregister(name)

@@ -7,7 +7,6 @@ Rows arrive as Arrow tables (bulk inserts); the rules that compute them live in
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -15,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from techwatch.errors import StorageError
+from techwatch.storage.connection import registered
 from techwatch.storage.rows import dicts
 from techwatch.types import EpssScore
 
@@ -79,16 +79,6 @@ CVES: Final = pa.schema(
         ("refreshed_at", TS),
     ]
 )
-
-
-@contextmanager
-def registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[str]:
-    """Expose an Arrow table to SQL under `name` for the duration of the block."""
-    conn.register(name, table)
-    try:
-        yield name
-    finally:
-        conn.unregister(name)
 
 
 def ids_table(values: Iterable[str], column: str = "id") -> pa.Table:
@@ -165,7 +155,7 @@ def write_epss(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
     """
     if table.num_rows == 0:
         return 0
-    with registered(conn, "staged_epss", table):
+    with registered(conn, staged_epss=table):
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE epss_batch AS SELECT cve_id, date, score, percentile "
             "FROM staged_epss QUALIFY row_number() OVER (PARTITION BY cve_id, date) = 1 "
@@ -208,7 +198,7 @@ class Enrichment:
 
     def statements(self, item_ids: Sequence[str]) -> list[tuple[str, str, str, bool]]:
         """(id, vendor, product, is a package) that these items state as affected."""
-        with registered(self._conn, "touched", ids_table(item_ids)):
+        with registered(self._conn, touched=ids_table(item_ids)):
             return item_statements(self._conn)
 
     def texts(
@@ -216,7 +206,7 @@ class Enrichment:
     ) -> Iterator[list[tuple[str, str, str]]]:
         """(id, title, start of text) of these items, `chunk` at a time from one query; run
         no other query on this writer until the iteration ends."""
-        with registered(self._conn, "touched", ids_table(item_ids)):
+        with registered(self._conn, touched=ids_table(item_ids)):
             cursor = self._conn.execute(
                 "SELECT id, title, left(text, $n) FROM items WHERE id IN (SELECT id FROM touched)",
                 {"n": max_chars},
@@ -228,13 +218,13 @@ class Enrichment:
         """CVEs these items name or named; every CVE when None."""
         if item_ids is None:
             return all_cves(self._conn)
-        with registered(self._conn, "touched", ids_table(item_ids)):
+        with registered(self._conn, touched=ids_table(item_ids)):
             return touched_cves(self._conn)
 
     def cve_inputs(
         self, cve_ids: Sequence[str]
     ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, datetime]]]:
-        with registered(self._conn, "wanted", ids_table(cve_ids, "cve_id")):
+        with registered(self._conn, wanted=ids_table(cve_ids, "cve_id")):
             return cve_facts(self._conn), cve_mentions(self._conn)
 
     def save(
@@ -252,9 +242,9 @@ class Enrichment:
         conn.execute("BEGIN TRANSACTION")
         try:
             upsert_products(conn, products, now)
-            with registered(conn, "touched", ids_table(item_ids)):
+            with registered(conn, touched=ids_table(item_ids)):
                 replace_item_products(conn, mentions)
-            with registered(conn, "wanted", ids_table(cve_ids, "cve_id")):
+            with registered(conn, wanted=ids_table(cve_ids, "cve_id")):
                 replace_cves(conn, cves)
         except BaseException as e:
             conn.execute("ROLLBACK")
@@ -385,7 +375,7 @@ def upsert_products(conn: duckdb.DuckDBPyConnection, table: pa.Table, now: datet
     if table.num_rows == 0:
         return
     columns = ", ".join(PRODUCTS.names)
-    with registered(conn, "staged_products", table):
+    with registered(conn, staged_products=table):
         conn.execute(
             f"INSERT INTO products ({columns}, first_seen) SELECT {columns}, $now "
             "FROM staged_products ON CONFLICT (vendor_key, product_key) DO UPDATE SET "
@@ -398,14 +388,14 @@ def upsert_products(conn: duckdb.DuckDBPyConnection, table: pa.Table, now: datet
 def replace_item_products(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     """The mentions of the `touched` items become `table`."""
     conn.execute("DELETE FROM item_products WHERE item_id IN (SELECT id FROM touched)")
-    with registered(conn, "staged_mentions", table):
+    with registered(conn, staged_mentions=table):
         conn.execute("INSERT INTO item_products SELECT * FROM staged_mentions")
 
 
 def replace_cves(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     """The rows of the `wanted` CVEs become `table` (a CVE no item names any more goes)."""
     conn.execute("DELETE FROM cves WHERE cve_id IN (SELECT cve_id FROM wanted)")
-    with registered(conn, "staged_cves", table):
+    with registered(conn, staged_cves=table):
         conn.execute(f"INSERT INTO cves ({', '.join(CVES.names)}) SELECT * FROM staged_cves")
 
 

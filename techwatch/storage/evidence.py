@@ -7,26 +7,17 @@ Labels per item and axis: the latest consultant label that says the axis, else t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from techwatch.storage.connection import registered
 from techwatch.storage.rows import dicts
 
 TEXT_CHARS = 2000  # per item: enough for the names that matter, bounded for 20k items
-
-
-@contextmanager
-def _registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
-    conn.register(name, table)
-    try:
-        yield
-    finally:
-        conn.unregister(name)
 
 
 def _span(conn: duckdb.DuckDBPyConnection, table: str, key: str, wanted: str) -> str:
@@ -45,7 +36,7 @@ def _span(conn: duckdb.DuckDBPyConnection, table: str, key: str, wanted: str) ->
 def story_rows(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dict[str, Any]:
     """Everything about `story_ids`: stories, items (+ labels), facts and EPSS, as rows."""
     wanted = pa.table({"story_id": pa.array(list(dict.fromkeys(story_ids)), pa.string())})
-    with _registered(conn, "wanted_stories", wanted):
+    with registered(conn, wanted_stories=wanted):
         where = "story_id IN (SELECT story_id FROM wanted_stories)"
         stories = dicts(
             conn.execute(
@@ -55,7 +46,7 @@ def story_rows(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dic
         members = conn.execute(
             f"SELECT story_id, item_id FROM story_items WHERE {where}"
         ).to_arrow_table()
-    with _registered(conn, "members", members):
+    with registered(conn, members=members):
         items = dicts(conn.execute(_items_sql(conn)))
         vulns = _span(conn, "item_vulns", "item_id", _MEMBERS)
         facts = dicts(
@@ -107,7 +98,7 @@ def _epss(
     cves = list(dict.fromkeys(c for story in stories for c in story["cves"] or ()))
     if not cves:
         return []
-    with _registered(conn, "wanted_cves", pa.table({"cve_id": pa.array(cves, pa.string())})):
+    with registered(conn, wanted_cves=pa.table({"cve_id": pa.array(cves, pa.string())})):
         return dicts(
             conn.execute(
                 "SELECT DISTINCT cve_id, date, score, percentile FROM epss_latest "

@@ -9,14 +9,14 @@ BAND_RETENTION, enough for the text window of evidence.py).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from techwatch.storage.connection import registered
 from techwatch.storage.rows import dicts, plain
 from techwatch.stories.grouping import MAX_BAND_BUCKET, Plan, StoredStory, StoryItem
 from techwatch.stories.neardup import LEAD_CHARS
@@ -32,17 +32,6 @@ _SEEN = "least(coalesce(i.published, i.first_seen), i.first_seen)"
 _ITEM_FIELDS = f"i.id, i.source_id, i.title, left(i.text, {LEAD_CHARS}), i.canonical_url, i.cves"
 
 STR = pa.string()
-
-
-@contextmanager
-def _registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
-    for name, table in tables.items():
-        conn.register(name, table)
-    try:
-        yield
-    finally:
-        for name in tables:
-            conn.unregister(name)
 
 
 def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[StoryItem, str | None]]:
@@ -71,7 +60,7 @@ def candidates(
     cveless = {k for i in items if not i.cves for k in i.bands}
     keys = sorted({k for i in items for k in i.bands})
     bands = pa.table({"key": keys, "cveless": [k in cveless for k in keys]}, schema=_KEY)
-    with _registered(conn, p_ids=ids, p_cves=cves, p_urls=urls, p_bands=bands):
+    with registered(conn, p_ids=ids, p_cves=cves, p_urls=urls, p_bands=bands):
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE story_cand AS "
             "SELECT id FROM (SELECT id, unnest(cves) AS cve FROM items "
@@ -105,7 +94,7 @@ def candidates(
 def _stories(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> list[StoredStory]:
     """The stored stories named, with the item each source gave them."""
     table = pa.table({"story_id": list(story_ids)}, schema=pa.schema([("story_id", STR)]))
-    with _registered(conn, wanted=table):
+    with registered(conn, wanted=table):
         rows = conn.execute(
             "SELECT st.story_id, st.first_seen, i.source_id, i.id FROM stories st "
             "JOIN story_items si ON si.story_id = st.story_id JOIN items i ON i.id = si.item_id "
@@ -149,7 +138,7 @@ def apply(
     )
     touched = pa.table({"story_id": list(plan.touched)}, schema=pa.schema([("story_id", STR)]))
     params = {"now": now}
-    with _registered(
+    with registered(
         conn, s_joins=joins, s_grouped=grouped, s_merged=merged, s_bands=bands, s_touched=touched
     ):
         conn.execute(

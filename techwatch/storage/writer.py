@@ -20,7 +20,7 @@ import pyarrow as pa
 from techwatch.errors import StorageError
 from techwatch.storage import classes, cves, fts, migrate, staging, stories
 from techwatch.storage.briefings import Briefings
-from techwatch.storage.connection import connect
+from techwatch.storage.connection import connect, registered, transaction
 from techwatch.storage.outbox import Outbox
 from techwatch.storage.rows import dicts
 from techwatch.stories.grouping import Plan, StoredStory, StoryItem
@@ -45,30 +45,6 @@ def open_writer(path: Path, *, wait_s: float = 60.0) -> Iterator[Writer]:
         conn.close()
 
 
-@contextmanager
-def _transaction(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
-    """BEGIN ... COMMIT, rolled back on any error; DuckDB errors become StorageError."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException as e:
-        conn.execute("ROLLBACK")
-        if isinstance(e, duckdb.Error):
-            raise StorageError(f"{what} failed and was rolled back: {e}") from e
-        raise
-    conn.execute("COMMIT")
-
-
-@contextmanager
-def _registered(conn: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[str]:
-    """Expose an Arrow table to SQL under `name` for the duration of the block."""
-    conn.register(name, table)
-    try:
-        yield name
-    finally:
-        conn.unregister(name)
-
-
 class Writer:
     """Read-write access for one unit of work; obtained from `open_writer`."""
 
@@ -88,7 +64,7 @@ class Writer:
     def sync_sources(self, sources: Sequence[Source], now: datetime) -> None:
         """Mirror the config; sources gone from it are flagged removed, their items kept."""
         table = staging.stage_sources(sources)
-        with _transaction(self._conn, "sync_sources"), _registered(self._conn, "staged", table):
+        with transaction(self._conn, "sync_sources"), registered(self._conn, staged=table):
             _upsert_sources(self._conn, now)
 
     def load_states(self) -> dict[str, SourceState]:
@@ -104,7 +80,7 @@ class Writer:
         Runs still `running` belong to a process that died (the caller holds the run lock, so no
         other run is alive): they are marked `interrupted`. Their committed batches stay.
         """
-        with _transaction(self._conn, f"begin_run {run_id}"):
+        with transaction(self._conn, f"begin_run {run_id}"):
             self._conn.execute(
                 "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
                 [started_at],
@@ -133,10 +109,10 @@ class Writer:
         state_table = staging.stage_states(states)
         source_ids = [o.source_id for o in outcomes]
         with (
-            _transaction(self._conn, f"write_outcomes for run {run_id}"),
-            _registered(self._conn, "staged_items", staged),
-            _registered(self._conn, "staged_facts", facts),
-            _registered(self._conn, "staged_states", state_table),
+            transaction(self._conn, f"write_outcomes for run {run_id}"),
+            registered(self._conn, staged_items=staged),
+            registered(self._conn, staged_facts=facts),
+            registered(self._conn, staged_states=state_table),
         ):
             changes = _classify(self._conn)
             _upsert_items(self._conn, now)
@@ -158,7 +134,7 @@ class Writer:
     ) -> None:
         """Close a run with its status and a JSON summary."""
         text = json.dumps(summary, default=str, ensure_ascii=False)
-        with _transaction(self._conn, f"finish_run {run_id}"):
+        with transaction(self._conn, f"finish_run {run_id}"):
             row = self._conn.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, summary = ?::JSON WHERE run_id = ?",
                 [finished_at, status, text, run_id],
@@ -182,7 +158,7 @@ class Writer:
             self._fts = fts.load(self._conn)
         if not self._fts:
             return
-        with _transaction(self._conn, "rebuild_search_index"):
+        with transaction(self._conn, "rebuild_search_index"):
             fts.rebuild(self._conn, now=datetime.now(UTC))
 
     def story_pending(self, limit: int) -> list[tuple[StoryItem, str | None]]:
@@ -197,17 +173,17 @@ class Writer:
 
     def store_story_plan(self, plan: Plan, items: Sequence[StoryItem], now: datetime) -> None:
         """Store one grouping plan atomically (joins, merges, band keys, story rows)."""
-        with _transaction(self._conn, "store_story_plan"):
+        with transaction(self._conn, "store_story_plan"):
             stories.apply(self._conn, plan, items, now)
 
     def write_predictions(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Store the model's labels of items, replacing their previous ones (storage.classes)."""
-        with _transaction(self._conn, "write_predictions"):
+        with transaction(self._conn, "write_predictions"):
             return classes.write_predictions(self._conn, rows)
 
     def add_label(self, label: Mapping[str, Any]) -> int:
         """Append a consultant's label to its item's history; the item must exist."""
-        with _transaction(self._conn, f"add_label {label['item_id']}"):
+        with transaction(self._conn, f"add_label {label['item_id']}"):
             if not classes.item_exists(self._conn, label["item_id"]):
                 raise StorageError(f"no item with id {label['item_id']!r}")
             return classes.add_label(self._conn, label)
@@ -310,7 +286,7 @@ def _link_items(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
 def _insert_run_sources(conn: duckdb.DuckDBPyConnection, run_id: str, table: pa.Table) -> None:
     """One row per outcome, with the new/updated counts of its source."""
     columns = ", ".join(table.column_names)
-    with _registered(conn, "staged_runs", table):
+    with registered(conn, staged_runs=table):
         conn.execute(
             f"INSERT INTO run_sources (run_id, {columns}) SELECT $run_id, {columns} "
             f"FROM staged_runs",
