@@ -19,6 +19,7 @@ from techwatch.briefing.model import Briefing, Health
 from techwatch.briefing.period import Period
 from techwatch.clients.config import load_clients
 from techwatch.clients.profile import Client
+from techwatch.files import write_atomically
 from techwatch.render.briefing import from_json, render, to_json
 from techwatch.scoring import gather
 from techwatch.scoring.assess import assess
@@ -122,14 +123,10 @@ def stored(db: Path, client_id: str, period: str | None = None) -> Briefing | No
 
 def write_files(briefing: Briefing, folder: Path) -> list[Path]:
     """<folder>/<client>/<period>.md and .html, written atomically."""
-    target = folder / briefing.client_id
-    target.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in ("md", "html"):
-        path = target / f"{briefing.period.label}.{fmt}"
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(render(briefing, fmt), encoding="utf-8")
-        temporary.replace(path)
+        path = folder / briefing.client_id / f"{briefing.period.label}.{fmt}"
+        write_atomically(path, render(briefing, fmt))
         written.append(path)
     return written
 

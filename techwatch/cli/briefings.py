@@ -18,6 +18,7 @@ from techwatch.cli import output
 from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, paths
 from techwatch.clients.config import load_client, load_clients
 from techwatch.errors import ConfigError, TechwatchError
+from techwatch.files import write_atomically
 from techwatch.render.briefing import FORMATS, render
 from techwatch.scoring.evidence import Evidence
 from techwatch.scoring.match import build_index, concerned
@@ -84,10 +85,7 @@ def briefing(
     if out is None:
         output.out.file.write(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(out)
+    write_atomically(out, text)
     output.err.print(f"briefing of {client.id} ({shown.period.label}) written to {out}")
 
 

@@ -6,8 +6,6 @@ Models live under <home>/var/models/<version>/ with a `current` marker file next
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +17,7 @@ from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from techwatch.cli import output
 from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+from techwatch.files import write_atomically
 
 if TYPE_CHECKING:
     from techwatch import classify as clf
@@ -53,7 +52,7 @@ def classify(
     documents = _read(lambda: clf.read_documents(input_file))
     model = _current_or_default(_models(home, db, sources))
     lines = [json.dumps(p.to_json(), ensure_ascii=False) for p in clf.classify(model, documents)]
-    _write_atomically(output_file, lines)
+    write_atomically(output_file, "".join(line + "\n" for line in lines))
     output.err.print(f"{len(lines)} items classified with model {model.version}", highlight=False)
 
 
@@ -208,19 +207,6 @@ def _current_or_default(models: Path) -> clf.Model:
         highlight=False,
     )
     return clf.train_and_save(models, now=datetime.now(UTC))
-
-
-def _write_atomically(path: Path, lines: list[str]) -> None:
-    """Write next to the target then rename: readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.writelines(line + "\n" for line in lines)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
 
 
 def _show_info(metadata: dict[str, Any], *, as_json: bool) -> None:

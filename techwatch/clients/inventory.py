@@ -21,9 +21,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from techwatch.clients.config import parse_client, parse_cpe, parse_purl
 from techwatch.config.values import parse_text
 from techwatch.config.yamldoc import read_text
 from techwatch.errors import ConfigError, TerminalError
+from techwatch.files import write_atomically
 
 __all__ = [
     "MAX_BYTES",
@@ -586,19 +585,9 @@ def _dump(yaml: YAML, document: Any, *, crlf: bool) -> str:
 
 def _write_atomically(path: Path, text: str) -> None:
     """A reader sees the old file or the new one, never half of one; the mode is kept."""
-    mode = path.stat().st_mode & 0o777
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        write_atomically(path, text, mode=path.stat().st_mode & 0o777)
     except OSError as e:
-        Path(temporary).unlink(missing_ok=True)
         raise TerminalError(f"{path}: cannot write the client file ({e.strerror or e})") from e
 
 

@@ -5,11 +5,11 @@ and by `techwatch mail preview`.
 
 from __future__ import annotations
 
-import os
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from techwatch.files import write_atomically
 from techwatch.mail.message import safe_filename
 from techwatch.mail.outcome import Claimed, Outcome
 
@@ -19,8 +19,8 @@ def write_message(folder: Path, stem: str, message: bytes) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     name = safe_filename(stem)
     eml, html = folder / f"{name}.eml", folder / f"{name}.html"
-    _write(eml, message)
-    _write(html, html_body(message).encode("utf-8"))
+    write_atomically(eml, message)
+    write_atomically(html, html_body(message).encode("utf-8"))
     return eml, html
 
 
@@ -50,9 +50,3 @@ class FolderTransport:
 
     def close(self) -> None:
         return None
-
-
-def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
