@@ -15,7 +15,7 @@ from techwatch import watch
 from techwatch.briefing.memory import TRIAGE_STATUSES, Triage
 from techwatch.briefing.period import last_days, parse_period
 from techwatch.cli import output
-from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, paths
+from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, os_user, paths
 from techwatch.clients.config import load_client, load_clients
 from techwatch.errors import ConfigError, TechwatchError
 from techwatch.files import write_atomically
@@ -243,7 +243,11 @@ def triage_set(
     ] = None,
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Who decides (default: $TECHWATCH_CONSULTANT or the user)."),
+        typer.Option(
+            "--by",
+            envvar="TECHWATCH_CONSULTANT",
+            help="Who decides (default: env TECHWATCH_CONSULTANT, else the OS user).",
+        ),
     ] = None,
     home: Home = None,
     db: Db = None,
@@ -262,7 +266,7 @@ def triage_set(
         decided = store.decision(client.id, story_id)
         if decided is None:
             raise TechwatchError(f"story {story_id} does not concern client {client.id}")
-        who = by or os.environ.get("TECHWATCH_CONSULTANT") or _user()
+        who = by or os_user()
         marks = frozenset(decided["marks"])
         store.add_triage(Triage(client.id, story_id, status, who, now, note, until, marks))
     output.err.print(f"{client.id} / {story_id}: {status} (by {who})")
@@ -349,10 +353,3 @@ def _inventory_exposure(clients: Any, query: str, lang: str) -> list[dict[str, A
                 }
             )
     return rows
-
-
-def _user() -> str:
-    try:
-        return os.getlogin()
-    except OSError:
-        return os.environ.get("USER", "unknown")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +10,7 @@ import typer
 
 from techwatch import labelling
 from techwatch.cli import output
-from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+from techwatch.cli.options import Db, Home, Json, SourcesFile, os_user, paths
 from techwatch.storage import open_reader, open_writer
 from techwatch.storage.reader import Reader
 from techwatch.taxonomy import SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
@@ -160,7 +159,7 @@ def label_item(
     label = labelling.normalised(
         labelling.ConsultantLabel(
             item_id=item_id,
-            labelled_by=by or _os_user(),
+            labelled_by=by or os_user(),
             labelled_at=datetime.now(UTC),
             topics=labelling.parse_labels(topics),
             sectors=labelling.parse_labels(sectors),
@@ -273,10 +272,3 @@ def _label_lines(
             source = f"model {origin.who}: {top}"
         lines.append(f"{axis:>11}: {output.cell(getattr(effective, axis))}   [{source}]")
     return lines
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container without a passwd entry)
-        return "unknown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +47,14 @@ ClientsDir = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (logs stay on stderr).")]
+
+
+def os_user() -> str:
+    """Who runs the command, when --by and TECHWATCH_CONSULTANT say nothing."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"
 
 
 def paths(
