@@ -13,6 +13,7 @@ import typer
 from techwatch import alerts, runreport
 from techwatch.cli import output
 from techwatch.cli.options import Db, Home, SourcesFile, paths
+from techwatch.files import write_atomically
 from techwatch.mail.settings import load_settings
 from techwatch.settings import Paths
 
@@ -60,12 +61,10 @@ def write_files(where: Paths, run_id: str | None = None, language: str | None = 
     """Write the report as HTML and text under var/reports/; their paths (for the demo)."""
     found = alerts.load_report(where.db, run_id)
     lang = _language(language)
-    folder = where.var / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt, suffix in (("html", "html"), ("text", "txt")):
-        path = folder / f"run-report-{found.run_id}.{suffix}"
-        path.write_text(runreport.render(found, fmt, lang), encoding="utf-8")
+        path = where.var / "reports" / f"run-report-{found.run_id}.{suffix}"
+        write_atomically(path, runreport.render(found, fmt, lang))
         written.append(path)
     return written
 
