@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from techwatch.crawl import CRAWL_KINDS
+from techwatch.crawl.run import crawl_source
 from techwatch.errors import ParseError, SourceError
 from techwatch.fetch import FeedClient
 from techwatch.parse.pool import ParsePool
@@ -59,12 +61,20 @@ async def _collect(
     async with FeedClient(settings) as client:
 
         async def one(source: Source) -> SourceOutcome:
-            async with gate:
-                fetched = await _fetch(client, source, states.get(source.id), retry_delays)
-            outcome = fetched if isinstance(fetched, SourceOutcome) else await _parse(pool, fetched)
+            if source.kind in CRAWL_KINDS:
+                # Many requests, paced by their own limits: a crawl holds no batch slot.
+                state = states.get(source.id)
+                outcome = await crawl_source(client, pool, source, state, retry_delays=retry_delays)
+            else:
+                outcome = await fetch_and_parse(source)
             if on_done is not None:
                 on_done(outcome)
             return outcome
+
+        async def fetch_and_parse(source: Source) -> SourceOutcome:
+            async with gate:
+                fetched = await _fetch(client, source, states.get(source.id), retry_delays)
+            return fetched if isinstance(fetched, SourceOutcome) else await _parse(pool, fetched)
 
         return list(await asyncio.gather(*(one(s) for s in sources)))
 

@@ -16,8 +16,8 @@ Policy (RELIABILITY 11-14):
   `retry_after_max_s`).
 - From `degraded_after` consecutive failures on, the source is degraded. It keeps a next attempt
   like any other source: degraded sources are reported and probed, never disabled silently.
-- Validators and health belong to a URL: when the source URL changes, the ETag, Last-Modified
-  and failure count of the old URL are forgotten, and the new URL is due at once.
+- Validators and health belong to a URL: when the source URL changes, the ETag, Last-Modified,
+  crawl cursor and failure count of the old URL are forgotten, and the new URL is due at once.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ def next_state(
         last_attempt=now,
         last_status=outcome.status,
         items_seen=state.items_seen + items_seen_delta,
+        # A crawl moves its cursor even when it then fails: what it completed stays done.
+        cursor=outcome.cursor if outcome.cursor is not None else state.cursor,
     )
     if outcome.status == "failed":
         return _after_failure(source, state, outcome, settings, now, rng)
@@ -115,6 +117,7 @@ def _for_url(source: Source, previous: SourceState | None) -> SourceState:
             consecutive_failures=0,
             degraded=False,
             next_attempt=None,
+            cursor=None,
         )
     return replace(previous, url=source.url)
 

@@ -11,7 +11,19 @@ from datetime import date, datetime
 from typing import Literal
 
 Category = Literal["advisory", "vendor", "press", "regulation", "status", "blog"]
-SourceKind = Literal["feed", "cisa-kev", "cve-json5", "csaf", "certfr-json", "osv", "epss", "html"]
+SourceKind = Literal[
+    "feed",
+    "cisa-kev",
+    "cve-json5",
+    "csaf",
+    "certfr-json",
+    "osv",
+    "epss",
+    "html",
+    "nvd-api",
+    "csaf-rolie",
+    "certfr-feed",
+]
 OutcomeStatus = Literal["ok", "not_modified", "failed", "skipped"]
 
 
@@ -26,6 +38,16 @@ class HtmlSelectors:
     date: str | None = None
     summary: str | None = None
     date_format: str | None = None  # strptime format; else ISO and common fr/de/en forms
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlSettings:
+    """How far a crawl kind (nvd-api, csaf-rolie, certfr-feed) reaches in one run: the
+    `crawl:` block of its sources.yml entry."""
+
+    initial_days: int = 7  # first run: how far back (NVD lastModified, ROLIE updated)
+    max_documents: int = 200  # per run (ROLIE, CERT-FR); the rest the next run, oldest first
+    concurrency: int = 4  # documents fetched at once for this source
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +66,7 @@ class Source:
     poll_interval_s: int = 6 * 3600
     confirmed: bool = False
     html: HtmlSelectors | None = None  # kind html only
+    crawl: CrawlSettings | None = None  # crawl kinds only; None means the defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +106,7 @@ class SourceState:
     next_attempt: datetime | None = None
     degraded: bool = False
     items_seen: int = 0
+    cursor: str | None = None  # crawl kinds: JSON of where the next run starts (techwatch.crawl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +256,7 @@ class SourceOutcome:
     fetch_s: float = 0.0
     parse_s: float = 0.0
     epss: tuple[EpssScore, ...] = ()  # a score table (kind epss): rows, not items
+    cursor: str | None = None  # crawl kinds: the new cursor; None keeps the previous one
 
 
 @dataclass(frozen=True, slots=True)

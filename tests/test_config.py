@@ -98,7 +98,8 @@ FIELD_CASES = [
         replacing("kind: feed", "kind: rss"),
         4,
         'field "kind"',
-        'must be one of: feed, cisa-kev, cve-json5, csaf, certfr-json, osv, epss, html; got "rss"',
+        "must be one of: feed, cisa-kev, cve-json5, csaf, certfr-json, osv, epss, html, "
+        'nvd-api, csaf-rolie, certfr-feed; got "rss"',
     ),
     (
         "unknown-category",

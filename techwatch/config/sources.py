@@ -17,7 +17,8 @@ Schema (keys of the settings block are the `FetchSettings` field names):
     sources:
       - id: cert-fr-alertes          # slug: a-z, 0-9 and dashes; unique
         name: CERT-FR, alertes
-        kind: feed                   # feed, cisa-kev, cve-json5, csaf, certfr-json, osv, epss, html
+        kind: feed                   # feed, cisa-kev, cve-json5, csaf, certfr-json, osv, epss,
+                                     # html, nvd-api, csaf-rolie, certfr-feed (crawls: below)
         url: https://www.cert.ssi.gouv.fr/alerte/feed/
         category: advisory           # advisory, vendor, press, regulation, status, blog
         language: fr                 # ISO 639-1, optional
@@ -36,6 +37,13 @@ Schema (keys of the settings block are the `FetchSettings` field names):
           date: "time"               # optional: its datetime attribute, else its text
           summary: "p.teaser"        # optional
           date_format: "%d.%m.%Y"    # optional; else ISO and common fr/de/en forms
+      - id: nvd-cves                 # crawl kinds make several requests (techwatch.crawl):
+        kind: nvd-api                # nvd-api: CVE API 2.0 by lastModified window and page
+        ...                          # csaf-rolie: a ROLIE feed, then its changed CSAF documents
+        crawl:                       # certfr-feed: a CERT-FR RSS, then each new entry's json/
+          initial_days: 7            # first run: how far back (nvd-api, csaf-rolie); default 7
+          max_documents: 200         # documents a run (csaf-rolie, certfr-feed); default 200
+          concurrency: 4             # documents at once (csaf-rolie, certfr-feed); default 4
 
 Secrets never go in this file: there is no field for them, and a key that looks like one gets
 a message pointing to environment variables.
@@ -81,7 +89,15 @@ from techwatch.config.yamldoc import (
     unknown_field,
     validate,
 )
-from techwatch.types import Category, FetchSettings, HtmlSelectors, Source, SourceKind
+from techwatch.crawl import CRAWL_KINDS
+from techwatch.types import (
+    Category,
+    CrawlSettings,
+    FetchSettings,
+    HtmlSelectors,
+    Source,
+    SourceKind,
+)
 
 __all__ = ["SourcesConfig", "load_sources", "parse_sources"]
 
@@ -162,13 +178,17 @@ class _SourceModel(StrictModel):
     poll_interval: PollInterval = DEFAULT_POLL_INTERVAL_S
     confirmed: Flag = False
     html: Any = None  # checked on its own by _check_html, so its messages name its fields
+    crawl: Any = None  # checked on its own by _check_crawl
 
-    def build(self, html: HtmlSelectors | None = None) -> Source:
+    def build(
+        self, html: HtmlSelectors | None = None, crawl: CrawlSettings | None = None
+    ) -> Source:
         fields = self.model_dump()
         fields["poll_interval_s"] = fields.pop("poll_interval")
         fields["vendors"] = tuple(fields["vendors"])
         fields["products"] = tuple(fields["products"])
         fields["html"] = html
+        fields["crawl"] = crawl
         return Source(**fields)
 
 
@@ -215,6 +235,20 @@ class _HtmlModel(StrictModel):
 
     def build(self) -> HtmlSelectors:
         return HtmlSelectors(**self.model_dump())
+
+
+_CRAWL_DEFAULTS = CrawlSettings()
+
+
+class _CrawlModel(StrictModel):
+    """The `crawl:` block of a crawl kind: how far one run reaches."""
+
+    initial_days: Whole1 = _CRAWL_DEFAULTS.initial_days
+    max_documents: Whole1 = _CRAWL_DEFAULTS.max_documents
+    concurrency: Whole1 = _CRAWL_DEFAULTS.concurrency
+
+    def build(self) -> CrawlSettings:
+        return CrawlSettings(**self.model_dump())
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -290,7 +324,8 @@ def _check_entry(
         return None
     model = validate(_SourceModel, entry, where, problems)
     html = _check_html(entry, where, problems)
-    return model.build(html) if model is not None else None
+    crawl = _check_crawl(entry, where, problems)
+    return model.build(html, crawl) if model is not None else None
 
 
 def _check_html(entry: CommentedMap, where: str, problems: Problems) -> HtmlSelectors | None:
@@ -320,6 +355,33 @@ def _check_html(entry: CommentedMap, where: str, problems: Problems) -> HtmlSele
         )
         return None
     model = validate(_HtmlModel, block, f"{where}, html", problems)
+    return model.build() if model is not None else None
+
+
+def _check_crawl(entry: CommentedMap, where: str, problems: Problems) -> CrawlSettings | None:
+    """The optional `crawl:` block: only for crawl kinds; absent means the defaults."""
+    kind, block = entry.get("kind"), entry.get("crawl")
+    if "crawl" not in entry:
+        return None
+    if kind not in CRAWL_KINDS:
+        if kind in KINDS:
+            problems.add(
+                key_line(entry, "crawl"),
+                where,
+                f'field "crawl": only for kinds {", ".join(sorted(CRAWL_KINDS))} '
+                f"(this source is kind {kind}); remove it",
+            )
+        return None
+    if block is None:
+        return None
+    if not isinstance(block, CommentedMap):
+        problems.add(
+            key_line(entry, "crawl"),
+            where,
+            f'field "crawl": expected a mapping of crawl settings, got {describe(block)}',
+        )
+        return None
+    model = validate(_CrawlModel, block, f"{where}, crawl", problems)
     return model.build() if model is not None else None
 
 

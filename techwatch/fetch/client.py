@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,14 +88,26 @@ class FeedClient:
             await self._http.aclose()
             self._http = None
 
-    async def fetch(self, source: Source, state: SourceState | None, now: datetime) -> Fetched:
-        """GET `source.url` conditionally; raise FetchTransientError or FetchTerminalError."""
+    async def fetch(
+        self,
+        source: Source,
+        state: SourceState | None,
+        now: datetime,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Fetched:
+        """GET `source.url` conditionally; raise FetchTransientError or FetchTerminalError.
+
+        `headers` (an API key) go to the host of `source.url` only, never to a redirect's host.
+        """
         started = time.monotonic()
         total = self._settings.total_timeout_s
         try:
             # One deadline for the whole fetch, redirects included: a slow drip cannot outlast it.
             async with asyncio.timeout(total):
-                answer = await self._follow(source, _conditional_headers(source, state), now)
+                answer = await self._follow(
+                    source, _conditional_headers(source, state), now, headers or {}
+                )
         except TimeoutError as e:
             raise FetchTransientError(
                 f"no complete answer within {total:g} s",
@@ -130,13 +142,21 @@ class FeedClient:
             auto_decompress=False,
         )
 
-    async def _follow(self, source: Source, headers: dict[str, str], now: datetime) -> _Answer:
+    async def _follow(
+        self,
+        source: Source,
+        headers: dict[str, str],
+        now: datetime,
+        own_host_headers: Mapping[str, str],
+    ) -> _Answer:
         """Follow redirects by hand, checking every hop like the first URL."""
         url = source.url
         visited = {url}
+        origin = _origin(url)
         for _ in range(self._settings.max_redirects + 1):
             self._check_target(source, url)
-            async with self._exchange(source, url, headers) as response:
+            sent = {**headers, **own_host_headers} if _origin(url) == origin else headers
+            async with self._exchange(source, url, sent) as response:
                 if response.status_code not in _REDIRECT_STATUSES:
                     return await self._answer(source, url, response, now)
                 target = _redirect_target(source, url, response)
@@ -229,6 +249,14 @@ def _conditional_headers(source: Source, state: SourceState | None) -> dict[str,
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     return headers
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return None
+    return parsed.scheme, parsed.host, parsed.port
 
 
 def _content_length(headers: httpx.Headers) -> int | None:

@@ -17,6 +17,7 @@ from techwatch.parse.epss import parse_epss
 from techwatch.parse.feeds import parse_feed
 from techwatch.parse.html_page import parse_html_page
 from techwatch.parse.kev import parse_kev
+from techwatch.parse.nvd import parse_nvd
 from techwatch.parse.osv import parse_osv
 from techwatch.types import HtmlSelectors, ParsedFeed
 
@@ -29,6 +30,7 @@ ADVISORY_PARSERS: Final[Mapping[str, AdvisoryParser]] = {
     "certfr-json": parse_certfr,
     "osv": parse_osv,
     "epss": parse_epss,
+    "nvd-api": parse_nvd,  # one page of the API; techwatch.crawl fetches the pages
 }
 
 

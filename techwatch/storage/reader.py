@@ -135,7 +135,7 @@ class Reader:
                    st.last_attempt, st.last_success, st.last_status, st.last_error_kind,
                    st.last_error, coalesce(st.consecutive_failures, 0) AS consecutive_failures,
                    st.next_attempt, coalesce(st.degraded, false) AS degraded,
-                   coalesce(st.items_seen, 0) AS items_seen,
+                   coalesce(st.items_seen, 0) AS items_seen, st.cursor,
                    coalesce(n.items_stored, 0) AS items_stored
             FROM sources s
             LEFT JOIN source_state st ON st.source_id = s.id

@@ -67,6 +67,7 @@ STATES = pa.schema(
         ("next_attempt", TS),
         ("degraded", pa.bool_()),
         ("items_seen", pa.int64()),
+        ("cursor", pa.string()),
     ]
 )
 
