@@ -16,6 +16,7 @@ from prefect.cache_policies import NONE
 
 from pipelines.hooks import alert_advisor
 from pipelines.ingest import DB_RETRY_DELAYS_S, retry_if_transient
+from pipelines.smtp_block import mail_environment
 from techwatch import alerts, watch
 from techwatch.briefing.model import Briefing
 from techwatch.briefing.period import Period, due, local_date, parse_period
@@ -55,8 +56,8 @@ def write(briefing: Briefing, folder: Path) -> list[Path]:
 
 @db_task
 def mail(db_path: Path, clients: list[Client], folder: Path, smtp: bool) -> SendResult:
-    env = os.environ if smtp else {k: v for k, v in os.environ.items() if "_SMTP_" not in k}
-    return send(db_path, clients, load_settings(env), folder, lambda: datetime.now(UTC))
+    settings = load_settings(_mail_env(smtp))
+    return send(db_path, clients, settings, folder, lambda: datetime.now(UTC))
 
 
 @db_task
@@ -65,8 +66,11 @@ def report(db_path: Path, var: Path, smtp: bool) -> dict[str, Any] | None:
 
 
 def _mail_env(smtp: bool) -> dict[str, str]:
-    """The environment mail settings are read from; without SMTP when `smtp` is False."""
-    return dict(os.environ) if smtp else {k: v for k, v in os.environ.items() if "_SMTP_" not in k}
+    """The environment mail settings are read from (SMTP from a Prefect block when
+    TECHWATCH_SMTP_BLOCK names one); without SMTP when `smtp` is False."""
+    if smtp:
+        return mail_environment(os.environ)
+    return {k: v for k, v in os.environ.items() if "_SMTP_" not in k}
 
 
 @flow(name="techwatch-briefings", log_prints=False, on_failure=[alert_advisor])

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.smtp_block import mail_environment
 from techwatch import alerts
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def alert_advisor(flow: Any, flow_run: Any, state: Any) -> None:
             flow_run_id=str(flow_run.id),
             flow_run_name=str(flow_run.name),
             error=str(state.message or state.name),
-            env=os.environ,
+            env=mail_environment(os.environ),
             clock=lambda: datetime.now(UTC),
         )
     except Exception:

@@ -1,7 +1,8 @@
 """`techwatch mail ...`: client risk summary emails, their outbox and their delivery.
 
-SMTP settings come from the environment only (TECHWATCH_SMTP_HOST, ..., see
-techwatch.mail.settings); without them, messages are written to var/outbox/ under the home.
+SMTP settings come from the environment (TECHWATCH_SMTP_HOST, ..., see techwatch.mail.settings)
+or from the Prefect block named by TECHWATCH_SMTP_BLOCK; without them, messages are written to
+var/outbox/ under the home.
 """
 
 from __future__ import annotations
@@ -14,16 +15,29 @@ import typer
 
 from techwatch.cli import output
 from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, paths
+from techwatch.cli.runs import prepare_prefect
 from techwatch.clients.config import load_client, load_clients
 from techwatch.mail import send as mail
 from techwatch.mail.outbox import NotRetryableError, Report
-from techwatch.mail.settings import load_settings
+from techwatch.mail.settings import BLOCK_VARIABLE, MailSettings, load_settings
+from techwatch.settings import Paths
 from techwatch.storage.outbox import STATUSES
 
 app = typer.Typer(
     help="Build, send and follow the client summary emails (SMTP from TECHWATCH_SMTP_*).",
     no_args_is_help=True,
 )
+
+
+def mail_settings(where: Paths) -> MailSettings:
+    """Mail settings from the environment, SMTP from a Prefect block when one is named."""
+    if os.environ.get(BLOCK_VARIABLE, "").strip():
+        prepare_prefect(where, verbose=False)
+    from pipelines.smtp_block import mail_environment
+
+    return load_settings(mail_environment(os.environ))
+
+
 ClientOption = Annotated[
     str | None, typer.Option("--client", help="Only this client (its id).", show_default=False)
 ]
@@ -51,7 +65,7 @@ def preview(
     """Write the email of the client's latest stored briefing as .eml and HTML; print paths."""
     where = paths(home, db, sources, clients)
     client = load_client(where.clients, client_id)
-    settings = load_settings(os.environ)
+    settings = mail_settings(where)
     folder = mail.outbox_folder(where.var)
     try:
         eml, html = mail.preview(where.db, client, settings, folder, _now(), period=period)
@@ -83,7 +97,7 @@ def send(
     if client_id is not None and client_id not in {c.id for c in profiles}:
         output.err.print(f"error: no client {client_id!r} in {where.clients}", markup=False)
         raise typer.Exit(2)
-    settings = load_settings(os.environ)
+    settings = mail_settings(where)
     folder = mail.outbox_folder(where.var)
     if dry_run:
         plan, due = mail.dry_run(where.db, profiles, settings, _now(), client_id=client_id)
@@ -144,7 +158,7 @@ def retry(
 ) -> None:
     """Resend one failed, uncertain or folder-delivered message: same bytes, same Message-ID."""
     where = paths(home, db, sources)
-    settings = load_settings(os.environ)
+    settings = mail_settings(where)
     try:
         report = mail.retry(where.db, row_id, settings, mail.outbox_folder(where.var), _now)
     except NotRetryableError as error:

@@ -12,9 +12,9 @@ import typer
 
 from techwatch import alerts, runreport
 from techwatch.cli import output
+from techwatch.cli.mail import mail_settings
 from techwatch.cli.options import Db, Home, SourcesFile, paths
 from techwatch.files import write_atomically
-from techwatch.mail.settings import load_settings
 from techwatch.settings import Paths
 
 
@@ -42,7 +42,7 @@ def report(
     where = paths(home, db, sources)
     lang = _language(language)
     if send:
-        settings = load_settings(os.environ)
+        settings = mail_settings(where)
         now = lambda: datetime.now(UTC)  # noqa: E731
         result = alerts.send_report(
             where.db, settings, alerts.advisor_folder(where.var), now, run_id=run_id, language=lang

@@ -16,6 +16,7 @@ from typing import Any
 
 import css_inline
 
+from techwatch.briefing.compose import shorten
 from techwatch.briefing.model import Briefing, Entry
 from techwatch.briefing.period import Period
 from techwatch.clients.profile import PRIORITIES, Client, Priority
@@ -26,6 +27,8 @@ from techwatch.render.env import environment
 
 MAX_STORIES = 5
 TEXT_WIDTH = 76
+#: "What happened" in an email: two or three lines, the full text is in the attached briefing.
+WHAT_CHARS = 240
 ATTACHMENT_NAMES = {"fr": "veille", "de": "monitoring", "en": "briefing"}
 URGENCY: dict[str, int] = {p: len(PRIORITIES) - i for i, p in enumerate(PRIORITIES)}
 
@@ -143,7 +146,7 @@ def _story(entry: Entry, lang: str) -> dict[str, Any]:
         "light": mail_words.LIGHTS[lang][entry.priority],
         "priority_name": i18n.label("priority", entry.priority, lang),
         "title": _line(entry.title),
-        "what": _line(entry.summary),
+        "what": shorten(entry.summary, WHAT_CHARS),
         "means": [_line(reason) for reason in entry.why],
         "we_do": mail_words.WE_DO[lang][entry.priority],
         "you_do": [_line(action) for action in entry.actions],

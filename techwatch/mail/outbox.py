@@ -19,8 +19,9 @@ The policy (RELIABILITY.md cases 30-33):
    the very same bytes and Message-ID, so a mail client that got both can tell.
 5. Transient failures (4xx, connection trouble) go back to `queued` with a next attempt
    5 min x 2^(attempts-1) later, at most 4 h; after 8 attempts the row is `failed`. A 5xx is
-   `failed` at once, with the server's reply kept. A server that cannot be reached stops the
-   run: the remaining messages stay queued, untouched, for the next run.
+   `failed` at once, with the server's reply kept. A server that cannot be reached, or that
+   stops answering (a timeout, no reply after the final dot), stops the run: the remaining
+   messages stay queued, untouched, for the next run.
 """
 
 from __future__ import annotations

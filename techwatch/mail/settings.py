@@ -11,6 +11,11 @@
     TECHWATCH_ADVISOR_EMAIL    Reply-To and the signature's address
     TECHWATCH_ADVISOR_NAME     optional, for the signature
     TECHWATCH_ADVISOR_PHONE    optional, for the signature
+    TECHWATCH_SMTP_BLOCK       instead of HOST, PORT, SECURITY, USER and PASSWORD: the name of a
+                               Prefect `EmailServerCredentials` block (prefect-email) holding
+                               them; read by the flows and the CLI (pipelines/smtp_block.py)
+                               and mapped by `with_block`. The block only holds credentials:
+                               sending is ours (its send task has no timeout).
 
 Every problem is reported at once, each naming its variable (a ConfigError: exit 2).
 """
@@ -46,6 +51,17 @@ SMTP_VARIABLES = (
     "TECHWATCH_SMTP_CA_FILE",
     "TECHWATCH_SMTP_ALLOW_INSECURE_AUTH",
 )
+BLOCK_VARIABLE = "TECHWATCH_SMTP_BLOCK"
+# What a block supplies: the environment must not set these as well (one source of truth).
+BLOCK_SUPPLIES = (
+    "TECHWATCH_SMTP_HOST",
+    "TECHWATCH_SMTP_PORT",
+    "TECHWATCH_SMTP_SECURITY",
+    "TECHWATCH_SMTP_USER",
+    "TECHWATCH_SMTP_PASSWORD",
+)
+# prefect-email's SMTPType names -> our security names.
+BLOCK_SECURITY: dict[str, Security] = {"SSL": "tls", "STARTTLS": "starttls", "INSECURE": "none"}
 
 
 class Secret:
@@ -116,6 +132,8 @@ def load_settings(env: Mapping[str, str]) -> MailSettings:
     """Validate the mail variables of `env`; every problem at once, as one ConfigError."""
     problems: list[str] = []
     get = _reader(env)
+    if get(BLOCK_VARIABLE):
+        problems.append(f"{BLOCK_VARIABLE}: the Prefect block was not read (pipelines.smtp_block)")
     host = get("TECHWATCH_SMTP_HOST")
     # The password is taken as written: spaces may be part of it.
     password = env.get("TECHWATCH_SMTP_PASSWORD", "")
@@ -134,6 +152,48 @@ def load_settings(env: Mapping[str, str]) -> MailSettings:
     return MailSettings(
         sender=sender or Mailbox(advisor.email, advisor.name), advisor=advisor, smtp=smtp
     )
+
+
+def with_block(
+    env: Mapping[str, str],
+    *,
+    block: str,
+    host: str,
+    smtp_type: str,
+    port: int | None,
+    user: str | None,
+    password: str,
+    verify: bool | None,
+) -> dict[str, str]:
+    """`env` with the server variables taken from an `EmailServerCredentials` block's fields,
+    ready for `load_settings`. A block that turns certificate checks off is refused (we always
+    verify; TECHWATCH_SMTP_CA_FILE trusts a private CA), and so is an environment that sets
+    the block's variables too: which one would win is a guess nobody should have to make."""
+    problems = [
+        f"{name} is set but {BLOCK_VARIABLE} ({block!r}) already gives it"
+        for name in BLOCK_SUPPLIES
+        if env.get(name, "").strip()
+    ]
+    security = BLOCK_SECURITY.get(smtp_type.upper())
+    if security is None:
+        problems.append(f"{BLOCK_VARIABLE} ({block!r}): unknown smtp_type {smtp_type!r}")
+    if verify is False:
+        problems.append(
+            f"{BLOCK_VARIABLE} ({block!r}): verify=False is not supported, certificates are "
+            "always verified (set TECHWATCH_SMTP_CA_FILE to trust a private CA)"
+        )
+    if problems:
+        raise ConfigError("mail settings: " + "; ".join(problems))
+    resolved = {k: v for k, v in env.items() if k != BLOCK_VARIABLE}
+    resolved["TECHWATCH_SMTP_HOST"] = host
+    resolved["TECHWATCH_SMTP_SECURITY"] = security or "starttls"
+    if port is not None:
+        resolved["TECHWATCH_SMTP_PORT"] = str(port)
+    if user:
+        resolved["TECHWATCH_SMTP_USER"] = user
+    if password:
+        resolved["TECHWATCH_SMTP_PASSWORD"] = password
+    return resolved
 
 
 def _reader(env: Mapping[str, str]) -> Getter:

@@ -3,7 +3,9 @@
 - Security: `tls` (implicit TLS) or `starttls` (refused if the server does not offer it: never
   a silent downgrade), certificates verified with the default context (or a given CA file);
   `none` only for a relay on a trusted network. AUTH only over TLS unless explicitly allowed.
-- Timeouts: `timeout_s` bounds the connection and every command (each read of a reply).
+- Timeouts: `timeout_s` bounds the connection and every command (each read of a reply). A
+  server that stalls will stall for the next message too: a timeout stops the run, so a run
+  lasts at most about one timeout longer than its work, and the rest stays queued.
 - Reuse: `RSET` before every message after the first; a connection that fails it, or drops,
   is replaced by a new one; a message that cannot get a connection stops the run.
 - Replies: 2xx sent; 4xx (and connection trouble before the end of DATA) deferred, retried
@@ -12,7 +14,8 @@
   accepted the message is sent to them and the refusals are recorded in the reply, never
   retried (a retry would send a second copy to those who got it).
 - After the final dot: the server may have accepted the message. A lost connection or a
-  timeout there is `uncertain`, never retried automatically (see techwatch.mail.outbox).
+  timeout there is `uncertain`, never retried automatically (see techwatch.mail.outbox), and
+  it stops the run: going on could only make more uncertain messages.
 """
 
 from __future__ import annotations
@@ -62,10 +65,12 @@ class SmtpTransport:
             return self._transaction(conn, item)
         except _AfterDot as error:
             self._drop()
-            return Outcome("uncertain", f"no reply after the end of the message: {error}")
+            return Outcome(
+                "uncertain", f"no reply after the end of the message: {error}", stop=True
+            )
         except (smtplib.SMTPException, OSError) as error:
             self._drop()
-            return Outcome("deferred", f"connection lost: {_text(error)}")
+            return Outcome("deferred", f"connection lost: {_text(error)}", stop=_timed_out(error))
 
     def close(self) -> None:
         if self._conn is None:
@@ -181,6 +186,11 @@ def _data(conn: smtplib.SMTP, message: bytes) -> tuple[int, bytes]:
         return conn.getreply()
     except (smtplib.SMTPServerDisconnected, OSError) as error:
         raise _AfterDot(_text(error)) from error
+
+
+def _timed_out(error: BaseException) -> bool:
+    """smtplib turns a timeout while reading a reply into SMTPServerDisconnected."""
+    return isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError)
 
 
 def _config(reply: str) -> Outcome:

@@ -33,7 +33,7 @@ MAIL_WORDS: dict[str, dict[str, str]] = {
     },
     "de": {
         "tag": "[Monitoring]",
-        "dash": "–",
+        "dash": "-",
         "nothing_subject": "Nichts zu melden",
         "greeting": "Guten Tag",
         "intro": "Hier ist Ihr Technologie- und Sicherheits-Monitoring.",
@@ -77,7 +77,8 @@ MAIL_WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-# Subject counts per priority: (one, many). Swiss German spells "ss", never "ß".
+# Subject counts per priority: (one, many). Swiss German spells "ss", never "ß". The subject's
+# dash is an ASCII hyphen in every language: one form, "[Veille] 2 actions immédiates - semaine 48".
 HEADLINES: dict[str, dict[str, tuple[str, str]]] = {
     "fr": {
         "act_now": ("1 action immédiate", "{n} actions immédiates"),
@@ -92,8 +93,8 @@ HEADLINES: dict[str, dict[str, tuple[str, str]]] = {
         "watch": ("1 Thema zum Beobachten", "{n} Themen zum Beobachten"),
     },
     "en": {
-        "act_now": ("1 act-now item", "{n} act-now items"),
-        "act_soon": ("1 act-soon item", "{n} act-soon items"),
+        "act_now": ("1 immediate action", "{n} immediate actions"),
+        "act_soon": ("1 action to take soon", "{n} actions to take soon"),
         "plan": ("1 item to plan", "{n} items to plan"),
         "watch": ("1 item to watch", "{n} items to watch"),
     },

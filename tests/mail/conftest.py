@@ -45,6 +45,7 @@ class Mailbag:
     data_delay_s: float = 0.0
     data_started: int = 0  # DATA commands seen, whatever became of them
     peers: list[Any] = field(default_factory=list)  # client (host, port) of each message
+    rsets: int = 0  # RSET commands seen
 
     @property
     def messages(self) -> list[EmailMessage]:
@@ -61,6 +62,7 @@ class Mailbag:
         return "250 OK"
 
     async def handle_RSET(self, server, session, envelope):
+        self.rsets += 1
         return self.rset_replies.pop(0) if self.rset_replies else "250 OK"
 
     async def handle_DATA(self, server, session, envelope):

@@ -87,7 +87,7 @@ def test_send_without_smtp_writes_the_folder_and_says_where_then_sends_nothing_n
     assert len(rows) == 5 and {r["status"] for r in rows} == {"sent_to_folder"}
     subjects = {r["client_id"]: r["subject"] for r in rows}
     assert subjects["shop-vevey"] == "[Watch] Nothing to report - week 48"
-    assert subjects["verein-biel"] == "[Monitoring] 1 Sofortmassnahme – Woche 48"
+    assert subjects["verein-biel"] == "[Monitoring] 1 Sofortmassnahme - Woche 48"
 
 
 def test_send_over_smtp_from_the_environment(home, capsys, monkeypatch, smtp_server):

@@ -74,11 +74,11 @@ def test_the_traffic_light_is_a_colour_and_its_name(language):
         ("fr", (entry(), entry(n=1)), "act_soon", "2026-W48",
          "[Veille] 2 actions immédiates - semaine 48"),
         ("de", (entry(), entry(n=1)), "act_soon", "2026-W48",
-         "[Monitoring] 2 Sofortmassnahmen – Woche 48"),
+         "[Monitoring] 2 Sofortmassnahmen - Woche 48"),
         ("en", (entry(), entry(n=1)), "act_soon", "2026-W48",
-         "[Watch] 2 act-now items - week 48"),
+         "[Watch] 2 immediate actions - week 48"),
         ("fr", (), "act_soon", "2026-W48", "[Veille] Rien à signaler - semaine 48"),
-        ("de", (), "act_soon", "2026-W48", "[Monitoring] Nichts zu melden – Woche 48"),
+        ("de", (), "act_soon", "2026-W48", "[Monitoring] Nichts zu melden - Woche 48"),
         ("en", (), "act_soon", "2026-W48", "[Watch] Nothing to report - week 48"),
         ("fr", (entry("act_soon"), entry("plan")), "act_soon", "2026-W48",
          "[Veille] 1 action à prévoir rapidement - semaine 48"),
@@ -86,6 +86,10 @@ def test_the_traffic_light_is_a_colour_and_its_name(language):
          "[Veille] Rien à signaler - semaine 48"),
         ("fr", (entry("plan"), entry("watch")), "plan", "2026-11",
          "[Veille] 1 sujet à planifier - novembre 2026"),
+        ("en", (entry("act_soon"), entry("plan")), "act_soon", "2026-W48",
+         "[Watch] 1 action to take soon - week 48"),
+        ("de", (entry("act_soon"), entry("act_soon", 1)), "act_soon", "2026-W48",
+         "[Monitoring] 2 zeitnahe Massnahmen - Woche 48"),
         ("en", (entry("watch"),), "watch", "2026-11-28",
          "[Watch] 1 item to watch - 28 November 2026"),
         ("fr", tuple(entry(n=i) for i in range(7)), "act_soon", "2026-W48",
@@ -139,6 +143,17 @@ def test_very_long_text_wraps_in_the_text_part_and_breaks_in_html():
     title = soup(mail.html).select_one("p.title")
     assert title.get_text() == "A" * 3000
     assert "overflow-wrap: anywhere" in title["style"]
+
+
+def test_what_happened_is_a_few_lines_the_full_text_stays_in_the_attachment():
+    first = "Fortinet fixed a flaw in FortiOS SSL-VPN that lets an attacker run code remotely."
+    rest = " Attackers already use it against small offices and the fix needs a reboot." * 20
+    mail = compose(briefing((entry(summary=first + rest),)), client(), ADVISOR)
+    what = soup(mail.html).get_text(" ")
+    assert first in what
+    assert rest.strip() not in what  # cut at a sentence, not the whole text
+    assert len(mail_compose.shorten(first + rest, mail_compose.WHAT_CHARS)) <= 241
+    assert rest.strip()[:200] in mail.attachment.html  # the briefing keeps the long summary
 
 
 def test_a_missing_template_variable_fails_at_render_time():

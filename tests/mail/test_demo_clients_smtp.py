@@ -1,5 +1,7 @@
 """Every template, in every language, for every demo client, through a real SMTP server on
-127.0.0.1: what arrives is multipart, in the right language, to the right people."""
+127.0.0.1: what arrives is multipart, in the right language, to the right people, with at most
+five stories, each with its traffic light and its four parts in both the text and the HTML,
+the advisor's signature, and a "nothing to report" that says how many sources were checked."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ from bs4 import BeautifulSoup
 
 from techwatch.clients.config import load_clients
 from techwatch.mail import send
+from techwatch.mail.compose import MAX_STORIES, URGENCY, mailed, subject
 from techwatch.render import i18n, mail_words
 from techwatch.storage import open_reader
-from tests.mail.factories import NOW, SETTINGS, briefing, entry, store_briefings
+from tests.mail.factories import ADVISOR, NOW, SETTINGS, briefing, entry, store_briefings
 
 DEMO_CLIENTS = Path(str(resources.files("techwatch.demo") / "clients"))
-STORIES = tuple(entry(p, i) for i, p in enumerate(("act_now", "act_soon", "plan", "watch")))
+PRIORITIES = ("act_now", "act_soon", "plan", "watch", "act_now", "act_now", "act_now")
+STORIES = tuple(entry(p, i) for i, p in enumerate(PRIORITIES))  # more than five on purpose
+PARTS = ("what", "means", "we_do", "you_do")
 
 
 def test_every_demo_client_in_every_language_arrives_well_formed(db, smtp_server):
@@ -54,6 +59,39 @@ def test_every_demo_client_in_every_language_arrives_well_formed(db, smtp_server
         assert html.html["lang"] == who.language
         assert html.find_all(["script", "iframe", "form"]) == []
         assert all(not img.get("src", "").startswith("http") for img in html.find_all("img"))
+        _assert_content(who, message, html)
+
+
+def _assert_content(who, message, html: BeautifulSoup) -> None:  # type: ignore[no-untyped-def]
+    words = mail_words.MAIL_WORDS[who.language]
+    text = message.get_body(("plain",)).get_content()
+    page = html.get_text(" ")
+    for part in (text, page):  # the advisor's signature and contact, in both parts
+        assert ADVISOR.name in part and ADVISOR.email in part and ADVISOR.phone in part
+    if who.id.endswith("-quiet"):
+        nothing = i18n.word(who.language, "nothing", checked=56)
+        flat = " ".join(nothing.split())  # the text part is wrapped at 76 columns
+        assert flat in " ".join(text.split()) and flat in " ".join(page.split())
+        assert message["Subject"] == subject([], briefing().period, who.language)
+        assert not any(p.get_filename() for p in message.walk())
+        return
+    mailable = [p for p in PRIORITIES if mailed(p, who.min_priority_to_mail)]
+    shown = min(len(mailable), MAX_STORIES)
+    assert message["Subject"] == subject(
+        [e for e in STORIES if e.priority in mailable], briefing().period, who.language
+    )
+    for key in PARTS:  # four plain-language parts per story, no more than five stories
+        assert text.count(f"{words[key]}{words['colon']}") == shown
+        assert [p.get_text() for p in html.select("p.label")].count(words[key]) == shown
+    first = sorted(mailable, key=lambda p: -URGENCY[p])[:MAX_STORIES]
+    lights = {mail_words.LIGHTS[who.language][p] for p in first}
+    for light in lights:  # a traffic light by colour name in the text, colour and name in HTML
+        assert f"[{light.upper()} – " in text
+        assert any(light in p.get_text() for p in html.select("p.light"))
+    assert len(html.select("td.bar[style*=background]")) == shown
+    assert [p.get_filename() for p in message.walk() if p.get_filename()] == [
+        f"{ {'fr': 'veille', 'de': 'monitoring', 'en': 'briefing'}[who.language] }-2026-W48.html"
+    ]
 
 
 def _html(message) -> str:  # type: ignore[no-untyped-def]

@@ -23,7 +23,15 @@ from techwatch.mail.settings import Smtp
 from techwatch.storage import open_reader, open_writer
 from techwatch.storage import outbox as sql
 from techwatch.storage.connection import connect
-from tests.mail.factories import NOW, SETTINGS, briefing, client, entry, store_briefing
+from tests.mail.factories import (
+    NOW,
+    SETTINGS,
+    briefing,
+    client,
+    entry,
+    store_briefing,
+    store_briefings,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -228,6 +236,20 @@ def test_no_reply_after_the_final_dot_is_uncertain_not_retried(db, smtp_server):
     send.send(db, [client("a")], settings, db.parent / "outbox", lambda: NOW + timedelta(days=1))
     assert server.bag.data_started == 1
     assert statuses(db) == {"a": "uncertain"}
+
+
+def test_no_reply_after_the_final_dot_stops_the_run_before_the_next_message(db, smtp_server):
+    server = smtp_server()
+    server.bag.data_delay_s = 2.5
+    store_briefings(db, [(briefing((entry(),), client_id=c), c) for c in ("a", "b")])
+    smtp = Smtp(host="127.0.0.1", port=server.port, security="none", timeout_s=1.0)
+    settings = dataclasses.replace(SETTINGS, smtp=smtp)
+    clients = [client("a"), client("b")]
+    result = send.send(db, clients, settings, db.parent / "outbox", lambda: NOW)
+    assert [r["result"] for r in result.report.results] == ["uncertain"]
+    assert result.report.left == 1
+    assert server.bag.data_started == 1
+    assert statuses(db) == {"a": "uncertain", "b": "queued"}
 
 
 @pytest.mark.parametrize(("status", "message"), [("sent", "is sent"), (None, "no outbox row")])

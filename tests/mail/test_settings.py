@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from techwatch.errors import ConfigError
-from techwatch.mail.settings import DEMO_ADDRESS, load_settings
+from techwatch.mail.settings import BLOCK_VARIABLE, DEMO_ADDRESS, load_settings, with_block
 
 PASSWORD = "hunter2 with spaces"
 BASE = {
@@ -119,3 +119,47 @@ def test_the_password_is_not_in_logs_of_a_delivery(caplog, db, smtp_server):
     assert caplog.records  # something was logged
     assert SERVER_PASSWORD not in caplog.text
     assert SERVER_PASSWORD not in repr(result) and SERVER_PASSWORD not in repr(settings)
+
+
+BLOCK = dict(
+    block="smtp-prod", host="smtp.conseil.example", port=None, user="veille",
+    password=PASSWORD, verify=True,
+)  # fmt: skip
+ADDRESSES = {k: v for k, v in BASE.items() if k != "TECHWATCH_SMTP_HOST"}
+
+
+@pytest.mark.parametrize(
+    ("smtp_type", "security", "port"),
+    [("SSL", "tls", 465), ("STARTTLS", "starttls", 587), ("starttls", "starttls", 587)],
+)
+def test_a_prefect_block_gives_the_server_and_its_credentials(smtp_type, security, port):
+    env = with_block({**ADDRESSES, BLOCK_VARIABLE: "smtp-prod"}, smtp_type=smtp_type, **BLOCK)
+    assert BLOCK_VARIABLE not in env
+    smtp = load_settings(env).smtp
+    assert smtp is not None
+    assert (smtp.host, smtp.security, smtp.port, smtp.user) == (
+        "smtp.conseil.example", security, port, "veille",
+    )  # fmt: skip
+    assert smtp.password is not None and smtp.password.reveal() == PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("env", "overrides", "expected"),
+    [
+        ({"TECHWATCH_SMTP_PASSWORD": "x"}, {}, "TECHWATCH_SMTP_PASSWORD is set but"),
+        ({"TECHWATCH_SMTP_HOST": "other"}, {}, "TECHWATCH_SMTP_HOST is set but"),
+        ({}, {"verify": False}, "verify=False is not supported"),
+        ({}, {"smtp_type": "SMTPS"}, "unknown smtp_type 'SMTPS'"),
+    ],
+    ids=["password-twice", "host-twice", "no-verify", "bad-type"],
+)
+def test_a_block_that_cannot_be_used_is_refused_without_its_password(env, overrides, expected):
+    with pytest.raises(ConfigError) as caught:
+        with_block({**ADDRESSES, **env}, **{"smtp_type": "STARTTLS", **BLOCK, **overrides})
+    assert expected in str(caught.value)
+    assert PASSWORD not in str(caught.value)
+
+
+def test_a_block_name_nobody_read_is_an_error_not_a_silent_folder_delivery():
+    with pytest.raises(ConfigError, match=BLOCK_VARIABLE):
+        load_settings({**ADDRESSES, BLOCK_VARIABLE: "smtp-prod"})

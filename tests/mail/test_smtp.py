@@ -53,7 +53,8 @@ def test_messages_arrive_multipart_with_headers_over_one_reused_connection(db, s
     result = run(db, clients, server.settings())
     assert result.report.count("sent") == 3
     assert len(server.bag.received) == 3
-    assert len(set(server.bag.peers)) == 1  # one connection, RSET between messages
+    assert len(set(server.bag.peers)) == 1  # one connection...
+    assert server.bag.rsets == 2  # ...reset between messages
     for envelope, msg in zip(server.bag.received, server.bag.messages, strict=True):
         assert envelope.mail_from == "veille@conseil.example"
         client_id = envelope.rcpt_tos[0].split("@")[1].split(".")[0]
@@ -247,3 +248,41 @@ def test_a_failed_rset_means_a_new_connection_not_a_lost_message(db, smtp_server
     assert result.report.count("sent") == 3
     assert len(server.bag.received) == 3
     assert len(set(server.bag.peers)) == 2
+    assert server.bag.rsets == 2  # the refused one, then one on the new connection
+
+
+def stalling_server(listener: socket.socket, answers: int, seen: list[bytes]) -> None:
+    """Greet, answer the first `answers` commands with 250, then read and never answer."""
+    conn, _ = listener.accept()
+    with conn:
+        conn.sendall(b"220 stall.example ESMTP\r\n")
+        reader = conn.makefile("rb")
+        for _ in range(answers):
+            seen.append(reader.readline())
+            conn.sendall(b"250 stall.example\r\n")
+        seen.append(reader.readline())
+        conn.recv(1)  # until the client gives up and closes
+
+
+def test_a_server_that_stalls_mid_transaction_times_out_and_stops_the_run(db):
+    seen: list[bytes] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        thread = threading.Thread(target=stalling_server, args=(listener, 1, seen), daemon=True)
+        thread.start()
+        smtp = Smtp(host="127.0.0.1", port=listener.getsockname()[1], security="none", timeout_s=1)
+        started = time.monotonic()
+        result = run(db, stored(db, "a", "b", "c"), smtp)
+        elapsed = time.monotonic() - started
+        thread.join(timeout=5)
+    assert [line.split()[0].upper() for line in seen] == [
+        b"EHLO",
+        b"MAIL",
+    ]  # EHLO answered, MAIL not
+    assert elapsed < 6  # one timeout, not one per message
+    assert "timed out" in (result.report.stopped or "")
+    assert result.report.left == 2
+    assert sorted((r["status"], r["attempts"]) for r in rows(db).values()) == [
+        ("queued", 0), ("queued", 0), ("queued", 1),
+    ]  # fmt: skip
