@@ -12,8 +12,12 @@ advisories with CVE facts (5% of them in KEV) and EPSS, and 90 days of `client_s
 decisions (5-50 per client and week, reasons taken from a real `assess` of sample stories),
 inserted night by night. The last 20k items are last night's: they are scored end to end
 (the scoring_bench mix, so the night adds ~360 decisions per client: the briefs timed here
-read ~300-600 decisions, far more than a real week's 5-50). Every timed call opens its own
-reader, as the CLI does. Baselines, same process: opening and closing a reader, and a
+read ~300-600 decisions, far more than a real week's 5-50; "brief real" reads a week before
+that night, ~35 decisions). Timed three ways: a connection per call as the CLI does ("before"
+is the code before `watch.Desk`, rebuilt here, "after" the current `watch.brief`), a held
+`watch.Desk` after warm-up (what a long-lived consumer gets), and a Desk's first call after it
+let go of the file. Cases of one group are timed in turn, one call each per round, so that
+they see the same load. Baselines, same process: opening and closing a reader, and a
 `SELECT count(*) FROM items` on a fresh connection.
 
     .venv/bin/python bench/briefings_bench.py [--items 1000000] [--db /tmp/tw-bench.duckdb]
@@ -24,12 +28,17 @@ reader, as the CLI does. Baselines, same process: opening and closing a reader, 
 goes to a temporary folder, removed at the end unless `--keep`. `--items 5000000` gives the
 5M figure (optional: ~15 min and ~5 GB).
 
-Figures at 1M items, 2026-11-28, 2 shared cores under load 4-6 (see the report of issue 5):
-opening + closing a reader alone 21 ms p50 (DuckDB's own instance start, even for :memory:,
-so the 20 ms targets cannot hold with a connection per call); portfolio 46 ms p50 / 59 ms p95;
-brief of a client with ~600 decisions 580 ms p50 (same-run before/after of its story rows at
-lower load: 1088 -> 340 ms); nightly score of 19k stories for 200 clients 8.9 s (7.9 s CPU,
-17.6 s before), most of it in the pure matching (`assess`, see scoring_bench).
+Figures at 1M items, 2026-11-28 18:46, 2 shared cores under load 13-17 (everything ~6x
+slower than at load 4-6: opening a reader 130 ms p50, count(*) 125 ms), p50 / p95:
+  per call   before: portfolio 237 / 420 ms, brief busy (585 dec.) 3294 / 4537 ms
+             after:  portfolio 267 / 462 ms, brief busy            775 / 1569 ms
+  held Desk  portfolio 61 / 198 ms (0.5x count(*)), brief busy 322 / 518 ms (2.6x),
+             brief of each client 404 / 659 ms, brief real (~35 dec.) 351 / 655 ms
+  Desk cold  portfolio 342 / 718 ms, brief busy 945 / 1883 ms
+Held, at load ~9 (profile of one process): portfolio 20-25 ms p50, brief busy 100-160 ms
+p50, of which the ten told stories' rows ~95 ms over 8 keyed statements. Nightly scoring of
+19k stories for 200 clients: 10.9 s CPU before and after (the summary and decided_items add
+no measurable CPU), wall 29-64 s at these loads (8.9 s at load 4-6).
 """
 
 from __future__ import annotations
@@ -56,7 +65,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scoring_bench import BUILT_IN_PRODUCTS, make_clients, vendor_products
 
 from techwatch import watch
-from techwatch.briefing.period import span
+from techwatch.briefing.build import Inputs
+from techwatch.briefing.build import build as build_briefing
+from techwatch.briefing.compose import DEFAULT_CAP
+from techwatch.briefing.model import Briefing, Health
+from techwatch.briefing.period import Period, span
 from techwatch.clients.profile import Client
 from techwatch.scoring import gather
 from techwatch.scoring.assess import assess
@@ -305,7 +318,17 @@ def decisions_history(path: Path, clients: list[Client]) -> None:
         """,
         [NOW - timedelta(days=90), night_start, week_stories],
     )
+    decided_items(conn)
     conn.close()
+
+
+def decided_items(conn: duckdb.DuckDBPyConnection) -> None:
+    """What scoring keeps beside the decisions it writes: each decided story's items."""
+    conn.execute(
+        "INSERT INTO decided_items SELECT story_id, list(item_id ORDER BY item_id) "
+        "FROM story_items WHERE story_id IN (SELECT story_id FROM client_stories) "
+        "AND story_id NOT IN (SELECT story_id FROM decided_items) GROUP BY story_id"
+    )
 
 
 def timed(fn: Callable[[], Any], runs: int, warmup: int = 5) -> list[float]:
@@ -317,6 +340,31 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 5) -> list[float]:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     return times
+
+
+def interleaved(
+    cases: list[tuple[str, Callable[[], Any], float | None]], runs: int, warmup: int = 3
+) -> dict[str, list[float]]:
+    """Time the cases in turn, one call each per round: on a shared machine whose load moves
+    by the minute, before and after then see the same load."""
+    for _ in range(warmup):
+        for _, fn, _ in cases:
+            fn()
+    times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    for _ in range(runs):
+        for name, fn, _ in cases:
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def report(
+    cases: list[tuple[str, Callable[[], Any], float | None]], runs: int, base: float
+) -> None:
+    times = interleaved(cases, runs)
+    for name, _, target in cases:
+        print(summary(name, times[name], base, target))
 
 
 def summary(name: str, times: list[float], base: float, target: float | None) -> str:
@@ -372,6 +420,27 @@ def main() -> None:
             print(f"kept {path}")
 
 
+def old_brief(path: Path, client: Client, period: Period) -> Briefing:
+    """What `watch.brief` did before the Desk (same run "before"): every decision's story
+    rows read and worded, on a connection of its own."""
+    with open_reader(path) as reader:
+        store = reader.briefings()
+        decisions = store.decisions(client.id, period.start, period.end)
+        rows = store.story_rows([d["story_id"] for d in decisions])
+        checked, failing, degraded = store.source_health()
+        inputs = Inputs(
+            decisions=decisions,
+            evidences=gather.evidences(rows),
+            items=watch._by_story(rows["items"]),
+            triage=store.triage(client.id),
+            told=store.told(client.id, period.label),
+            health=Health(checked, failing, degraded),
+            items_watched=store.items_between(period.start, period.end),
+            model_version=store.model_version(),
+        )
+    return build_briefing(client, period, inputs, NOW, DEFAULT_CAP)[0]
+
+
 def run(path: Path, clients: list[Client], args: argparse.Namespace) -> None:
     with open_reader(path) as reader:
         conn = reader._conn
@@ -415,27 +484,65 @@ def run(path: Path, clients: list[Client], args: argparse.Namespace) -> None:
         )
 
     since = NOW - timedelta(days=7)
-    board = watch.portfolio(path, since)
-    times = timed(lambda: watch.portfolio(path, since), args.runs)
-    print(summary(f"portfolio ({len(board)} clients)", times, base_count, TARGET_MS))
-
-    period = span(NOW.date() - timedelta(days=7), NOW.date())
+    week = span(NOW.date() - timedelta(days=7), NOW.date())
+    before_night = span(NOW.date() - timedelta(days=9), NOW.date() - timedelta(days=2))
     by_id = {c.id: c for c in clients}
-    busiest = max(board, key=lambda r: r["act_now"] + r["act_soon"] + r["plan"] + r["watch"])
-    client = by_id[busiest["client_id"]]
-    made = watch.brief(path, client, period, NOW)
-    with open_reader(path) as reader:
-        decided = len(reader.briefings().decisions(client.id, period.start, period.end))
-    times = timed(lambda: watch.brief(path, client, period, NOW), args.runs)
-    label = f"brief ({decided} dec., {len(made.entries)} ent.)"
-    print(summary(label, times, base_count, TARGET_MS))
+    board = watch.portfolio(path, since)
+    busiest = by_id[
+        max(board, key=lambda r: r["act_now"] + r["act_soon"] + r["plan"] + r["watch"])["client_id"]
+    ]
     others = [by_id[r["client_id"]] for r in board[:: max(1, len(board) // args.runs)]]
-    times = []
-    for c in (others * args.runs)[: args.runs]:
-        start = time.perf_counter()
-        watch.brief(path, c, period, NOW)
-        times.append((time.perf_counter() - start) * 1000)
-    print(summary("brief (a client each run)", times, base_count, TARGET_MS))
+    rotation = iter(others * (args.runs + 10))
+    with open_reader(path) as reader:
+        store = reader.briefings()
+        busy_n = len(store.decisions(busiest.id, week.start, week.end))
+        real_n = statistics.median(
+            len(store.decisions(c.id, before_night.start, before_night.end)) for c in others
+        )
+    assert old_brief(path, busiest, week) == watch.brief(path, busiest, week, NOW)
+
+    print(f"-- one connection per call (the CLI), {busy_n} decisions for the busy client")
+    cases: list[tuple[str, Callable[[], Any], float | None]] = [
+        ("before: portfolio", lambda: old_portfolio(path, since), None),
+        ("before: brief busy", lambda: old_brief(path, busiest, week), None),
+        ("after:  portfolio", lambda: watch.portfolio(path, since), None),
+        ("after:  brief busy", lambda: watch.brief(path, busiest, week, NOW), None),
+    ]
+    report(cases, args.runs, base_count)
+
+    desk = watch.Desk(path)
+    print("-- a long-lived Desk, held between calls (after warm-up)")
+    cases = [
+        ("desk: portfolio", lambda: desk.portfolio(since), TARGET_MS),
+        ("desk: brief busy", lambda: desk.compose(busiest, week, NOW), TARGET_MS),
+        ("desk: brief each client", lambda: desk.compose(next(rotation), week, NOW), TARGET_MS),
+        (
+            f"desk: brief real (~{real_n:.0f} dec.)",
+            lambda: desk.compose(next(rotation), before_night, NOW),
+            TARGET_MS,
+        ),
+    ]
+    report(cases, args.runs, base_count)
+
+    def cold(fn: Callable[[], Any]) -> Callable[[], Any]:
+        def call() -> None:
+            desk.close()
+            fn()
+
+        return call
+
+    print("-- the first call after the Desk let go of the file (reopen + cold caches)")
+    cases = [
+        ("desk cold: portfolio", cold(lambda: desk.portfolio(since)), None),
+        ("desk cold: brief busy", cold(lambda: desk.compose(busiest, week, NOW)), None),
+    ]
+    report(cases, args.runs, base_count)
+    desk.close()
+
+
+def old_portfolio(path: Path, since: datetime) -> list[dict[str, Any]]:
+    with open_reader(path) as reader:
+        return reader.briefings().portfolio(since)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,23 @@
 """The advisor's jobs over the store: score stories for clients, build briefings, the
 portfolio. I/O at this edge (database, files); every decision inside is a pure function
-(`scoring.assess`, `briefing.build`). Flows and the CLI call these.
+(`scoring.assess`, `briefing.build`). Flows and the CLI call these; a long-lived consumer
+holds a `Desk`.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from techwatch.briefing.build import Inputs, build
-from techwatch.briefing.compose import DEFAULT_CAP
+from techwatch.briefing.build import Inputs, build, kept
+from techwatch.briefing.compose import DEFAULT_CAP, Selection
 from techwatch.briefing.model import Briefing, Health
 from techwatch.briefing.period import Period
 from techwatch.clients.config import load_clients
@@ -23,6 +26,8 @@ from techwatch.files import write_atomically
 from techwatch.render.briefing import from_json, render, to_json
 from techwatch.scoring import gather
 from techwatch.scoring.assess import assess
+from techwatch.scoring.evidence import Evidence
+from techwatch.storage.briefings import Briefings
 from techwatch.storage.reader import open_reader
 from techwatch.storage.writer import open_writer
 
@@ -61,9 +66,11 @@ def score(
         chunk = story_ids[start : start + CHUNK]
         with open_reader(db) as reader:
             rows = reader.briefings().story_rows(chunk)
-        decisions = assess(gather.evidences(rows), clients, gather.last_seen(rows), now)
+        evidences = gather.evidences(rows)
+        decisions = assess(evidences, clients, gather.last_seen(rows), now)
+        members = {sid: e.item_ids for sid, e in evidences.items()}
         with open_writer(db) as writer:
-            dropped += writer.briefings().replace_decisions(chunk, decisions)
+            dropped += writer.briefings().replace_decisions(chunk, decisions, members)
         decided += len(decisions)
         for row in decisions:
             counts[row["priority"]] += 1
@@ -79,6 +86,136 @@ def rescore_active(
     return score(db, clients, now, story_ids=story_ids)
 
 
+class Desk:
+    """The consultant's queries (portfolio, briefings) over one read-only connection held
+    across calls: what a long-lived consumer (a web page, a shell) uses to answer in
+    milliseconds, where opening DuckDB alone costs ~20 ms.
+
+    While the connection is held, no other process can write the file (DuckDB's lock): the
+    nightly run's writer waits, retrying up to a minute (`storage.connection.connect`). So a
+    desk lets go of the file: `close()` after each batch of requests, or `idle_s` seconds
+    after its last call (a timer), and opens it again at the next call (~20 ms, once per
+    batch). As nothing can write the file while it is held, it caches per connection what
+    does not depend on the client (model version, sources health, items of a period).
+    A consumer that answers without a pause for over a minute during the nightly run would
+    make the run's write fail as busy: it must leave gaps (idle_s) or read between runs.
+    The CLI opens one desk per command (`brief`, `portfolio` below).
+    """
+
+    def __init__(self, db: Path, *, idle_s: float | None = None, wait_s: float = 60.0) -> None:
+        self.db = Path(db)
+        self.idle_s = idle_s
+        self.wait_s = wait_s
+        self._lock = threading.RLock()
+        self._stack: ExitStack | None = None
+        self._store: Briefings | None = None
+        self._cache: dict[Any, Any] = {}
+        self._timer: threading.Timer | None = None
+        self.opened = 0  # connections opened so far (the bench counts the cold calls)
+
+    def __enter__(self) -> Desk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def held(self) -> bool:
+        return self._store is not None
+
+    def close(self) -> None:
+        """Let go of the file (the next call opens it again)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._stack is not None:
+                self._stack.close()
+            self._stack = self._store = None
+            self._cache.clear()
+
+    @contextmanager
+    def _held(self) -> Iterator[Briefings]:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._store is None:
+                stack = ExitStack()
+                reader = stack.enter_context(open_reader(self.db, wait_s=self.wait_s))
+                self._stack, self._store = stack, reader.briefings()
+                self.opened += 1
+            try:
+                yield self._store
+            finally:
+                if self.idle_s is not None:
+                    self._timer = threading.Timer(self.idle_s, self._release_if_idle)
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    def _release_if_idle(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._stack is not None:
+                self._stack.close()
+            self._stack = self._store = None
+            self._cache.clear()
+
+    def _cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def portfolio(self, since: datetime) -> list[dict[str, Any]]:
+        with self._held() as store:
+            return store.portfolio(since)
+
+    def compose(
+        self,
+        client: Client,
+        period: Period,
+        now: datetime,
+        *,
+        cap: int = DEFAULT_CAP,
+        advisor: str | None = None,
+    ) -> tuple[Briefing, Selection]:
+        """Build a client's briefing for `period` (not kept: see `brief`)."""
+        with self._held() as store:
+            decisions = store.decision_keys(client.id, period.start, period.end)
+            triage = store.triage(client.id)
+            told = store.told(client.id, period.label)
+            ordered = [k.row for k in kept(decisions, triage, told, now)[0]]
+            evidences: dict[str, Evidence] = {}
+            items: dict[str, list[dict[str, Any]]] = {}
+            reasons: dict[int, str] = {}
+            read = 0
+            while read < len(ordered) and len(evidences) < cap:
+                batch = ordered[read : read + cap - len(evidences)]
+                read += len(batch)
+                rows = store.told_story_rows([d["story_id"] for d in batch])
+                evidences.update(gather.evidences(rows))
+                items.update(_by_story(rows["items"]))
+                reasons.update(store.reasons_at([d["rowid"] for d in batch]))
+            checked, failing, degraded = self._cached("health", store.source_health)
+            window = (period.start, period.end)
+            inputs = Inputs(
+                decisions=[
+                    {**d, "reasons": reasons[d["rowid"]]} if d["rowid"] in reasons else d
+                    for d in decisions
+                ],
+                evidences=evidences,
+                items=items,
+                triage=triage,
+                told=told,
+                health=Health(checked, failing, degraded),
+                items_watched=self._cached(window, lambda: store.items_between(*window)),
+                model_version=self._cached("model", store.model_version),
+                advisor=advisor,
+                read=frozenset(d["story_id"] for d in ordered[:read]),
+            )
+        return build(client, period, inputs, now, cap)
+
+
 def brief(
     db: Path,
     client: Client,
@@ -91,23 +228,8 @@ def brief(
 ) -> Briefing:
     """Build a client's briefing for `period`; `keep` stores it (what was told is remembered:
     only briefings that reach the client should be kept)."""
-    with open_reader(db) as reader:
-        store = reader.briefings()
-        decisions = store.decisions(client.id, period.start, period.end)
-        rows = store.story_rows([d["story_id"] for d in decisions])
-        checked, failing, degraded = store.source_health()
-        inputs = Inputs(
-            decisions=decisions,
-            evidences=gather.evidences(rows),
-            items=_by_story(rows["items"]),
-            triage=store.triage(client.id),
-            told=store.told(client.id, period.label),
-            health=Health(checked, failing, degraded),
-            items_watched=store.items_between(period.start, period.end),
-            model_version=store.model_version(),
-            advisor=advisor,
-        )
-    briefing, selection = build(client, period, inputs, now, cap)
+    with Desk(db) as desk:
+        briefing, selection = desk.compose(client, period, now, cap=cap, advisor=advisor)
     if keep:
         with open_writer(db) as writer:
             writer.briefings().save(_row(briefing), _told(briefing, selection.marks))
@@ -132,8 +254,8 @@ def write_files(briefing: Briefing, folder: Path) -> list[Path]:
 
 
 def portfolio(db: Path, since: datetime) -> list[dict[str, Any]]:
-    with open_reader(db) as reader:
-        return reader.briefings().portfolio(since)
+    with Desk(db) as desk:
+        return desk.portfolio(since)
 
 
 def _by_story(items: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -1,12 +1,15 @@
 """Assemble one client's briefing from stored decisions and story evidence (pure).
 
-Each decision becomes an Entry worded in the client's language: why (match reasons, then
-priority reasons), what to do (KEV action, fixed version, topic advice) and the sources. Then
-`compose.select` applies triage, told-once and the cap.
+Triage, told-once and the order are decided on the decision rows alone (`kept`, the rules of
+`compose`); then each decision within the cap becomes an Entry worded in the client's
+language: why (match reasons, then priority reasons), what to do (KEV action, fixed version,
+topic advice) and the sources. Only those few need their story's evidence: a week of 600
+decisions costs the wording of ten.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from techwatch.briefing import advice
-from techwatch.briefing.compose import Candidate, Selection, select, shorten
+from techwatch.briefing.compose import Selection, Skipped, order, shorten, shown
 from techwatch.briefing.memory import Triage
 from techwatch.briefing.model import Briefing, Entry, Health, Link
 from techwatch.briefing.period import Period, local_date
@@ -32,7 +35,7 @@ _NUMBERS = re.compile(r"\d+")
 class Inputs:
     """What the store says for one client and period, read at the I/O edge."""
 
-    decisions: Sequence[Mapping[str, Any]]  # client_stories rows, reasons decoded
+    decisions: Sequence[Mapping[str, Any]]  # client_stories rows, reasons decoded or JSON
     evidences: Mapping[str, Evidence]
     items: Mapping[str, Sequence[Mapping[str, Any]]]  # story -> item rows (source, url...)
     triage: Mapping[str, Triage]
@@ -41,18 +44,68 @@ class Inputs:
     items_watched: int
     model_version: str | None = None
     advisor: str | None = None
+    # Stories whose evidence was read (None: all of them). A kept story outside it is counted
+    # as omitted without reading it; one inside it without evidence is gone and left out.
+    read: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A decision the briefing keeps (triage and told-once applied), before the cap."""
+
+    row: Mapping[str, Any]
+    renewed: bool
+
+
+def kept(
+    decisions: Sequence[Mapping[str, Any]],
+    triage: Mapping[str, Triage],
+    told: Mapping[str, frozenset[str]],
+    now: datetime,
+) -> tuple[list[Kept], list[Skipped]]:
+    """The decisions to tell, in briefing order, and those left out: decided on the decision
+    rows alone, so that only the few stories within the cap need their evidence read."""
+    today = local_date(now)
+    keep: list[Kept] = []
+    skipped: list[Skipped] = []
+    for row in decisions:
+        story = row["story_id"]
+        show, renewed, why = shown(
+            story, frozenset(row["marks"]), triage=triage, told=told, today=today
+        )
+        if show:
+            keep.append(Kept(row, renewed))
+        else:
+            skipped.append(Skipped(story, why))
+    keep.sort(key=_order)
+    return keep, skipped
 
 
 def build(
     client: Client, period: Period, inputs: Inputs, now: datetime, cap: int
 ) -> tuple[Briefing, Selection]:
-    candidates = [
-        _candidate(row, inputs.evidences[row["story_id"]], inputs.items, client.language)
-        for row in inputs.decisions
-        if row["story_id"] in inputs.evidences
-    ]
-    chosen = select(
-        candidates, triage=inputs.triage, told=inputs.told, today=local_date(now), cap=cap
+    told, skipped = kept(inputs.decisions, inputs.triage, inputs.told, now)
+    chosen: list[Kept] = []
+    omitted = 0
+    for pick in told:
+        story = pick.row["story_id"]
+        if story in inputs.evidences:
+            if len(chosen) < cap:
+                chosen.append(pick)
+            else:
+                omitted += 1
+        elif inputs.read is not None and story not in inputs.read:
+            omitted += 1
+    language = client.language
+    entries = tuple(
+        _entry(k.row, inputs.evidences[k.row["story_id"]], inputs.items, language, k.renewed)
+        for k in chosen
+    )
+    selection = Selection(
+        entries=entries,
+        marks={k.row["story_id"]: frozenset(k.row["marks"]) for k in chosen},
+        omitted=omitted,
+        skipped=tuple(s for s in skipped if _known(s.story_id, inputs)),
     )
     rules = sorted({row["rules_version"] for row in inputs.decisions})
     briefing = Briefing(
@@ -63,26 +116,40 @@ def build(
         generated_at=now,
         items_watched=inputs.items_watched,
         health=inputs.health,
-        entries=chosen.entries,
-        omitted=chosen.omitted,
+        entries=selection.entries,
+        omitted=selection.omitted,
         model_version=inputs.model_version,
         rules_version=", ".join(rules) or None,
         advisor=inputs.advisor,
     )
-    return briefing, chosen
+    return briefing, selection
 
 
-def _candidate(
+def _order(pick: Kept) -> tuple[Any, ...]:
+    row = pick.row
+    return order(row["priority"], row["lane"], row["last_seen"], row["story_id"])
+
+
+def _known(story: str, inputs: Inputs) -> bool:
+    """A story whose evidence was read and found, or not read at all (assumed present)."""
+    return story in inputs.evidences or (inputs.read is not None and story not in inputs.read)
+
+
+def _entry(
     row: Mapping[str, Any],
     evidence: Evidence,
     items: Mapping[str, Sequence[Mapping[str, Any]]],
     language: str,
-) -> Candidate:
-    match = [_reason(r) for r in row["reasons"].get("match", [])]
-    priority = [_reason(r) for r in row["reasons"].get("priority", [])]
+    renewed: bool,
+) -> Entry:
+    reasons = row["reasons"]
+    if isinstance(reasons, str):
+        reasons = json.loads(reasons)
+    match = [_reason(r) for r in reasons.get("match", [])]
+    priority = [_reason(r) for r in reasons.get("priority", [])]
     why = tuple(dict.fromkeys(render(r, language) for r in (*match, *priority)))[:MAX_WHY]
     members = items.get(evidence.story_id, ())
-    entry = Entry(
+    return Entry(
         story_id=evidence.story_id,
         priority=row["priority"],
         lane=row["lane"],
@@ -102,8 +169,8 @@ def _candidate(
         cves=evidence.cves[:MAX_CVES],
         item_ids=evidence.item_ids,
         marks=tuple(sorted(row["marks"])),
+        renewed=renewed,
     )
-    return Candidate(entry, frozenset(row["marks"]), row["last_seen"])
 
 
 def _reason(data: Mapping[str, Any]) -> Reason:

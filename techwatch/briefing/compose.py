@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from techwatch.briefing.memory import Triage, hidden_by_triage, repeat
 from techwatch.briefing.model import Entry
@@ -55,14 +56,9 @@ def select(
     skipped: list[Skipped] = []
     for candidate in candidates:
         story = candidate.entry.story_id
-        decision = triage.get(story)
-        if hidden_by_triage(decision, candidate.marks, today):
-            assert decision is not None
-            skipped.append(Skipped(story, f"triage:{decision.status}"))
-            continue
-        show, renewed = repeat(told.get(story), candidate.marks)
+        show, renewed, why = shown(story, candidate.marks, triage=triage, told=told, today=today)
         if not show:
-            skipped.append(Skipped(story, "already_told"))
+            skipped.append(Skipped(story, why))
             continue
         if renewed:
             candidate = dataclasses.replace(
@@ -79,6 +75,33 @@ def select(
     )
 
 
+def shown(
+    story: str,
+    marks: frozenset[str],
+    *,
+    triage: Mapping[str, Triage],
+    told: Mapping[str, frozenset[str]],
+    today: date,
+) -> tuple[bool, bool, str]:
+    """(show, renewed, why not) for one story: the triage rule, then the told-once rule."""
+    decision = triage.get(story)
+    if hidden_by_triage(decision, marks, today):
+        assert decision is not None
+        return False, False, f"triage:{decision.status}"
+    show, renewed = repeat(told.get(story), marks)
+    return show, renewed, "" if show else "already_told"
+
+
+def order(priority: str, lane: str, last_seen: datetime, story_id: str) -> tuple[Any, ...]:
+    """Most urgent first; within a priority confirmed before unconfirmed, then most recent."""
+    return (
+        PRIORITIES.index(priority),
+        0 if lane == "confirmed" else 1,
+        -last_seen.timestamp(),
+        story_id,
+    )
+
+
 def shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
     """Whole sentences when they fit, else whole words, with an ellipsis when cut."""
     text = " ".join(text.split())
@@ -91,11 +114,6 @@ def shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
     return cut[: cut.rfind(" ")].rstrip(",;:") + " …" if " " in cut else cut + "…"
 
 
-def _order(candidate: Candidate) -> tuple[int, int, float, str]:
+def _order(candidate: Candidate) -> tuple[Any, ...]:
     entry = candidate.entry
-    return (
-        PRIORITIES.index(entry.priority),
-        0 if entry.lane == "confirmed" else 1,
-        -candidate.last_seen.timestamp(),
-        entry.story_id,
-    )
+    return order(entry.priority, entry.lane, candidate.last_seen, entry.story_id)
