@@ -215,7 +215,9 @@ def _collect_and_store(
     batch_size: int,
     stage: dict[str, float],
 ) -> tuple[list[SourceOutcome], WriteStats, dict[str, SourceState]]:
-    """Collect batch k+1 while batch k is written, so fetching and parsing never wait on disk."""
+    """Collect batch k+1 while what was collected is written, so fetching and parsing never
+    wait on disk. Batches are written once they hold `ingest.STORE_MIN_ITEMS` items (or at the
+    end): an unchanged night of not-modified sources is then one write, not one per batch."""
     outcomes: list[SourceOutcome] = []
     parts: list[WriteStats] = []
     states: dict[str, SourceState] = {}
@@ -223,6 +225,7 @@ def _collect_and_store(
     work = ingest.batches(plan.due, batch_size)
     settings = config.settings
     known = dict(plan.states)
+    unstored: list[SourceOutcome] = []
     t = time.perf_counter()
     with ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool:
 
@@ -233,19 +236,22 @@ def _collect_and_store(
 
         pending = submit(0) if work else None
         for index in range(len(work)):
-            batch_outcomes = pending.result()
+            unstored.extend(pending.result())
             stage["collect"] += time.perf_counter() - t
             t = time.perf_counter()
-            if index + 1 < len(work):
+            last = index + 1 == len(work)
+            if not last:
                 pending = submit(index + 1)
-            part, new_states = store(
-                db_path, plan.run_id, quote(config), quote(batch_outcomes), quote(known)
-            )
+            if last or ingest.store_due(unstored):
+                part, new_states = store(
+                    db_path, plan.run_id, quote(config), quote(unstored), quote(known)
+                )
+                outcomes.extend(ingest.without_items(unstored))
+                unstored = []
+                parts.append(part)
+                states.update(new_states)
             stage["store"] += time.perf_counter() - t
             t = time.perf_counter()
-            outcomes.extend(ingest.without_items(batch_outcomes))
-            parts.append(part)
-            states.update(new_states)
     return outcomes, merge_stats(parts), states
 
 

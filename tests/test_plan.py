@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from techwatch.ingest import batches, plan_run
-from techwatch.types import Source, SourceState
+from techwatch.types import ParsedItem, Source, SourceOutcome, SourceState
 
 
 def _source(sid: str, enabled: bool = True) -> Source:
@@ -51,13 +51,20 @@ def test_batches_cover_every_source_once() -> None:
     assert [s for part in parts for s in part] == sources
 
 
-def test_index_is_rebuilt_when_missing_stale_or_far_behind(now: datetime) -> None:
-    from techwatch.ingest import index_due
+def test_collected_outcomes_are_stored_once_they_hold_enough_items() -> None:
+    from techwatch.ingest import store_due
 
-    fresh = now - timedelta(hours=1)
-    assert not index_due(None, 0, 0, now), "nothing to index"
-    assert index_due(None, 0, 3, now), "no index yet"
-    assert not index_due(fresh, 10_000, 20, now), "a few new items are found unranked"
-    assert index_due(fresh, 10_000, 1_000, now), "a tenth of the store is unindexed"
-    assert index_due(fresh, 100, 500, now)
-    assert index_due(now - timedelta(hours=13), 10_000, 1, now), "stale index"
+    def outcome(items: int) -> SourceOutcome:
+        item = ParsedItem("s", "i", None, None, "title", "text", "", None, None)
+        return SourceOutcome(
+            source_id="s",
+            status="ok",
+            started_at=datetime(2026, 1, 1, tzinfo=UTC),
+            duration_s=0.0,
+            items=(item,) * items,
+        )
+
+    assert not store_due([], 3), "nothing collected"
+    assert not store_due([outcome(0)] * 500, 3), "not-modified sources wait for the last write"
+    assert not store_due([outcome(1), outcome(1)], 3)
+    assert store_due([outcome(1), outcome(2)], 3)

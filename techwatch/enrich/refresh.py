@@ -63,6 +63,8 @@ def refresh(db_path: Path, *, since: datetime | None, now: datetime | None = Non
     with open_writer(db_path) as writer:
         data = writer.enrichment()
         item_ids = data.changed_items(since)
+        if since is not None and not item_ids:  # an unchanged night: nothing to learn or redo
+            return RefreshReport(0, 0, 0, 0, 0, round(time.perf_counter() - t0, 3))
         known = [_entry(row) for row in data.products()]
 
         t = time.perf_counter()

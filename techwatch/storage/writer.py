@@ -98,10 +98,11 @@ class Writer:
         states: Sequence[SourceState],
         now: datetime,
     ) -> WriteStats:
-        """Store one batch atomically: items, links, run rows and states.
+        """Store one batch atomically: items, links, run rows, states and their search entries.
 
-        The search index is not rebuilt here (see rebuild_search_index); until it is, the new
-        and changed items are still found by search, unranked.
+        The search index takes the batch's new and changed items in the same transaction (see
+        fts.update), so a write is searchable, ranked, once committed. Without the fts
+        extension they wait in `search_pending` and search finds them unranked.
         """
         unique = staging.unique_items(outcomes)
         staged = staging.stage_items(unique)
@@ -123,6 +124,7 @@ class Writer:
             _insert_run_sources(self._conn, run_id, runs)
             _upsert_states(self._conn, now)
             _mark_for_search(self._conn)
+            self._index_pending(now)
             cves.write_epss(self._conn, cves.stage_epss(s for o in outcomes for s in o.epss))
             self._conn.execute("DROP TABLE batch")
         return WriteStats(
@@ -150,16 +152,35 @@ class Writer:
         return built_at, indexed, int(pending[0]) if pending else 0
 
     def rebuild_search_index(self) -> None:
-        """Rebuild the full-text index over all items (a run does it when due, after its batches).
+        """Rebuild the full-text index over all items (batches keep it current: see
+        write_outcomes; a rebuild is for an index lost or built by an older version).
 
         Skipped with a warning when the fts extension cannot be loaded (search still works).
         """
-        if self._fts is None:
-            self._fts = fts.load(self._conn)
-        if not self._fts:
+        if not self._fts_loaded():
             return
         with transaction(self._conn, "rebuild_search_index"):
             fts.rebuild(self._conn, now=datetime.now(UTC))
+
+    def update_search_index(self) -> None:
+        """Index the items waiting in `search_pending` (all items when there is no index)."""
+        with transaction(self._conn, "update_search_index"):
+            self._index_pending(datetime.now(UTC))
+
+    def _index_pending(self, now: datetime) -> None:
+        """Index what `search_pending` holds, inside the caller's transaction."""
+        pending = self._conn.execute("SELECT count(*) FROM search_pending").fetchone()
+        if not pending or not pending[0] or not self._fts_loaded():
+            return
+        if fts.index_exists(self._conn):
+            fts.update(self._conn, now=now)
+        else:
+            fts.rebuild(self._conn, now=now)
+
+    def _fts_loaded(self) -> bool:
+        if self._fts is None:
+            self._fts = fts.load(self._conn)
+        return self._fts
 
     def story_pending(self, limit: int) -> list[tuple[StoryItem, str | None]]:
         """Items no story holds yet, or updated since grouped, with their story (see stories)."""

@@ -66,6 +66,32 @@ def test_demo_feeds_end_to_end_then_nothing_new(tmp_path: Path) -> None:
     assert [r["status"] for r in runs][:2] == ["ok", "partial"]
 
 
+def test_an_item_new_in_a_later_run_is_found_ranked_right_after_it(tmp_path: Path) -> None:
+    db = tmp_path / "techwatch.duckdb"
+    site = demo_site()
+    entry = (
+        b"<item><title>Quokkaware hits clinics</title><guid>quokka-1</guid>"
+        b"<description>A new strain named quokkaware encrypts practice software.</description>"
+        b"</item></channel>"
+    )
+    with serve(site) as base_url:
+        sources = write_demo_sources(tmp_path / "sources.yml", base_url)
+        ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
+        with open_reader(db) as reader:
+            assert reader.search("quokkaware") == []
+        feed = site.documents["/security-press.rss"]
+        site.documents["/security-press.rss"] = feed.replace(b"</channel>", entry, 1)
+        second = ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
+
+    assert second["new_items"] == 1
+    with open_reader(db) as reader:
+        [hit] = reader.search("quokkaware")
+        pending = reader.info()["search_index"]["pending"]
+    assert hit["title"] == "Quokkaware hits clinics"
+    assert hit["score"] is not None and hit["score"] > 0, "ranked by the index, not a fallback"
+    assert pending == 0
+
+
 def test_a_second_overlapping_run_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "techwatch.duckdb"
     with serve(demo_site()) as base_url:

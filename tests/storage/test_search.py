@@ -67,28 +67,44 @@ def test_nothing_found_and_empty_queries_give_empty_lists(corpus: Path) -> None:
     assert titles(corpus, "100% 'quoted' _x_") == []
 
 
-def test_items_written_since_the_last_build_are_found_then_ranked(corpus: Path) -> None:
+def test_a_batch_write_ranks_its_new_items_at_once(corpus: Path) -> None:
     later = item("s1", "later", title="Exchange follow-up", text="More on the flaw.")
     with open_writer(corpus) as w:
         w.write_outcomes("r2", [outcome("s1", [later])], [], T0 + timedelta(days=1))
     with open_reader(corpus) as r:
         hits = r.search("exchange")
-    assert [h["title"] for h in hits] == [
-        "Exchange server zero-day",
-        "Weekly digest",
-        "Exchange follow-up",
-    ]
-    assert hits[-1]["score"] is None
+        info = r.info()["search_index"]
+    assert {h["title"] for h in hits[:2]} == {"Exchange server zero-day", "Exchange follow-up"}
+    assert hits[2]["title"] == "Weekly digest"
+    assert all(h["score"] is not None for h in hits)
+    assert (info["items"], info["pending"]) == (len(CORPUS) + 1, 0)
 
+
+QUERIES = ["exchange", "mail", "flaw", "securite", "printer", "cve-2026-1234", "patch"]
+
+
+def scores(db: Path) -> dict[str, list[tuple[str, float]]]:
+    with open_reader(db) as r:
+        return {q: [(h["id"], round(h["score"], 9)) for h in r.search(q)] for q in QUERIES}
+
+
+def test_updated_index_scores_exactly_as_a_full_rebuild(corpus: Path) -> None:
+    """BM25 depends on every document (counts, lengths): updates must keep them all right."""
+    later = item("s1", "later", title="Exchange follow-up", text="More on the mail flaw.")
+    edited = replace(CORPUS[3], text="Now about Exchange patches and mail.", content_hash="2")
+    rewritten = replace(CORPUS[0], title="Exchange advisory", content_hash="3")
+    with open_writer(corpus) as w:
+        w.write_outcomes("r2", [outcome("s1", [later, rewritten])], [], T0 + timedelta(days=1))
+        w.write_outcomes("r3", [outcome("s2", [edited])], [], T0 + timedelta(days=2))
+    updated = scores(corpus)
     with open_writer(corpus) as w:
         w.rebuild_search_index()
-    with open_reader(corpus) as r:
-        hits = r.search("exchange")
-    assert {h["title"] for h in hits[:2]} == {"Exchange server zero-day", "Exchange follow-up"}
-    assert all(h["score"] is not None for h in hits)
+    assert scores(corpus) == updated
+    assert [title for title in titles(corpus, "exchange")][:1] == ["Exchange advisory"]
+    assert "Printer drivers" in titles(corpus, "patch")
 
 
-def test_a_changed_item_is_searched_by_its_new_words_before_the_next_build(corpus: Path) -> None:
+def test_a_changed_item_is_searched_by_its_new_words_only(corpus: Path) -> None:
     edited = replace(
         CORPUS[3], title="Printer drivers", text="Now about ransomware.", content_hash="2"
     )

@@ -257,7 +257,7 @@ def test_info_describes_the_database(db: Path) -> None:
     assert info["schema_version"] == latest_version()
     assert info["counts"]["items"] == 3
     assert info["last_run"]["run_id"] == "r1"
-    assert (info["search_index"]["items"], info["search_index"]["pending"]) == (2, 1)
+    assert (info["search_index"]["items"], info["search_index"]["pending"]) == (3, 0)
 
 
 def test_new_items_are_counted_per_language(db: Path) -> None:

@@ -1,0 +1,101 @@
+"""bench/labels/realnews.jsonl: hand labels of real news items, valid against the taxonomy.
+
+The file holds pointers into ../shared/realdata and labels only; with realdata present, every
+pointer must still find its item as bench/classify_realnews.py re-parses it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from techwatch.taxonomy import EXCLUSIVE_TOPIC, SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+LABELS = BENCH / "labels" / "realnews.jsonl"
+KEYS = {"file", "identity", "topics", "sectors", "severity"}
+KEV_FEED = "feeds/security/netsec-rss_kev-aggregate_500items.xml"
+
+
+def rows() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
+
+
+def bench_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "classify_realnews", BENCH / "classify_realnews.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def problems(row: dict[str, Any]) -> list[str]:
+    """What is wrong with one label line under TAXONOMY.md's rules (empty when valid)."""
+    out = []
+    if set(row) != KEYS:
+        return [f"keys {sorted(row)}"]
+    topics, sectors = row["topics"], row["sectors"]
+    if not topics or len(set(topics)) != len(topics) or not set(topics) <= set(TOPIC_KEYS):
+        out.append(f"topics {topics}")
+    if EXCLUSIVE_TOPIC in topics and len(topics) > 1:
+        out.append("off_topic combined with another topic")
+    if len(set(sectors)) != len(sectors) or not set(sectors) <= set(SECTOR_KEYS):
+        out.append(f"sectors {sectors}")
+    if (not sectors) != (EXCLUSIVE_TOPIC in topics):
+        out.append("sectors must be empty exactly when off_topic")
+    if row["severity"] not in SEVERITY_KEYS:
+        out.append(f"severity {row['severity']}")
+    if not row["file"].startswith(("feeds/", "html/")) or ".." in row["file"]:
+        out.append(f"file {row['file']}")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("row", "wrong"),
+    [
+        ({"topics": ["off_topic", "ai"], "sectors": [], "severity": "info"}, True),
+        ({"topics": ["ai"], "sectors": [], "severity": "info"}, True),
+        ({"topics": ["off_topic"], "sectors": ["all"], "severity": "info"}, True),
+        ({"topics": ["malware"], "sectors": ["all"], "severity": "info"}, True),
+        ({"topics": ["ai"], "sectors": ["dentists"], "severity": "info"}, True),
+        ({"topics": ["ai"], "sectors": ["all"], "severity": "urgent"}, True),
+        ({"topics": [], "sectors": ["all"], "severity": "info"}, True),
+        ({"topics": ["ai"], "sectors": ["all"], "severity": "info"}, False),
+        ({"topics": ["off_topic"], "sectors": [], "severity": "info"}, False),
+    ],
+)
+def test_the_rules_catch_what_the_taxonomy_forbids(row: dict[str, Any], wrong: bool) -> None:
+    assert bool(problems({"file": "feeds/x.rss", "identity": "i", **row})) is wrong
+
+
+def test_every_label_line_is_valid_and_unique() -> None:
+    labelled = rows()
+    bad = {f"line {n}": problems(row) for n, row in enumerate(labelled, 1) if problems(row)}
+    assert bad == {}
+    keys = Counter((row["file"], row["identity"]) for row in labelled)
+    assert [k for k, n in keys.items() if n > 1] == []
+
+
+def test_enough_items_and_at_most_twenty_of_the_kev_aggregate() -> None:
+    labelled = rows()
+    assert len(labelled) >= 250
+    assert sum(row["file"] == KEV_FEED for row in labelled) <= 20
+    assert sum(row["topics"] == [EXCLUSIVE_TOPIC] for row in labelled) >= 50  # negatives too
+
+
+def test_every_identity_resolves_to_an_item_of_its_file(realdata: Path) -> None:
+    module = bench_module()
+    examples, missing = module.examples(realdata, rows())
+    assert missing == []
+    assert len(examples) == len(rows())
+    assert all(e.document.title for e in examples)
