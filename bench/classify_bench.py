@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -78,7 +79,7 @@ def vectoriser_only(model: Model, batch: list[Document]) -> None:
     frame = to_frame(batch)
     features = model.pipelines["topics"].named_steps["features"]
     for _, transformer, column in features.transformers_:
-        if transformer != "drop":
+        if isinstance(transformer, Pipeline):  # not the structured columns (cvss_stated)
             transformer.steps[0][1].transform(frame[:, column])
 
 

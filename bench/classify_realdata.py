@@ -1,26 +1,13 @@
 """The current model on real labelled advisories (../shared/realdata/labeled), per axis.
 
-The default model trains on the seed corpus only, so none of these rows was trained on. Labels
-are the publishers' own, mapped to our taxonomy as follows (rows without a mappable label are
-left out on that axis; an axis a file says nothing about stays unknown, as in a labels file):
-
-    vulnrichment_cve_descriptions_severity.csv (CVE descriptions, English)
-        severity  cvss_base_severity lower-cased: CRITICAL/HIGH/MEDIUM/LOW (NONE, empty: out)
-        topics    vulnerability (every row is a CVE); exploited too when in_cisa_kev = yes
-    certfr_avis_2016-2026_risks_fr.csv (CERT-FR avis, French)
-        topics    vulnerability (every avis announces flaws and their fixes)
-    cisa_ics_advisories_sectors.csv (CISA ICS advisories, English)
-        topics    vulnerability
-        severity  max_cvss_v3_severity lower-cased
-        sectors   CISA critical-infrastructure sectors through CISA_SECTORS below; a row whose
-                  sectors map to nothing ('Multiple', empty) is out
-
-Sectors F1 on the ICS file is not a full measure (CISA never says `all`), so the figures to read
-are the recalls: `vulnerability` on CERT-FR (target >= 0.95), `industry` on ICS (>= 0.90), and
-severity accuracy on CVE descriptions (>= 0.80). `--write DIR` also writes the mapped rows as
-labels files, split by `is_heldout(id)` into NAME-train.jsonl (for `techwatch model train
---labels`) and NAME-test.jsonl (for `techwatch model evaluate --labels`); `--part test` then
-measures a model trained on the train files on the rows it never saw.
+The publishers' labels are mapped to our taxonomy by techwatch/classify/realdata.py (the same
+mapping the default model trains with; read its docstring). The default model trains on the
+rows where `is_heldout(id)` is false, so measure it with `--part test` (the rows it never saw).
+Sectors F1 on the ICS file is not a full measure (CISA never says `all`), so the figures to
+read are the recalls: `vulnerability` on CERT-FR (target >= 0.95), `industry` on ICS (>= 0.90),
+and severity accuracy on CVE descriptions (>= 0.80). `--write DIR` also writes the mapped rows
+as labels files (uncapped), split by `is_heldout(id)` into NAME-train.jsonl (for `techwatch
+model train --labels`) and NAME-test.jsonl (for `techwatch model evaluate --labels`).
 
     .venv/bin/python bench/classify_realdata.py --models var/models [--limit N] [--json]
         [--part all|test|train] [--write DIR]
@@ -29,111 +16,16 @@ measures a model trained on the train files on the rows it never saw.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from techwatch.classify import Document, Example, classify, evaluate, load_current
-from techwatch.classify.documents import DOCUMENT_CHARS
+from techwatch.classify import Example, classify, evaluate, load_current, read_examples, realdata
+from techwatch.classify.corpus import seed_files
 from techwatch.classify.model import is_heldout
-from techwatch.taxonomy import SEVERITY_KEYS
-
-LABELED: Final = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "labeled"
-CVE_FILE: Final = "vulnrichment_cve_descriptions_severity.csv"
-CERTFR_FILE: Final = "certfr_avis_2016-2026_risks_fr.csv"
-ICS_FILE: Final = "cisa_ics_advisories_sectors.csv"
-CISA_SECTORS: Final = {
-    "critical manufacturing": "industry",
-    "energy": "industry",
-    "water and wastewater": "industry",
-    "water and wastewater systems": "industry",
-    "chemical": "industry",
-    "food and agriculture": "industry",
-    "transportation": "industry",
-    "transportation systems": "industry",
-    "dams": "industry",
-    "nuclear": "industry",
-    "nuclear reactors, materials, and waste": "industry",
-    "defense industrial base": "industry",
-    "healthcare and public health": "health",
-    "financial services": "finance",
-    "government facilities": "public_admin",
-    "government services and facilities": "public_admin",
-    "emergency services": "public_admin",
-    "information technology": "it_services",
-    "communications": "it_services",
-    "commercial facilities": "retail_hospitality",
-}
-_TAGS = re.compile(r"<[^>]+>")
-
-
-def rows(name: str, limit: int | None) -> Iterator[dict[str, str]]:
-    csv.field_size_limit(10**7)
-    with (LABELED / name).open(encoding="utf-8", newline="") as handle:
-        for n, row in enumerate(csv.DictReader(handle)):
-            if limit is not None and n >= limit:
-                return
-            yield row
-
-
-def severity(value: str) -> str | None:
-    label = (value or "").strip().lower()
-    return label if label in SEVERITY_KEYS and label != "info" else None
-
-
-def sectors(value: str) -> tuple[str, ...] | None:
-    """Our sectors for CISA's free-text, multi-valued sector note; None when none maps."""
-    parts = re.split(r"[;,]\s*(?![^()]*\))", value or "")
-    mapped = {CISA_SECTORS.get(p.strip().lower().removeprefix("and ")) for p in parts}
-    mapped -= {None}
-    return tuple(sorted(mapped)) if mapped else None  # type: ignore[arg-type]
-
-
-def document(doc_id: str, title: str, text: str) -> Document:
-    text = _TAGS.sub("", text or "")
-    return Document(doc_id, _TAGS.sub("", title or "") or doc_id, text[:DOCUMENT_CHARS])
-
-
-def cve_examples(limit: int | None) -> list[Example]:
-    out = []
-    for row in rows(CVE_FILE, limit):
-        topics = ("vulnerability", "exploited") if row["in_cisa_kev"] == "yes" else None
-        out.append(
-            Example(
-                document(row["cve_id"], row["title"], row["description_en"]),
-                topics=topics or ("vulnerability",),
-                severity=severity(row["cvss_base_severity"]),
-            )
-        )
-    return out
-
-
-def certfr_examples(limit: int | None) -> list[Example]:
-    return [
-        Example(
-            document(row["reference"], row["title_fr"], row["summary_fr"]),
-            topics=("vulnerability",),
-        )
-        for row in rows(CERTFR_FILE, limit)
-    ]
-
-
-def ics_examples(limit: int | None) -> list[Example]:
-    return [
-        Example(
-            document(row["advisory_id"], row["title"], row["risk_summary"]),
-            topics=("vulnerability",),
-            sectors=sectors(row["critical_infrastructure_sectors"]),
-            severity=severity(row["max_cvss_v3_severity"]),
-        )
-        for row in rows(ICS_FILE, limit)
-    ]
 
 
 def summary(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -180,19 +72,17 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="also write labels files here")
     parser.add_argument("--part", choices=("all", "test", "train"), default="all")
     args = parser.parse_args()
-    if not LABELED.is_dir():
-        sys.exit(f"{LABELED}: no real labelled data here")
+    folder = realdata.default_folder()
+    if folder is None:
+        sys.exit("no real labelled data: set TECHWATCH_REALDATA or add ../shared/realdata")
     model = load_current(args.models)
     if model is None:
         sys.exit(f"no current model in {args.models}: run `techwatch model train` first")
-    sets = {
-        "cve_descriptions": cve_examples(args.limit),
-        "certfr_avis_fr": certfr_examples(args.limit),
-        "cisa_ics": ics_examples(args.limit),
-    }
+    sets = realdata.load(folder, limit=args.limit)
+    sets["seed"] = read_examples(seed_files())  # how the model does on the hand-written corpus
     report: dict[str, Any] = {"model": model.version}
     for name, examples in sets.items():
-        if args.write is not None:
+        if args.write is not None and name != "seed":
             write(args.write, name, examples)
         if args.part != "all":
             examples = [e for e in examples if is_heldout(e.document.id) == (args.part == "test")]

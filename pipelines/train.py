@@ -17,14 +17,15 @@ from prefect.cache_policies import NONE
 from prefect.utilities.annotations import quote
 
 from pipelines.ingest import db_task
-from techwatch.classify import promote, training
+from techwatch.classify import promote, realdata, training
 from techwatch.classify.corpus import Example
 from techwatch.classify.model import HASH_BITS, Model
 
 
 @db_task
 def gather(db_path: Path, label_files: Sequence[Path], include_seed: bool) -> training.TrainingData:
-    return training.gather(db_path, label_files, include_seed=include_seed)
+    folder = realdata.default_folder() if include_seed else None
+    return training.gather(db_path, label_files, include_seed=include_seed, realdata_folder=folder)
 
 
 @task(cache_policy=NONE)
@@ -61,10 +62,11 @@ def train_flow(
     bits: int = HASH_BITS,
     include_seed: bool = True,
 ) -> dict[str, Any]:
-    """Train a candidate on seed + store + consultants' labels; promote it if not worse.
+    """Train a candidate on seed + real data + store + consultants' labels; promote if not worse.
 
     `label_files` add labelled JSON Lines files; `bits` sizes the hashed feature spaces and
-    `include_seed` leaves the seed corpus out (small models for tests and experiments).
+    `include_seed` False leaves out the bundled corpora: the seed corpus and the real labelled
+    advisories of ../shared/realdata (small models for tests and experiments).
     """
     logger = get_run_logger()
     data = gather(db_path, label_files or [], include_seed)

@@ -22,7 +22,6 @@ from techwatch.classify.corpus import (
     Example,
     read_documents,
     read_examples,
-    seed_files,
 )
 from techwatch.classify.evaluate import evaluate
 from techwatch.classify.model import (
@@ -48,6 +47,7 @@ __all__ = [
     "load_current",
     "read_documents",
     "read_examples",
+    "train",
     "train_and_save",
 ]
 
@@ -60,14 +60,22 @@ def train_and_save(
     seed: int = 0,
     include_seed: bool = True,
     bits: int = HASH_BITS,
+    with_realdata: bool = True,
 ) -> Model:
-    """Train on the seed corpus plus `labels` files, save as a new version, mark it current."""
-    files = [*(seed_files() if include_seed else []), *labels]
-    examples = read_examples(files)
-    model = train(examples, now=now, seed=seed, sources=[str(f) for f in files], bits=bits)
-    folder = artefact.save(model, _free_folder(models, new_version(now)))
-    artefact.mark_current(models, folder.name)
-    return artefact.load(folder)
+    """Train the default model, save it as a new version, mark it current.
+
+    Seed corpus plus `labels` files, plus the real labelled advisories when they are there
+    (realdata.default_folder(); their held-out rows are never trained on). The metadata's
+    `origins` say how many examples came from where.
+    """
+    from techwatch.classify import realdata, training
+
+    folder = realdata.default_folder() if with_realdata else None
+    data = training.gather(None, labels, include_seed=include_seed, realdata_folder=folder)
+    model = training.train_model(data, now=now, seed=seed, bits=bits)
+    saved = artefact.save(model, _free_folder(models, new_version(now)))
+    artefact.mark_current(models, saved.name)
+    return artefact.load(saved)
 
 
 def load_current(models: Path) -> Model | None:

@@ -27,9 +27,9 @@ from techwatch.errors import TerminalError
 METADATA: Final = "metadata.json"
 CURRENT: Final = "current"
 AXES: Final = ("topics", "sectors", "severity")
-# Types beyond skops' defaults that our pipelines may contain. Empty today: every step is a
-# stock scikit-learn estimator. Structured features that need another type add it here by name.
-TRUSTED_TYPES: Final[tuple[str, ...]] = ()
+# Types beyond skops' defaults that our pipelines may contain: the function of the structured
+# features' FunctionTransformer (features.py). Anything else is refused.
+TRUSTED_TYPES: Final[tuple[str, ...]] = ("techwatch.classify.features.stated_bands",)
 
 
 class ArtefactError(TerminalError):

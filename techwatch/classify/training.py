@@ -1,8 +1,10 @@
 """What a training learns from, and training a new model version from it.
 
-Labelled data comes from four origins, counted in the model's metadata:
+Labelled data comes from five origins, counted in the model's metadata (held-out rows included):
 
     seed           the hand-written corpus in the repository
+    realdata:*     real labelled advisories (../shared/realdata/labeled, realdata.py), capped,
+                   when a folder is given: the default model's and `model train`'s
     weak:*         advisories in the store that label themselves (weak.py)
     consultant     consultants' labels (`techwatch items label`): always trained on, never
                    held out, since each was given so that the next model learns it
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from techwatch import labelling
-from techwatch.classify import artefact
+from techwatch.classify import artefact, realdata
 from techwatch.classify.corpus import Example, read_examples, seed_files
 from techwatch.classify.documents import DOCUMENT_CHARS, example_id, item_document
 from techwatch.classify.model import HASH_BITS, Model, new_version, train
@@ -54,16 +56,25 @@ def gather(
     *,
     include_seed: bool = True,
     weak_cap: int = WEAK_CAP,
+    realdata_folder: Path | None = None,
 ) -> TrainingData:
-    """Seed corpus, --labels files and, when the database exists, its weak and consultant labels."""
+    """Seed corpus, --labels files, real labelled advisories when `realdata_folder` is given,
+    and, when the database exists, its weak and consultant labels."""
     seed = seed_files() if include_seed else []
     files = read_examples([*seed, *label_files])  # ids unique across all files
     seeded = len(read_examples(seed))
     origins = ["seed"] * seeded + ["labels-files"] * (len(files) - seeded)
+    sources = [*map(str, seed), *map(str, label_files)]
+    if realdata_folder is not None:
+        taken = {e.document.id for e in files}  # a --labels file may hold the same rows
+        for name, examples in realdata.for_training(realdata.load(realdata_folder)).items():
+            fresh = [e for e in examples if e.document.id not in taken]
+            files, origins = [*files, *fresh], [*origins, *[f"realdata:{name}"] * len(fresh)]
+        sources.append(str(realdata_folder))
     store = StoreLabels()
     if db_path is not None and db_path.is_file():
         store = read_store(db_path, weak_cap)
-    return combine(files, origins, store, [*map(str, seed), *map(str, label_files)])
+    return combine(files, origins, store, sources)
 
 
 def read_store(db_path: Path, weak_cap: int) -> StoreLabels:

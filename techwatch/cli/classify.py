@@ -68,16 +68,18 @@ def train(
     sources: SourcesFile = None,
     json: Json = False,
 ) -> None:
-    """Train on the seed corpus, the store's weak and consultants' labels and --labels files;
-    save a new version and make it current."""
+    """Train on the seed corpus, the real labelled advisories when ../shared/realdata is there,
+    the store's weak and consultants' labels and --labels files; save a new version and make
+    it current."""
     from techwatch import classify as clf
-    from techwatch.classify import training
+    from techwatch.classify import realdata, training
 
     where = paths(home, db, sources)
     models = out or where.var / "models"
     for path in labels or []:
         _read(lambda path=path: clf.read_examples([path]))  # usage errors before a long training
-    data = _read(lambda: training.gather(where.db, labels or []))
+    folder = realdata.default_folder()
+    data = _read(lambda: training.gather(where.db, labels or [], realdata_folder=folder))
     counts = ", ".join(f"{origin} {n}" for origin, n in data.origins.items())
     output.err.print(f"training on {counts}...", highlight=False)
     now = datetime.now(UTC)
@@ -196,14 +198,14 @@ def _read(reader: Any) -> Any:
 
 
 def _current_or_default(models: Path) -> clf.Model:
-    """The current model; on first use, train the default one from the seed corpus."""
+    """The current model; on first use, train the default one (seed corpus, real data)."""
     from techwatch import classify as clf
 
     model = clf.load_current(models)
     if model is not None:
         return model
     output.err.print(
-        f"no model in {models}: training the default model from the seed corpus first...",
+        f"no model in {models}: training the default model first (a few minutes)...",
         highlight=False,
     )
     return clf.train_and_save(models, now=datetime.now(UTC))

@@ -12,6 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 import techwatch.classify as clf
+from techwatch.classify import training
 from techwatch.cli import classify as cli
 from techwatch.taxonomy import SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
 from tests.classify.conftest import TEST_BITS, tiny_records, write_jsonl
@@ -82,7 +83,8 @@ def test_a_bad_input_line_is_a_usage_error_and_nothing_is_written(
 def test_without_a_model_classify_trains_the_default_one_first(
     tmp_path: Path, tiny_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(clf, "seed_files", lambda: [tiny_file])  # the seed corpus, made tiny
+    monkeypatch.setattr(training, "seed_files", lambda: [tiny_file])  # the seed corpus, made tiny
+    monkeypatch.setenv("TECHWATCH_REALDATA", str(tmp_path / "no-realdata"))
     monkeypatch.setattr(clf, "train_and_save", partial(clf.train_and_save, bits=TEST_BITS))
     source = write_jsonl(tmp_path / "in.jsonl", INPUTS[:1])
     out = tmp_path / "out.jsonl"

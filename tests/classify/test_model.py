@@ -17,7 +17,7 @@ def test_the_factory_names_every_step() -> None:
     pipeline = build_pipeline("topics")
     assert list(pipeline.named_steps) == ["features", "classifier"]
     names = [name for name, _, _ in pipeline.named_steps["features"].transformers]
-    assert names == ["title_words", "title_chars", "text_words", "text_chars"]
+    assert names == ["title_words", "title_chars", "text_words", "text_chars", "cvss_stated"]
     assert list(build_pipeline("severity").named_steps) == ["features", "classifier"]
     with pytest.raises(ValueError, match="unknown axis"):
         build_pipeline("colour")
