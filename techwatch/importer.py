@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,6 +46,9 @@ class ImportReport:
     epss_scores: int = 0  # rows of score tables (kind epss), which bring no items
     cves_refreshed: int = 0
     new_stories: int = 0
+    #: Seconds per stage: read (files into the pool), parse (waiting on the workers), store,
+    #: enrich, stories, close (search index when due, run record).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def files_under(paths: Iterable[Path]) -> list[Path]:
@@ -91,6 +94,7 @@ def import_files(
     failed: list[tuple[str, str]] = []
     warnings: list[str] = []
     parsed = 0
+    stages = dict.fromkeys(("read", "parse", "store", "enrich", "stories", "close"), 0.0)
     with run_lock(lock_path_for(db_path)):
         with open_writer(db_path) as writer:
             writer.sync_sources(config.sources, started)
@@ -99,18 +103,24 @@ def import_files(
         scores = 0
         with ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool:
             for batch in batches(files, BATCH_FILES):
-                outcomes = _parse_batch(pool, source, batch, settings.max_bytes)
+                outcomes = _parse_batch(pool, source, batch, settings.max_bytes, stages)
                 for path, outcome in zip(batch, outcomes, strict=True):
                     if outcome.status == "failed":
                         failed.append((str(path), f"{outcome.error_kind}: {outcome.error}"))
                     else:
                         parsed += 1
                         warnings.extend(f"{path.name}: {w}" for w in outcome.warnings)
+                t = time.perf_counter()
                 with open_writer(db_path) as writer:
                     parts.append(writer.write_outcomes(run_id, outcomes, [], datetime.now(UTC)))
+                stages["store"] += time.perf_counter() - t
                 scores += sum(len(o.epss) for o in outcomes)
+        t = time.perf_counter()
         enriched = refresh(db_path, since=written_since)
+        stages["enrich"] = time.perf_counter() - t
+        t = time.perf_counter()
         grouped = group_pending(db_path, now=datetime.now(UTC))
+        stages["stories"] = time.perf_counter() - t
         stats = merge_stats(parts)
         report = ImportReport(
             run_id=run_id,
@@ -125,7 +135,9 @@ def import_files(
             epss_scores=scores,
             cves_refreshed=enriched.cves,
             new_stories=grouped.new_stories,
+            stage_seconds=stages,
         )
+        t = time.perf_counter()
         close_run(
             db_path,
             run_id,
@@ -133,13 +145,19 @@ def import_files(
             failed=bool(failed),
             summary=_summary(report),
         )
-    return report
+        stages["close"] = time.perf_counter() - t
+    return replace(report, stage_seconds={k: round(v, 3) for k, v in stages.items()})
 
 
 def _parse_batch(
-    pool: ParsePool, source: Source, paths: Sequence[Path], max_bytes: int
+    pool: ParsePool,
+    source: Source,
+    paths: Sequence[Path],
+    max_bytes: int,
+    stages: dict[str, float],
 ) -> list[SourceOutcome]:
     """Every file of the batch through the source's parser, the workers kept busy together."""
+    t = time.perf_counter()
     started = datetime.now(UTC)
     pending: list[tuple[Path, int, Future[ParsedFeed] | SourceOutcome]] = []
     for path in paths:
@@ -159,7 +177,11 @@ def _parse_batch(
             selectors=source.html,
         )
         pending.append((path, size, future))
-    return [_outcome(source, path, size, started, job) for path, size, job in pending]
+    stages["read"] += time.perf_counter() - t
+    t = time.perf_counter()
+    outcomes = [_outcome(source, path, size, started, job) for path, size, job in pending]
+    stages["parse"] += time.perf_counter() - t
+    return outcomes
 
 
 def _outcome(

@@ -90,3 +90,17 @@ def test_imports_every_real_cert_fr_avis(
     report = json.loads(out)
     assert report["files"] == len(files) == report["parsed"]
     assert report["new_items"] == len(files)
+
+
+def test_the_report_gives_the_seconds_of_each_stage(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = Path(__file__).parents[1] / "techwatch" / "demo" / "feeds" / "kev.json"
+    code, out, _ = _import(capsys, home, "--source", "kev", str(catalog), "--json")
+    assert code == 0
+    report = json.loads(out)
+    stages = report["stage_seconds"]
+    assert list(stages) == ["read", "parse", "store", "enrich", "stories", "close"]
+    assert all(v >= 0 for v in stages.values())
+    assert sum(stages.values()) <= report["seconds"] + 0.05 + stages["close"]
+    assert report["new_stories"] > 0 and stages["stories"] > 0

@@ -24,7 +24,7 @@ from techwatch.parse.registry import parse_document
 from techwatch.stories import grouping
 from techwatch.stories.evidence import DEFAULT, Thresholds
 from techwatch.stories.grouping import StoryItem
-from techwatch.stories.neardup import band_keys, lead, shingles
+from techwatch.stories.neardup import lead, text_band_keys
 from techwatch.types import ParsedItem
 
 #: Where each part of the corpus comes from: glob under realdata, parser kind, source id.
@@ -122,7 +122,7 @@ def group_all(
     ordered = sorted(items, key=lambda i: (i.seen, i.item_id))
     if not with_urls:
         ordered = [replace(i, canonical_url=None) for i in ordered]
-    keys = band_keys([shingles(lead(i.title, i.text)) for i in ordered])
+    keys = text_band_keys([lead(i.title, i.text) for i in ordered])
     pending = [(replace(i, bands=k), None) for i, k in zip(ordered, keys, strict=True)]
     result = grouping.plan(pending, [], [], thresholds)
     return {join.item_id: join.story_id for join in result.joins}

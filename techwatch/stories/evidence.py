@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -92,7 +93,14 @@ def other_page(a: str | None, b: str | None) -> bool:
     alike they read (CERT-FR's weekly "Multiples vulnérabilités dans ..." avis)."""
     if not a or not b or a == b:
         return False
-    return urlsplit(a).netloc.lower() == urlsplit(b).netloc.lower()
+    return _site(a) == _site(b)
+
+
+@lru_cache(maxsize=65_536)
+def _site(url: str) -> str:
+    """The host of a URL, lowercased; cached because a night asks for the same few thousand
+    URLs hundreds of thousands of times."""
+    return urlsplit(url).netloc.lower()
 
 
 def text_evidence(
@@ -101,6 +109,8 @@ def text_evidence(
     """Near-duplicate leads published close together."""
     if abs(apart) > t.text_window:
         return None
+    if min(len(a), len(b)) < t.text_jaccard * max(len(a), len(b)):
+        return None  # the Jaccard index is at most the ratio of the sizes: no need to intersect
     score = jaccard(a, b)
     return Evidence("text", round(score, 4)) if score >= t.text_jaccard else None
 

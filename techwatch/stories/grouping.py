@@ -16,10 +16,11 @@ input order gives the same stories):
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from techwatch.stories.evidence import (
     DEFAULT,
@@ -130,9 +131,21 @@ def plan(
     planner = _Planner(stories, thresholds)
     for item, story_id in known:
         planner.index(item, story_id)
-    for item, story_id in pending:
-        planner.place(item, story_id)
+    keys = [_keys(item) for item, _ in pending]
+    shared = _shared(keys + [_keys(item) for item, _ in known])
+    for (item, story_id), item_keys in zip(pending, keys, strict=True):
+        if shared.isdisjoint(item_keys):
+            planner.place_alone(item, story_id)
+        else:
+            planner.place(item, story_id)
     return planner.result()
+
+
+def _shared(keys: Iterable[list[Key]]) -> set[Key]:
+    """Index keys held by at least two items. Why: most of a night's items share none (their
+    own story, nothing to compare), and skipping the indexes for them keeps a night fast."""
+    counts = Counter(chain.from_iterable(keys))
+    return {key for key, n in counts.items() if n > 1}
 
 
 @dataclass
@@ -151,8 +164,11 @@ class _Planner:
         self.items: dict[str, StoryItem] = {}
         self.story_of: dict[str, str] = {}
         self.texts: dict[str, frozenset[int]] = {}
-        # insertion-ordered (dict keys), so a crowded band bucket yields its latest items
-        self.by_key: defaultdict[tuple[str, object], dict[str, None]] = defaultdict(dict)
+        # CVE and URL buckets hold every item (dict keys: insertion-ordered, no repeats); a
+        # band bucket only its latest MAX_BAND_BUCKET (a bounded deque: reading a crowded
+        # bucket must not cost its whole size, or look-alike texts make a night quadratic)
+        self.by_key: dict[Key, dict[str, None]] = {}
+        self.by_band: dict[int, deque[str]] = {}
         self.joins: list[Join] = []
         self.merges: list[Merge] = []
         self.founded: list[str] = []
@@ -167,7 +183,13 @@ class _Planner:
         self.items[item.item_id] = item
         self.story_of[item.item_id] = story_id
         for key in _keys(item):
-            self.by_key[key][item.item_id] = None
+            if isinstance(key, int):
+                bucket = self.by_band.get(key)
+                if bucket is None:
+                    bucket = self.by_band[key] = deque(maxlen=MAX_BAND_BUCKET)
+                bucket.append(item.item_id)
+            else:
+                self.by_key.setdefault(key, {})[item.item_id] = None
 
     def place(self, item: StoryItem, current: str | None) -> None:
         matches = self._matches(item)
@@ -183,6 +205,14 @@ class _Planner:
                 target = self._merge(target, other, item.item_id, matches[story_id][0])
         self.index(item, target)
 
+    def place_alone(self, item: StoryItem, current: str | None) -> None:
+        """`place` for an item that shares no key with any other: it stays in its story, or
+        founds one, and no later item can find it, so it is not indexed."""
+        if current is not None and self.resolve(current) in self.stories:
+            self.touched.add(self.resolve(current))
+            return
+        self.touched.add(self._join(item, [], {}))
+
     def result(self) -> Plan:
         joins = tuple(
             Join(j.item_id, self.resolve(j.story_id), j.reason, j.score, j.via) for j in self.joins
@@ -195,23 +225,25 @@ class _Planner:
         candidates: set[str] = set()
         shared: Counter[str] = Counter()
         for key in _keys(item):
-            bucket = self.by_key.get(key)
-            if not bucket:
-                continue
-            if key[0] != "band":
-                candidates.update(bucket)
+            if not isinstance(key, int):
+                candidates.update(self.by_key.get(key, ()))
                 continue
             # A crowded bucket says little (boilerplate shared by many items): only its latest
             # items count, and only the candidates sharing the most bands are compared exactly,
             # which keeps a night linear instead of quadratic in its items.
-            shared.update(list(bucket)[-MAX_BAND_BUCKET:])
+            shared.update(self.by_band.get(key, ()))
         shared.pop(item.item_id, None)
         candidates.update(other for other, _ in shared.most_common(MAX_TEXT_CANDIDATES))
         candidates.discard(item.item_id)
         matches: dict[str, tuple[Evidence, str]] = {}
         for other_id in sorted(candidates):
             other = self.items[other_id]
-            found = item_evidence(item, other, self._text(item), self._text(other), self.thresholds)
+            if item.cves and other.cves:  # the CVE lists decide: no text needed
+                found = item_evidence(item, other, _NO_TEXT, _NO_TEXT, self.thresholds)
+            else:
+                found = item_evidence(
+                    item, other, self._text(item), self._text(other), self.thresholds
+                )
             if found is None:
                 continue
             story = self.resolve(self.story_of[other_id])
@@ -282,10 +314,15 @@ def _strength(evidence: Evidence) -> tuple[float, int]:
     return (-evidence.score, REASON_RANK[evidence.reason])
 
 
-def _keys(item: StoryItem) -> list[tuple[str, object]]:
-    """Index keys of an item: its CVEs, its canonical URL and its band keys."""
-    keys: list[tuple[str, object]] = [("cve", c) for c in sorted(item.cves)]
+def _keys(item: StoryItem) -> list[Key]:
+    """Index keys of an item: its CVEs (str), its canonical URL (a ("url", url) tuple) and its
+    band keys (int); the three kinds never compare equal."""
+    keys: list[Key] = sorted(item.cves)
     if item.canonical_url:
         keys.append(("url", item.canonical_url))
-    keys.extend(("band", k) for k in item.bands)
+    keys.extend(item.bands)
     return keys
+
+
+Key = str | tuple[str, str] | int
+_NO_TEXT: frozenset[int] = frozenset()

@@ -15,7 +15,7 @@ from typing import Any
 from techwatch.errors import StorageError
 from techwatch.storage import Writer, open_writer
 from techwatch.stories import grouping
-from techwatch.stories.neardup import band_keys, lead, shingles
+from techwatch.stories.neardup import lead, text_band_keys
 
 CHUNK_ITEMS = 20_000
 
@@ -75,12 +75,8 @@ def group_with(writer: Writer, *, now: datetime, chunk: int = CHUNK_ITEMS) -> Gr
 
 
 def with_bands(items: list[grouping.StoryItem]) -> list[grouping.StoryItem]:
-    """The items with the MinHash band keys of their title and lead, and the shingles of those
-    that name no CVE (text evidence always involves one of them; the others' are computed only
-    when needed, which keeps a 20,000-item chunk's memory small)."""
-    grams = [shingles(lead(i.title, i.text)) for i in items]
-    keys = band_keys(grams)
-    return [
-        replace(item, bands=k, grams=None if item.cves else g)
-        for item, k, g in zip(items, keys, grams, strict=True)
-    ]
+    """The items with the MinHash band keys of their title and lead, computed for the whole
+    chunk at once; their shingles are left to the planner, which needs them only for the few
+    items it compares exactly."""
+    keys = text_band_keys([lead(i.title, i.text) for i in items])
+    return [replace(item, bands=k) for item, k in zip(items, keys, strict=True)]

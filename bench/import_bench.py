@@ -1,0 +1,115 @@
+"""Import benchmark: the real advisories into a fresh store, with the share of each stage.
+
+Each folder of /work/shared/realdata/advisories that a techwatch parser reads is imported with
+`techwatch import`'s library call (parse in the worker pool, store, enrich, group stories, close
+the run), one source per folder, into a DuckDB file in a temporary folder. Reported: files and
+items per second over the whole import, and the seconds and share of each stage (read, parse,
+store, enrich, stories, close; `other` is pool start-up and run bookkeeping). The search index
+is rebuilt once at the end and reported apart (`fts_s`), as the nightly run does when it is due.
+
+    .venv/bin/python bench/import_bench.py [--realdata PATH] [--repeat 1] [--json]
+
+Skips (exit 0, a message on stderr) when the real-data folder is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from techwatch.config import load_sources
+from techwatch.importer import import_files
+from techwatch.storage import open_reader, open_writer
+
+REPO = Path(__file__).resolve().parents[1]
+REALDATA = Path(os.environ.get("TECHWATCH_REALDATA", REPO.parent / "shared" / "realdata"))
+
+#: source id, parser kind, globs under advisories/ (the files that kind reads).
+SOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("kev", "cisa-kev", ("cisa-kev/known_exploited_vulnerabilities.json",)),
+    ("cve", "cve-json5", ("cve-json5-vulnrichment/*/*.json",)),
+    ("certfr", "certfr-json", ("cert-fr-avis/*/*.json",)),
+    ("csaf", "csaf", ("csaf-cisa/*-2024/*.json", "csaf/*.json")),
+    ("osv", "osv", ("osv-golang-vulndb/*.json", "osv-misc/*.json")),
+)
+
+
+def sources_yaml() -> str:
+    entries = "".join(
+        f"  - id: {sid}\n    name: {sid}\n    kind: {kind}\n"
+        f"    url: https://{sid}.example/\n    category: advisory\n"
+        for sid, kind, _ in SOURCES
+    )
+    return f"sources:\n{entries}"
+
+
+def run_once(advisories: Path, folder: Path) -> dict[str, object]:
+    """One full import into a fresh store; figures of that run."""
+    (folder / "sources.yml").write_text(sources_yaml())
+    config = load_sources(folder / "sources.yml")
+    db = folder / "store.duckdb"
+    stages: Counter[str] = Counter()
+    files = parsed = items = 0
+    t0 = time.perf_counter()
+    for source_id, _, globs in SOURCES:
+        paths = sorted(p for g in globs for p in advisories.glob(g))
+        report = import_files(db, config, source_id, paths)
+        files += report.files
+        parsed += report.parsed
+        items += report.new_items + report.updated_items
+        stages.update(report.stage_seconds)
+        stages["other"] += report.seconds - sum(report.stage_seconds.values())
+    total = time.perf_counter() - t0
+    t = time.perf_counter()
+    with open_writer(db) as writer:
+        writer.rebuild_search_index()
+    fts = time.perf_counter() - t
+    with open_reader(db) as reader:
+        stories = len(reader.stories(limit=10_000_000))
+    return {
+        "files": files,
+        "parsed": parsed,
+        "items": items,
+        "stories": stories,
+        "seconds": round(total, 2),
+        "advisories_per_s": round(parsed / total, 1),
+        "items_per_s": round(items / total, 1),
+        "stage_seconds": {k: round(v, 2) for k, v in stages.items()},
+        "stage_share": {k: round(v / total, 3) for k, v in stages.items()},
+        "fts_s": round(fts, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--realdata", type=Path, default=REALDATA)
+    parser.add_argument("--repeat", type=int, default=1, help="runs; the fastest is reported")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    advisories = args.realdata / "advisories"
+    if not advisories.is_dir():
+        print(f"skipped: no real data at {advisories}", file=sys.stderr)
+        return
+    runs = []
+    for _ in range(max(1, args.repeat)):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs.append(run_once(advisories, Path(tmp)))
+    best = min(runs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
+    best["all_seconds"] = [r["seconds"] for r in runs]
+    if args.json:
+        print(json.dumps(best, indent=2))
+        return
+    for key, value in best.items():
+        print(f"{key:>18}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Items that share no key with any other skip the planner's indexes: the plan must be the one
+the full path gives (same joins, merges, stories), in any mix of new and updated items."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from techwatch.stories.evidence import DEFAULT
+from techwatch.stories.grouping import Plan, StoredStory, StoryItem, _Planner, plan
+from techwatch.stories.neardup import lead, text_band_keys
+
+T0 = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+TEXTS = [
+    "Zimbra fixes a critical flaw exploited in the wild",
+    "Zimbra fixes critical flaw exploited in the wild",
+    "Hospital in Vaud hit by ransomware, emergency open",
+    "Unrelated note about a conference in Geneva",
+]
+
+
+def full_path(
+    pending: list[tuple[StoryItem, str | None]],
+    known: list[tuple[StoryItem, str]],
+    stories: list[StoredStory],
+) -> Plan:
+    planner = _Planner(stories, DEFAULT)
+    for item, story_id in known:
+        planner.index(item, story_id)
+    for item, story_id in pending:
+        planner.place(item, story_id)
+    return planner.result()
+
+
+item_specs = st.tuples(
+    st.integers(0, 3),  # source
+    st.frozensets(st.integers(0, 5), max_size=2),  # CVEs
+    st.one_of(st.none(), st.integers(0, 3)),  # canonical URL
+    st.one_of(st.none(), st.integers(0, len(TEXTS) - 1)),  # text (None: unique text)
+    st.integers(0, 10),  # day
+)
+
+
+def items_from(specs: list[tuple[int, frozenset[int], int | None, int | None, int]], tag: str):
+    made = []
+    for n, (source, cves, url, text, day) in enumerate(specs):
+        title = TEXTS[text] if text is not None else f"zq{tag}{n}xj unique {n}"
+        made.append(
+            StoryItem(
+                item_id=f"{tag}{n}",
+                source_id=f"s{source}",
+                title=title,
+                text="",
+                canonical_url=f"https://news.example/{url}" if url is not None else None,
+                cves=frozenset(f"CVE-2026-{c:04d}" for c in cves),
+                seen=T0 + timedelta(days=day),
+            )
+        )
+    keys = text_band_keys([lead(i.title, i.text) for i in made])
+    return [
+        StoryItem(**{**{f: getattr(i, f) for f in i.__slots__}, "bands": k})
+        for i, k in zip(made, keys, strict=True)
+    ]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(item_specs, max_size=12), st.lists(item_specs, min_size=1, max_size=12))
+def test_the_fast_path_gives_the_full_plan(stored_specs, night_specs) -> None:
+    stored = items_from(stored_specs, "k")
+    first = plan([(i, None) for i in stored], [], [])
+    story_of = {j.item_id: j.story_id for j in first.joins}
+    members: dict[str, dict[str, str]] = {}
+    for item in stored:
+        members.setdefault(story_of[item.item_id], {})[item.source_id] = item.item_id
+    stories = [StoredStory(sid, T0, m) for sid, m in members.items()]
+    known = [(i, story_of[i.item_id]) for i in stored]
+    night = items_from(night_specs, "n")
+    # the night's items are new, plus the stored ones again as updated items
+    pending = [(i, None) for i in night] + [(i, story_of[i.item_id]) for i in stored[:3]]
+    others = [(i, s) for i, s in known if i.item_id not in {p.item_id for p, _ in pending}]
+    assert plan(pending, others, stories) == full_path(pending, others, stories)

@@ -1,0 +1,105 @@
+"""The vectorised shingles and band keys must equal the per-item reference exactly: band keys
+stored by earlier runs (story_bands) are compared with tonight's, so a drift would silently
+stop syndicated copies from finding each other."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from pathlib import Path
+
+import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from techwatch.stories.neardup import (
+    BAND_ROWS,
+    BANDS,
+    NUM_PERM,
+    SEED,
+    _band_key,
+    band_keys,
+    fold,
+    lead,
+    shingles,
+    text_band_keys,
+)
+
+_NOT_WORD = re.compile(r"[\W_]+")
+_COMBINING = re.compile("[\u0300-\u036f]+")
+
+
+def reference_fold(text: str) -> str:
+    """fold() as first written: one regular expression over every text."""
+    folded = text.casefold()
+    if not folded.isascii():
+        folded = _COMBINING.sub("", unicodedata.normalize("NFKD", folded))
+    return " ".join(_NOT_WORD.sub(" ", folded).split())
+
+
+def reference_shingles(text: str) -> frozenset[int]:
+    data = reference_fold(text).encode()
+    if not data:
+        return frozenset()
+    return frozenset(map(zlib.crc32, {data[i : i + 5] for i in range(max(1, len(data) - 4))}))
+
+
+def reference_keys(grams: frozenset[int]) -> tuple[int, ...]:
+    """datasketch's MinHash of the shingles, then one blake2b key per band (the stored keys)."""
+    if not grams:
+        return ()
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=lambda v: v)
+    minhash.update_batch(sorted(grams))
+    values = minhash.hashvalues
+    return tuple(
+        _band_key(b, values[b * BAND_ROWS : (b + 1) * BAND_ROWS].tobytes()) for b in range(BANDS)
+    )
+
+
+EDGE_CASES = [
+    "",
+    "a",
+    "ab c",
+    "abcd",
+    "abcde",
+    "___",
+    " \n\t ",
+    "x\x00y zzzz with a NUL",
+    "Vulnérabilité – Zimbra!",
+    "Ünïcødé ﬁ ligature ß STRASSE «guillemets» l’apostrophe",
+    "日本語のテキスト",
+    "Microsoft Patch Tuesday: CVE-2026-1234, CVE-2026-1235 (CVSS 9.8)",
+]
+
+
+@pytest.mark.parametrize("text", EDGE_CASES)
+def test_fold_and_shingles_match_the_reference_on_edge_cases(text: str) -> None:
+    assert fold(text) == reference_fold(text)
+    assert shingles(text) == reference_shingles(text)
+
+
+def test_a_batch_gets_the_reference_keys_whatever_its_mix_of_texts() -> None:
+    texts = EDGE_CASES * 2 + [lead(f"Titre {n}", "Texte " * n) for n in range(40)]
+    expected = [reference_keys(reference_shingles(t)) for t in texts]
+    assert text_band_keys(texts) == expected
+    assert band_keys([shingles(t) for t in texts]) == expected
+    assert text_band_keys([]) == [] and band_keys([]) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=60), max_size=8))
+def test_any_texts_get_the_reference_keys(texts: list[str]) -> None:
+    assert [fold(t) for t in texts] == [reference_fold(t) for t in texts]
+    assert text_band_keys(texts) == [reference_keys(reference_shingles(t)) for t in texts]
+
+
+def test_real_advisory_titles_get_the_reference_keys(realdata: Path) -> None:
+    """French and English advisory texts, with their accents and typography."""
+    from techwatch.stories.evaluate import load_corpus
+
+    corpus = load_corpus(realdata, Path(__file__).parents[1] / "data" / "stories" / "none")
+    leads = [lead(i.title, i.text) for i in corpus.items[::7]]
+    assert len(leads) > 500
+    assert text_band_keys(leads) == [reference_keys(reference_shingles(t)) for t in leads]
