@@ -1,13 +1,14 @@
 """Import benchmark: the real advisories into a fresh store, with the share of each stage.
 
-Each folder of /work/shared/realdata/advisories that a techwatch parser reads is imported with
-`techwatch import`'s library call (parse in the worker pool, store, enrich, group stories, close
-the run), one source per folder, into a DuckDB file in a temporary folder. Reported: files and
+Each folder of /work/shared/realdata/advisories that a techwatch parser reads is imported, one
+source per folder, into a DuckDB file in a temporary folder: in one run (`import_sources`: one
+worker pool, one enrichment, grouping and search-index pass) or, with --per-source, one
+`techwatch import` run per source (`import_files`). Reported: files and
 items per second over the whole import, and the seconds and share of each stage (read, parse,
-store, enrich, stories, close; `other` is pool start-up and run bookkeeping). The search index
-is rebuilt once at the end and reported apart (`fts_s`), as the nightly run does when it is due.
+store, enrich, stories, close, which indexes the run's items for search; `other` is run
+bookkeeping). A full search-index rebuild is timed apart (`fts_s`), for comparison.
 
-    .venv/bin/python bench/import_bench.py [--realdata PATH] [--repeat 1] [--json]
+    .venv/bin/python bench/import_bench.py [--realdata PATH] [--repeat 1] [--per-source] [--json]
 
 Skips (exit 0, a message on stderr) when the real-data folder is absent.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from techwatch.config import load_sources
-from techwatch.importer import import_files
+from techwatch.importer import import_files, import_sources
 from techwatch.storage import open_reader, open_writer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,23 +52,29 @@ def sources_yaml() -> str:
     return f"sources:\n{entries}"
 
 
-def run_once(advisories: Path, folder: Path) -> dict[str, object]:
+def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, object]:
     """One full import into a fresh store; figures of that run."""
     (folder / "sources.yml").write_text(sources_yaml())
     config = load_sources(folder / "sources.yml")
     db = folder / "store.duckdb"
     stages: Counter[str] = Counter()
     files = parsed = items = 0
+    groups = [
+        (source_id, sorted(p for g in globs for p in advisories.glob(g)))
+        for source_id, _, globs in SOURCES
+    ]
     t0 = time.perf_counter()
-    for source_id, _, globs in SOURCES:
-        paths = sorted(p for g in globs for p in advisories.glob(g))
-        report = import_files(db, config, source_id, paths)
+    if per_source:
+        reports = [import_files(db, config, source_id, paths) for source_id, paths in groups]
+    else:
+        reports = [import_sources(db, config, groups)]
+    for report in reports:
         files += report.files
         parsed += report.parsed
         items += report.new_items + report.updated_items
         stages.update(report.stage_seconds)
-        stages["other"] += report.seconds - sum(report.stage_seconds.values())
     total = time.perf_counter() - t0
+    stages["other"] = total - sum(stages.values())
     t = time.perf_counter()
     with open_writer(db) as writer:
         writer.rebuild_search_index()
@@ -93,6 +100,11 @@ def main() -> None:
     parser.add_argument("--realdata", type=Path, default=REALDATA)
     parser.add_argument("--repeat", type=int, default=1, help="runs; the fastest is reported")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--per-source",
+        action="store_true",
+        help="one import run per source (as five `techwatch import` commands would)",
+    )
     args = parser.parse_args()
     advisories = args.realdata / "advisories"
     if not advisories.is_dir():
@@ -101,7 +113,7 @@ def main() -> None:
     runs = []
     for _ in range(max(1, args.repeat)):
         with tempfile.TemporaryDirectory() as tmp:
-            runs.append(run_once(advisories, Path(tmp)))
+            runs.append(run_once(advisories, Path(tmp), per_source=args.per_source))
     best = min(runs, key=lambda r: float(r["seconds"]))  # type: ignore[arg-type]
     best["all_seconds"] = [r["seconds"] for r in runs]
     if args.json:

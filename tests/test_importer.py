@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from techwatch import importer
 from techwatch.cli import main
+from techwatch.config import load_sources
+from techwatch.importer import import_files, import_sources
 from techwatch.storage import open_reader
+from techwatch.storage.writer import Writer
 
 DATA = Path(__file__).parent / "data" / "advisories"
 
@@ -104,3 +109,74 @@ def test_the_report_gives_the_seconds_of_each_stage(
     assert all(v >= 0 for v in stages.values())
     assert sum(stages.values()) <= report["seconds"] + 0.05 + stages["close"]
     assert report["new_stories"] > 0 and stages["stories"] > 0
+
+
+def _avis_folder(folder: Path, count: int) -> Path:
+    """`count` CERT-FR avis, distinct by reference and title, from the sample one."""
+    folder.mkdir()
+    sample = json.loads((DATA / "certfr_avis.json").read_text())
+    for n in range(count):
+        avis = {
+            **sample,
+            "reference": f"CERTFR-2026-AVI-{n + 100:04d}",
+            "title": f"Multiples vulnérabilités dans Zorglub{n} Firewall",
+        }
+        (folder / f"avis-{n:02d}.json").write_text(json.dumps(avis))
+    return folder
+
+
+def test_an_interrupted_import_keeps_its_batches_and_a_rerun_adds_only_the_rest(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _avis_folder(tmp_path / "avis", 6)
+    monkeypatch.setattr(importer, "BATCH_ITEMS", 2)  # one file (one item) per transaction
+    real_write = Writer.write_outcomes
+    calls: list[int] = []
+
+    def write_then_die(self: Writer, *args: Any, **kwargs: Any) -> Any:
+        stats = real_write(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # killed right after the second commit
+        return stats
+
+    monkeypatch.setattr(Writer, "write_outcomes", write_then_die)
+    db = home / "var" / "techwatch.duckdb"
+    with pytest.raises(KeyboardInterrupt):
+        import_files(db, load_sources(home / "sources.yml"), "certfr", [folder])
+    with open_reader(db) as reader:
+        info = reader.info()
+        assert info["counts"]["items"] == 2
+        assert info["search_index"]["pending"] == 2  # not indexed yet, still found unranked
+        assert [r["score"] for r in reader.search("Zorglub1")] == [None]
+
+    monkeypatch.setattr(Writer, "write_outcomes", real_write)
+    code, out, _ = _import(capsys, home, "--source", "certfr", str(folder), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert (report["parsed"], report["new_items"], report["updated_items"]) == (6, 4, 0)
+    with open_reader(db) as reader:
+        info = reader.info()
+        assert info["counts"]["items"] == 6
+        assert info["search_index"]["pending"] == 0
+        assert info["search_index"]["items"] == 6
+        [hit] = reader.search("Zorglub1")
+        assert hit["score"] is not None  # the index covers the items of both runs
+        assert [r["status"] for r in reader.runs()] == ["ok", "interrupted"]
+
+
+def test_several_sources_are_imported_in_one_run(home: Path, tmp_path: Path) -> None:
+    catalog = Path(__file__).parents[1] / "techwatch" / "demo" / "feeds" / "kev.json"
+    expected = json.loads(catalog.read_text())["count"]
+    folder = _avis_folder(tmp_path / "avis", 3)
+    config = load_sources(home / "sources.yml")
+    db = home / "store.duckdb"
+    report = import_sources(db, config, [("kev", [catalog]), ("certfr", [folder])])
+    assert (report.source_id, report.files, report.parsed) == ("kev,certfr", 4, 4)
+    assert report.new_items == expected + 3
+    assert report.cves_refreshed > 0 and report.new_stories > 0
+    with open_reader(db) as reader:
+        [run] = reader.runs()
+        assert run["kind"] == "import" and run["status"] == "ok"
+        assert reader.info()["search_index"]["pending"] == 0
+        assert {s["source_id"] for s in reader.run_sources(run["run_id"])} == {"kev", "certfr"}

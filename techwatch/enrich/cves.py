@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Final
 
 from techwatch.enrich.names import canonical_pairs, fold_name, nicer, product_key
@@ -187,21 +188,46 @@ def affected_products(
     """
     pairs: dict[tuple[str, str], tuple[str, str]] = {}
     vendors: dict[str, str] = {}
+    named: dict[tuple[tuple[str, str], tuple[str, str]], None] = {}
     for fact in facts:
-        stated = list(fact.products)
+        stated = fact.products
         if fact.kev is not None and fact.kev.vendor:
-            stated.append((fact.kev.vendor, fact.kev.product))
-        for vendor, product in stated:
-            for name in canonical_pairs(vendor, product, package=fact.kind == "osv"):
-                key = (fold_name(name[0]), product_key(*name))
-                shown = (display(key) if display else None) or name
-                old = pairs.get(key)
-                pairs[key] = (
-                    shown if old is None else (nicer(old[0], shown[0]), nicer(old[1], shown[1]))
-                )
-                vendors[key[0]] = nicer(vendors.get(key[0], shown[0]), shown[0])
+            stated = (*stated, (fact.kev.vendor, fact.kev.product))
+        named.update(dict.fromkeys(_canonical_all(stated, fact.kind == "osv")))
+    for key, name in named:
+        shown = (display(key) if display else None) or name
+        old = pairs.get(key)
+        if old is None:
+            pairs[key] = shown
+        elif old != shown:
+            pairs[key] = (nicer(old[0], shown[0]), nicer(old[1], shown[1]))
+        vendor_shown = vendors.get(key[0])
+        if vendor_shown != shown[0]:
+            vendors[key[0]] = shown[0] if vendor_shown is None else nicer(vendor_shown, shown[0])
     products = tuple(sorted(pairs.values(), key=lambda p: (fold_name(p[0]), fold_name(p[1]))))
     return tuple(sorted(vendors.values(), key=fold_name)), products[:MAX_PRODUCTS]
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical(
+    vendor: str, product: str, package: bool
+) -> tuple[tuple[tuple[str, str], tuple[str, str]], ...]:
+    """(key, name) of each canonical pair; cached, as the same few thousand products recur
+    across tens of thousands of CVEs and canonicalising one costs regex passes."""
+    return tuple(
+        ((fold_name(name[0]), product_key(*name)), name)
+        for name in canonical_pairs(vendor, product, package=package)
+    )
+
+
+@lru_cache(maxsize=1 << 14)
+def _canonical_all(
+    stated: tuple[tuple[str, str], ...], package: bool
+) -> tuple[tuple[tuple[str, str], tuple[str, str]], ...]:
+    """(key, name) of every canonical pair of a statement's product list, without repeats;
+    cached, as a bulletin states the same list for each of its CVEs."""
+    found = (pair for vendor, product in stated for pair in _canonical(vendor, product, package))
+    return tuple(dict.fromkeys(found))
 
 
 def display_from(names: Mapping[tuple[str, str], tuple[str, str]]) -> Display:

@@ -203,40 +203,39 @@ def fact_from_row(row: dict[str, Any]) -> CveFact:
 
 
 def cves_table(records: Sequence[CveRecord], now: datetime) -> pa.Table:
-    rows = []
-    for r in records:
-        cvss, kev = r.cvss, r.kev
-        rows.append(
-            {
-                "cve_id": r.cve_id,
-                "title": r.title,
-                "description": r.description,
-                "description_from": r.description_from,
-                "published": r.published,
-                "modified": r.modified,
-                "cvss_version": cvss.version if cvss else None,
-                "cvss_vector": cvss.vector if cvss else None,
-                "cvss_score": cvss.base_score if cvss else None,
-                "cvss_severity": cvss.severity if cvss else None,
-                "cvss_source": cvss.source if cvss else None,
-                "cwes": list(r.cwes),
-                "kev": kev is not None,
-                "kev_date_added": kev.date_added if kev else None,
-                "kev_due_date": kev.due_date if kev else None,
-                "kev_required_action": (kev.required_action or None) if kev else None,
-                "kev_ransomware": kev.ransomware if kev else None,
-                "exploitation": r.exploitation,
-                "vendors": list(r.vendors),
-                "products": [{"vendor": v, "product": p} for v, p in r.products],
-                "first_seen": r.first_seen,
-                "last_seen": r.last_seen,
-                "item_ids": list(r.item_ids),
-                "items": len(r.item_ids),
-                "sources": list(r.sources),
-                "refreshed_at": now,
-            }
-        )
-    return pa.Table.from_pylist(rows, schema=store.CVES)
+    """The CVE rows, built column by column: a list of row dicts costs twice as much at
+    20k CVEs (a bulk import's enrichment)."""
+    cvss = [r.cvss for r in records]
+    kev = [r.kev for r in records]
+    columns: dict[str, list[Any]] = {
+        "cve_id": [r.cve_id for r in records],
+        "title": [r.title for r in records],
+        "description": [r.description for r in records],
+        "description_from": [r.description_from for r in records],
+        "published": [r.published for r in records],
+        "modified": [r.modified for r in records],
+        "cvss_version": [c.version if c else None for c in cvss],
+        "cvss_vector": [c.vector if c else None for c in cvss],
+        "cvss_score": [c.base_score if c else None for c in cvss],
+        "cvss_severity": [c.severity if c else None for c in cvss],
+        "cvss_source": [c.source if c else None for c in cvss],
+        "cwes": [list(r.cwes) for r in records],
+        "kev": [k is not None for k in kev],
+        "kev_date_added": [k.date_added if k else None for k in kev],
+        "kev_due_date": [k.due_date if k else None for k in kev],
+        "kev_required_action": [(k.required_action or None) if k else None for k in kev],
+        "kev_ransomware": [k.ransomware if k else None for k in kev],
+        "exploitation": [r.exploitation for r in records],
+        "vendors": [list(r.vendors) for r in records],
+        "products": [[{"vendor": v, "product": p} for v, p in r.products] for r in records],
+        "first_seen": [r.first_seen for r in records],
+        "last_seen": [r.last_seen for r in records],
+        "item_ids": [list(r.item_ids) for r in records],
+        "items": [len(r.item_ids) for r in records],
+        "sources": [list(r.sources) for r in records],
+        "refreshed_at": [now] * len(records),
+    }
+    return pa.Table.from_pydict(columns, schema=store.CVES)
 
 
 def _entry(row: dict[str, Any]) -> Entry:
