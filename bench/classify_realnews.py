@@ -9,7 +9,12 @@ with the labels by (file, identity). See bench/labels/README.md for how the labe
 Targets (issue 4): topics micro-F1 >= 0.85 and macro-F1 >= 0.80; sectors macro-F1 >= 0.65 on
 items that are not off_topic; severity accuracy >= 0.80.
 
-    .venv/bin/python bench/classify_realnews.py --models var/models [--json] [--errors]
+    .venv/bin/python bench/classify_realnews.py --models var/models [--part dev|test|all]
+        [--json] [--errors]
+
+To stay honest, the items are split into a DEV half (diagnose and tune on it) and a TEST half
+(report only) by `part(key)`: a stable hash of "file#identity", so an item keeps its side as
+labels are added. Seed examples must never paraphrase an evaluation item of either half.
 """
 
 from __future__ import annotations
@@ -55,6 +60,13 @@ SELECTORS: Final = {
     ),
 }
 PAGE_CHARS: Final = 4_000
+PARTS: Final = ("dev", "test", "all")
+
+
+def part(key: str) -> str:
+    """'dev' or 'test' for an item key (file#identity): half of the keys each, by their hash."""
+    digest = hashlib.sha256(f"realnews-part:{key}".encode()).digest()
+    return "dev" if digest[0] < 128 else "test"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +189,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=Path("var/models"))
     parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--part", choices=PARTS, default="dev", help="half to measure")
     parser.add_argument("--json", action="store_true", help="full metrics, not the summary")
     parser.add_argument("--errors", action="store_true", help="also list the misclassified items")
     args = parser.parse_args()
@@ -186,10 +199,13 @@ def main() -> None:
     model = load_current(args.models)
     if model is None:
         sys.exit(f"no current model in {args.models}: run `techwatch model train` first")
-    labelled, missing = examples(REALDATA, read_labels(args.labels))
+    labels = read_labels(args.labels)
+    if args.part != "all":
+        labels = [r for r in labels if part(f"{r['file']}#{r['identity']}") == args.part]
+    labelled, missing = examples(REALDATA, labels)
     predictions = classify(model, [e.document for e in labelled])
     metrics = evaluate(labelled, predictions)
-    report: dict[str, Any] = {"model": model.version, "items": len(labelled)}
+    report: dict[str, Any] = {"model": model.version, "part": args.part, "items": len(labelled)}
     report["unresolved"] = missing
     report.update(metrics if args.json else summary(metrics))
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -42,12 +42,18 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """A document with the labels known for it; None on an axis means unknown, not negative."""
+    """A document with the labels known for it; None on an axis means unknown, not negative.
+
+    `weight` is how much the example counts when the severity axis is fitted (model.py): the
+    tens of thousands of CVE rows count less than a hand-labelled news item, so that they teach
+    CVSS wording without making every technical text sound medium or high.
+    """
 
     document: Document
     topics: tuple[str, ...] | None = None
     sectors: tuple[str, ...] | None = None
     severity: str | None = None
+    weight: float = 1.0
 
     def knows(self, axis: str) -> bool:
         """Whether this example teaches `axis` (topics, sectors or severity)."""

@@ -254,12 +254,15 @@ def _fit_multi_label(
 def _fit_severity(
     examples: Sequence[Example], seed: int, bits: int
 ) -> tuple[Pipeline, tuple[str, ...]]:
+    """Severity on the examples that carry it, each counting its `weight` (corpus.Example)."""
     known = [e for e in examples if e.severity is not None]
     classes = _learnable("severity", known)
     kept = [e for e in known if e.severity in classes]
     target = np.array([e.severity for e in kept], dtype=object)
     frame = to_frame([e.document for e in kept])
-    pipeline = build_pipeline("severity", seed=seed, bits=bits).fit(frame, target)
+    weights = np.array([e.weight for e in kept], dtype=float)
+    pipeline = build_pipeline("severity", seed=seed, bits=bits)
+    pipeline.fit(frame, target, classifier__sample_weight=weights)
     return pipeline, tuple(str(c) for c in pipeline.classes_)
 
 

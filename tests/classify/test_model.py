@@ -61,6 +61,25 @@ def test_a_severity_only_example_is_not_a_negative_for_topics(tiny_file) -> None
     )
 
 
+def test_an_example_weight_sets_how_much_it_pulls_the_severity_axis(tiny_file) -> None:
+    """Light rows (the many CVE descriptions) move the severity model less than full ones."""
+    examples = read_examples([tiny_file])
+    vulnerable = [e for e in examples if e.topics == ("vulnerability",)]
+
+    def low_probability(weight: float) -> float:
+        extra = [
+            Example(replace(e.document, id=f"{e.document.id}-sev"), severity="low", weight=weight)
+            for e in vulnerable
+        ]
+        model = fit([*examples, *extra], seed=0, bits=TEST_BITS)
+        pipeline = model.pipelines["severity"]
+        column = list(pipeline.classes_).index("low")
+        proba = pipeline.predict_proba(to_frame([e.document for e in vulnerable]))
+        return float(proba[:, column].mean())
+
+    assert low_probability(0.05) < low_probability(1.0) - 0.1
+
+
 def test_predictions_are_deterministic_for_a_fixed_seed(tiny_file) -> None:
     examples = read_examples([tiny_file])
     documents = [Document("q1", "Faille critique dans Exchange Server", "Mise à jour urgente.")]

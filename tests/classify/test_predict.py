@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from techwatch.classify.predict import decide
 
 THRESHOLDS = {
@@ -37,3 +39,20 @@ def test_nothing_over_threshold_still_gives_one_topic_and_one_sector() -> None:
 def test_several_topics_and_sectors_pass_together() -> None:
     scores = _scores(vulnerability=0.8, outage=0.5, all=0.9, health=0.4)
     assert decide(scores, THRESHOLDS)[:2] == (("vulnerability", "outage"), ("all", "health"))
+
+
+CALM = {**THRESHOLDS, "topics": {**THRESHOLDS["topics"], "product_update": 0.4}}
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("off_topic", "info"),  # concerns nobody, whatever the severity scores say
+        ("product_update", "medium"),  # no risk topic: high and critical are not allowed
+        ("vulnerability", "high"),  # a risk: the most probable severity
+    ],
+)
+def test_severity_is_bounded_by_the_topics(topic: str, expected: str) -> None:
+    scores = {**_scores(all=0.9), "product_update": 0.0, topic: 0.9}
+    scores.update(info=0.1, low=0.05, medium=0.3, high=0.5, critical=0.05)
+    assert decide(scores, CALM)[2] == expected

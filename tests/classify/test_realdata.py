@@ -84,6 +84,9 @@ def test_caps_limit_what_each_row_teaches_and_drop_rows_that_teach_nothing() -> 
     again = real.for_training({"cve": list(reversed(examples))}, topics_cap=2, severity_cap=1)
     assert again["cve"] == capped  # a stable draw, whatever the file order
     assert real.origins({"cve": capped}) == {"realdata:cve": 2}
+    assert {e.weight for e in capped} == {real.SEVERITY_WEIGHT}
+    lighter = real.for_training({"cve": examples}, topics_cap=2, severity_weight=0.5)["cve"]
+    assert {e.weight for e in lighter} == {0.5}
 
 
 def test_default_folder_follows_the_environment(

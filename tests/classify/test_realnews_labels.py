@@ -22,6 +22,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 LABELS = BENCH / "labels" / "realnews.jsonl"
 KEYS = {"file", "identity", "topics", "sectors", "severity"}
 KEV_FEED = "feeds/security/netsec-rss_kev-aggregate_500items.xml"
+PINNED_PARTS = ["dev", "test", "dev", "dev"]
 
 
 def rows() -> list[dict[str, Any]]:
@@ -99,3 +100,27 @@ def test_every_identity_resolves_to_an_item_of_its_file(realdata: Path) -> None:
     assert missing == []
     assert len(examples) == len(rows())
     assert all(e.document.title for e in examples)
+
+
+def test_dev_and_test_halves_are_stable_and_balanced() -> None:
+    module = bench_module()
+    keys = [f"{row['file']}#{row['identity']}" for row in rows()]
+    parts = Counter(module.part(key) for key in keys)
+    assert set(parts) == {"dev", "test"}
+    assert abs(parts["dev"] - parts["test"]) <= 0.15 * len(keys)
+    # a hash of the key alone: an item keeps its side whatever is added (pinned values)
+    assert [module.part(f"feeds/a.xml#{n}") for n in range(1, 5)] == PINNED_PARTS
+
+
+def test_no_seed_example_copies_an_evaluation_item_title(realdata: Path) -> None:
+    """Seed examples are written by hand: none may take the title of a labelled real item."""
+    from techwatch.classify.corpus import read_examples, seed_files
+
+    examples, _ = bench_module().examples(realdata, rows())
+    real = {_words(e.document.title) for e in examples} - {""}
+    seeded = {_words(e.document.title) for e in read_examples(seed_files())}
+    assert not real & seeded
+
+
+def _words(title: str) -> str:
+    return " ".join("".join(c for c in title.lower() if c.isalnum() or c.isspace()).split())
