@@ -306,7 +306,11 @@ class _Planner:
 
 
 MAX_BAND_BUCKET = 32  # latest items taken from one MinHash band bucket (see _Planner._matches)
-MAX_TEXT_CANDIDATES = 16  # band candidates compared exactly per item, most shared bands first
+# Band candidates compared exactly per item, most shared bands first. A true near-duplicate
+# (Jaccard >= 0.5) shares most bands and ranks first; 6 instead of 16 gives the same grouping on
+# the 388 labelled real pairs (bench/stories_eval.py: 0.973 / 0.822) and cuts the stories stage
+# of the ingestion bench (15k look-alike items) from 9.2 to 6.0 s.
+MAX_TEXT_CANDIDATES = 6
 
 
 def _strength(evidence: Evidence) -> tuple[float, int]:
