@@ -37,13 +37,17 @@ STR = pa.string()
 def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[StoryItem, str | None]]:
     """Items never grouped, or updated since they were, with their story (None when new).
 
-    Ordered by first sighting, then date, then id: the same store gives the same order.
+    Ordered by first sighting, then date, then id: the same store gives the same order. The
+    chunk is chosen on narrow columns first and its text read after: sorting every pending
+    row with its text made each chunk of a large backlog cost as much as the whole backlog.
     """
     rows = conn.execute(
-        f"SELECT {_ITEM_FIELDS}, {_SEEN} AS seen, s.story_id FROM items i "
-        "LEFT JOIN story_items s ON s.item_id = i.id "
-        "WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at "
-        "ORDER BY i.first_seen, seen, i.id LIMIT ?",
+        f"SELECT {_ITEM_FIELDS}, p.seen, p.story_id FROM ("
+        f"    SELECT i.id, i.first_seen, {_SEEN} AS seen, s.story_id FROM items i "
+        "    LEFT JOIN story_items s ON s.item_id = i.id "
+        "    WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at "
+        "    ORDER BY i.first_seen, seen, i.id LIMIT ?) p "
+        "JOIN items i ON i.id = p.id ORDER BY p.first_seen, p.seen, p.id",
         [limit],
     ).fetchall()
     return [(_story_item(row[:7]), row[7]) for row in rows]
@@ -53,7 +57,9 @@ def candidates(
     conn: duckdb.DuckDBPyConnection, items: Sequence[StoryItem]
 ) -> tuple[list[tuple[StoryItem, str]], list[StoredStory]]:
     """Grouped items sharing a CVE, a canonical URL or a band key with `items`, each with its
-    story; and those stories, plus the stories `items` are already in."""
+    story; and those stories, plus the stories `items` are already in. A candidate carries only
+    the band keys `items` hold too: the planner looks up no other (and fetching them all made
+    the candidates of a large backlog cost more than its matching)."""
     ids = pa.table({"id": [i.item_id for i in items]}, schema=pa.schema([("id", STR)]))
     cves = pa.table({"cve": sorted({c for i in items for c in i.cves})}, schema=_CVE)
     urls = pa.table({"url": sorted({i.canonical_url for i in items if i.canonical_url})}, _URL)
@@ -78,7 +84,8 @@ def candidates(
             "FROM story_cand c JOIN items i ON i.id = c.id "
             "JOIN story_items s ON s.item_id = i.id "
             "LEFT JOIN (SELECT item_id, list(key ORDER BY key) AS keys FROM story_bands "
-            "           WHERE item_id IN (SELECT id FROM story_cand) GROUP BY item_id) b "
+            "           WHERE item_id IN (SELECT id FROM story_cand) "
+            "           AND key IN (SELECT key FROM p_bands) GROUP BY item_id) b "
             "       ON b.item_id = i.id "
             "WHERE i.id NOT IN (SELECT id FROM p_ids) ORDER BY i.id"
         ).fetchall()

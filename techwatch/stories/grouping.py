@@ -128,11 +128,14 @@ def plan(
 ) -> Plan:
     """Group `pending` items (each with its current story id, None when new) given the stored
     candidates `known` (each with its story) and the stored stories they belong to."""
-    planner = _Planner(stories, thresholds)
-    for item, story_id in known:
-        planner.index(item, story_id)
     keys = [_keys(item) for item, _ in pending]
-    shared = _shared(keys + [_keys(item) for item, _ in known])
+    known_keys = [_keys(item) for item, _ in known]
+    shared = _shared(keys + known_keys)
+    # Only keys a pending item holds and another item shares can ever be looked up: indexing
+    # the rest (most band keys of the candidates) cost more than the whole matching.
+    planner = _Planner(stories, thresholds, shared.intersection(chain.from_iterable(keys)))
+    for (item, story_id), item_keys in zip(known, known_keys, strict=True):
+        planner.index(item, story_id, item_keys)
     for (item, story_id), item_keys in zip(pending, keys, strict=True):
         if shared.isdisjoint(item_keys):
             planner.place_alone(item, story_id)
@@ -157,8 +160,14 @@ class _Story:
 class _Planner:
     """Mutable state of one plan: stories, aliases of merged ones, candidate indexes."""
 
-    def __init__(self, stories: Iterable[StoredStory], thresholds: Thresholds) -> None:
+    def __init__(
+        self,
+        stories: Iterable[StoredStory],
+        thresholds: Thresholds,
+        wanted: set[Key] | None = None,
+    ) -> None:
         self.thresholds = thresholds
+        self.wanted = wanted  # the only keys worth indexing (see plan); None: all of them
         self.stories = {s.story_id: _Story(s.first_seen, dict(s.members)) for s in stories}
         self.alias: dict[str, str] = {}
         self.items: dict[str, StoryItem] = {}
@@ -179,10 +188,12 @@ class _Planner:
             story_id = self.alias[story_id]
         return story_id
 
-    def index(self, item: StoryItem, story_id: str) -> None:
+    def index(self, item: StoryItem, story_id: str, keys: Iterable[Key] | None = None) -> None:
         self.items[item.item_id] = item
         self.story_of[item.item_id] = story_id
-        for key in _keys(item):
+        for key in _keys(item) if keys is None else keys:
+            if self.wanted is not None and key not in self.wanted:
+                continue
             if isinstance(key, int):
                 bucket = self.by_band.get(key)
                 if bucket is None:
