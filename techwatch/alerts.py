@@ -87,7 +87,7 @@ def deliver_once(
     transport = transport_for(settings, folder)
     with mail_outbox.sender_lock(db), open_writer(db) as writer:
         outbox = writer.outbox()
-        ids = outbox.queue([_row(message)], clock())
+        ids = outbox.queue([mail_outbox.outbox_row(message)], clock())
         if not ids:
             return {"key": message.key, "queued": False, "result": "already queued"}
         report = mail_outbox.deliver(outbox, transport, clock, ids=ids)
@@ -176,21 +176,6 @@ def alert_message(
         now=now,
         language=language,
     )
-
-
-def _row(message: Outgoing) -> dict[str, Any]:
-    return {
-        "key": message.key,
-        "kind": message.kind,
-        "client_id": message.client_id,
-        "period": message.period,
-        "briefing_id": message.briefing_id,
-        "message_id": message.message_id,
-        "sender": message.sender,
-        "recipients": list(message.recipients),
-        "subject": message.subject,
-        "message": message.message,
-    }
 
 
 def notify_failure(

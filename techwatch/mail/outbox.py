@@ -140,7 +140,7 @@ def plan_summaries(
 
 def queue(outbox: Outbox, plan: Plan, now: datetime) -> list[int]:
     """Queue the plan's new messages; a key queued meanwhile is skipped, not duplicated."""
-    return outbox.queue([_row(o) for o in plan.new], now)
+    return outbox.queue([outbox_row(o) for o in plan.new], now)
 
 
 def deliver(
@@ -232,7 +232,8 @@ def _claimed(row: dict[str, Any], message: bytes | None) -> Claimed:
     )
 
 
-def _row(message: Outgoing) -> dict[str, Any]:
+def outbox_row(message: Outgoing) -> dict[str, Any]:
+    """The outbox table row of a message to queue (client summaries and advisor mail alike)."""
     return {
         "key": message.key,
         "kind": message.kind,
