@@ -347,15 +347,7 @@ def _check_html(entry: CommentedMap, where: str, problems: Problems) -> HtmlSele
             'kind html needs an "html:" block with at least "entry" and "title" CSS selectors',
         )
         return None
-    if not isinstance(block, CommentedMap):
-        problems.add(
-            key_line(entry, "html"),
-            where,
-            f'field "html": expected a mapping of CSS selectors, got {describe(block)}',
-        )
-        return None
-    model = validate(_HtmlModel, block, f"{where}, html", problems)
-    return model.build() if model is not None else None
+    return _check_block(entry, "html", _HtmlModel, "a mapping of CSS selectors", where, problems)
 
 
 def _check_crawl(entry: CommentedMap, where: str, problems: Problems) -> CrawlSettings | None:
@@ -374,14 +366,19 @@ def _check_crawl(entry: CommentedMap, where: str, problems: Problems) -> CrawlSe
         return None
     if block is None:
         return None
+    return _check_block(entry, "crawl", _CrawlModel, "a mapping of crawl settings", where, problems)
+
+
+def _check_block(
+    entry: CommentedMap, key: str, model_type: type, expected: str, where: str, problems: Problems
+) -> Any:
+    """A nested settings block: a mapping validated by its model, or an error naming the field."""
+    block = entry[key]
     if not isinstance(block, CommentedMap):
-        problems.add(
-            key_line(entry, "crawl"),
-            where,
-            f'field "crawl": expected a mapping of crawl settings, got {describe(block)}',
-        )
+        got = describe(block)
+        problems.add(key_line(entry, key), where, f'field "{key}": expected {expected}, got {got}')
         return None
-    model = validate(_CrawlModel, block, f"{where}, crawl", problems)
+    model = validate(model_type, block, f"{where}, {key}", problems)
     return model.build() if model is not None else None
 
 
