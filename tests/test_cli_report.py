@@ -3,47 +3,21 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
-from email import message_from_bytes, policy
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from techwatch.cli import main
 from techwatch.storage import open_reader
+from tests.smtp import Inbox, local_smtp
 from tests.test_runreport import history_store
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
-    for name, value in {
-        "TECHWATCH_SMTP_HOST": "127.0.0.1",
-        "TECHWATCH_SMTP_PORT": str(port),
-        "TECHWATCH_SMTP_SECURITY": "none",
-        "TECHWATCH_MAIL_FROM": "Veille <veille@advisor.ch>",
-        "TECHWATCH_ADVISOR_EMAIL": "marie@advisor.ch",
-    }.items():
-        monkeypatch.setenv(name, value)
-    yield inbox
-    controller.stop()
+    with local_smtp(monkeypatch, TECHWATCH_MAIL_FROM="Veille <veille@advisor.ch>") as inbox:
+        yield inbox
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ certificate made in the test, and stored briefings in a real DuckDB file."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,15 +17,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from techwatch.mail.settings import Smtp
+from tests.smtp import free_port
 from tests.tls import self_signed
 
 USER, PASSWORD = "advisor", "s3cret pass phrase"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

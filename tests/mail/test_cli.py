@@ -104,7 +104,7 @@ def test_send_over_smtp_from_the_environment(home, capsys, monkeypatch, smtp_ser
 
 
 def test_send_stops_with_exit_1_when_the_server_is_unreachable(home, capsys, monkeypatch):
-    from tests.mail.conftest import free_port
+    from tests.smtp import free_port
 
     monkeypatch.setenv("TECHWATCH_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("TECHWATCH_SMTP_PORT", str(free_port()))

@@ -16,7 +16,7 @@ from techwatch.clients.profile import Contact
 from techwatch.mail import send
 from techwatch.mail.settings import MailSettings, Secret, Smtp
 from techwatch.storage import open_reader
-from tests.mail.conftest import PASSWORD, USER, free_port
+from tests.mail.conftest import PASSWORD, USER
 from tests.mail.factories import (
     NOW,
     SETTINGS,
@@ -26,6 +26,7 @@ from tests.mail.factories import (
     store_briefing,
     store_briefings,
 )
+from tests.smtp import free_port
 
 
 def settings_for(smtp) -> MailSettings:  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ server); a morning run sends the latest run's report, once per run."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -12,24 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from pipelines.briefings import briefings_flow
 from pipelines.ingest import ingest_flow
 from techwatch import alerts
 from techwatch.storage import open_reader, open_writer
+from tests.smtp import Inbox, local_smtp
 from tests.watch_store import DEMO_CLIENTS, NOW, fortios_store
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture
@@ -41,23 +31,8 @@ def no_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
-    for name, value in {
-        "TECHWATCH_SMTP_HOST": "127.0.0.1",
-        "TECHWATCH_SMTP_PORT": str(port),
-        "TECHWATCH_SMTP_SECURITY": "none",
-        "TECHWATCH_MAIL_FROM": "veille@advisor.ch",
-        "TECHWATCH_ADVISOR_EMAIL": "marie@advisor.ch",
-        "TECHWATCH_ADVISOR_LANGUAGE": "fr",
-    }.items():
-        monkeypatch.setenv(name, value)
-    yield inbox
-    controller.stop()
+    with local_smtp(monkeypatch, TECHWATCH_ADVISOR_LANGUAGE="fr") as inbox:
+        yield inbox
 
 
 def store(tmp_path: Path) -> Path:
