@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from techwatch.briefing import facts
 from techwatch.briefing.build import Inputs, build, kept
 from techwatch.briefing.compose import DEFAULT_CAP, Selection
 from techwatch.briefing.model import Briefing, Health
@@ -68,13 +69,25 @@ def score(
             rows = reader.briefings().story_rows(chunk)
         evidences = gather.evidences(rows)
         decisions = assess(evidences, clients, gather.last_seen(rows), now)
-        members = {sid: e.item_ids for sid, e in evidences.items()}
         with open_writer(db) as writer:
-            dropped += writer.briefings().replace_decisions(chunk, decisions, members)
+            dropped += writer.briefings().replace_decisions(
+                chunk, decisions, _facts_texts(evidences, rows["items"], decisions)
+            )
         decided += len(decisions)
         for row in decisions:
             counts[row["priority"]] += 1
     return ScoreStats(len(story_ids), decided, len(clients), dropped, dict(counts))
+
+
+def _facts_texts(
+    evidences: Mapping[str, Evidence],
+    items: Sequence[Mapping[str, Any]],
+    decisions: Sequence[Mapping[str, Any]],
+) -> dict[str, str]:
+    """The decided stories' facts as JSON text: what their briefings will say of them."""
+    decided = dict.fromkeys(r["story_id"] for r in decisions)
+    told = facts.of_evidences(evidences, items, decided)
+    return {sid: json.dumps(facts.to_json(f), ensure_ascii=False) for sid, f in told.items()}
 
 
 def rescore_active(
@@ -179,41 +192,47 @@ class Desk:
         cap: int = DEFAULT_CAP,
         advisor: str | None = None,
     ) -> tuple[Briefing, Selection]:
-        """Build a client's briefing for `period` (not kept: see `brief`)."""
+        """Build a client's briefing for `period` (not kept: see `brief`).
+
+        Four reads: the client's decisions, triage and what it was told, then the facts of the
+        stories within the cap (again for the next ones if some are gone since)."""
         with self._held() as store:
-            decisions = store.decision_keys(client.id, period.start, period.end)
+            decisions = store.client_decisions(client.id, period.start, period.end)
             triage = store.triage(client.id)
             told = store.told(client.id, period.label)
-            ordered = [k.row for k in kept(decisions, triage, told, now)[0]]
-            evidences: dict[str, Evidence] = {}
-            items: dict[str, list[dict[str, Any]]] = {}
-            reasons: dict[int, str] = {}
+            picks = kept(decisions, triage, told, now)
+            ordered = [k.row["story_id"] for k in picks[0]]
+            found: dict[str, facts.StoryFacts] = {}
             read = 0
-            while read < len(ordered) and len(evidences) < cap:
-                batch = ordered[read : read + cap - len(evidences)]
+            while read < len(ordered) and len(found) < cap:
+                batch = ordered[read : read + cap - len(found)]
                 read += len(batch)
-                rows = store.told_story_rows([d["story_id"] for d in batch])
-                evidences.update(gather.evidences(rows))
-                items.update(_by_story(rows["items"]))
-                reasons.update(store.reasons_at([d["rowid"] for d in batch]))
+                found.update(_told_facts(store, batch))
             checked, failing, degraded = self._cached("health", store.source_health)
             window = (period.start, period.end)
             inputs = Inputs(
-                decisions=[
-                    {**d, "reasons": reasons[d["rowid"]]} if d["rowid"] in reasons else d
-                    for d in decisions
-                ],
-                evidences=evidences,
-                items=items,
+                decisions=decisions,
+                facts=found,
                 triage=triage,
                 told=told,
                 health=Health(checked, failing, degraded),
                 items_watched=self._cached(window, lambda: store.items_between(*window)),
                 model_version=self._cached("model", store.model_version),
                 advisor=advisor,
-                read=frozenset(d["story_id"] for d in ordered[:read]),
+                read=frozenset(ordered[:read]),
             )
-        return build(client, period, inputs, now, cap)
+        return build(client, period, inputs, now, cap, picks)
+
+
+def _told_facts(store: Briefings, story_ids: Sequence[str]) -> dict[str, facts.StoryFacts]:
+    """The stories' facts as scoring kept them; derived from their rows for a story decided
+    before they were kept (or gone since: then it has none)."""
+    kept_facts = store.told_facts(story_ids)
+    found = {sid: facts.from_json(json.loads(text)) for sid, text in kept_facts.items()}
+    missing = [sid for sid in story_ids if sid not in found]
+    if missing:
+        found.update(facts.from_rows(store.story_rows(missing)))
+    return found
 
 
 def brief(
@@ -256,13 +275,6 @@ def write_files(briefing: Briefing, folder: Path) -> list[Path]:
 def portfolio(db: Path, since: datetime) -> list[dict[str, Any]]:
     with Desk(db) as desk:
         return desk.portfolio(since)
-
-
-def _by_story(items: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
-    for item in items:
-        grouped[item["story_id"]].append(item)
-    return grouped
 
 
 def _row(briefing: Briefing) -> dict[str, Any]:

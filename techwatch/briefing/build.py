@@ -1,10 +1,10 @@
-"""Assemble one client's briefing from stored decisions and story evidence (pure).
+"""Assemble one client's briefing from stored decisions and story facts (pure).
 
 Triage, told-once and the order are decided on the decision rows alone (`kept`, the rules of
 `compose`); then each decision within the cap becomes an Entry worded in the client's
 language: why (match reasons, then priority reasons), what to do (KEV action, fixed version,
-topic advice) and the sources. Only those few need their story's evidence: a week of 600
-decisions costs the wording of ten.
+topic advice) and the sources. Only those few need their story's facts (`facts.StoryFacts`,
+kept by scoring): a week of 600 decisions costs the wording of ten.
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ from datetime import datetime
 from typing import Any, Final
 
 from techwatch.briefing import advice
-from techwatch.briefing.compose import Selection, Skipped, order, shorten, shown
+from techwatch.briefing.compose import Selection, Skipped, order, shown
+from techwatch.briefing.facts import StoryFacts
 from techwatch.briefing.memory import Triage
-from techwatch.briefing.model import Briefing, Entry, Health, Link
+from techwatch.briefing.model import Briefing, Entry, Health
 from techwatch.briefing.period import Period, local_date
 from techwatch.clients.profile import Client
-from techwatch.scoring.evidence import Evidence
 from techwatch.scoring.reasons import Reason, render
 
 MAX_WHY: Final = 6
-MAX_LINKS: Final = 5
 MAX_CVES: Final = 5
 _NUMBERS = re.compile(r"\d+")
 
@@ -36,16 +35,15 @@ class Inputs:
     """What the store says for one client and period, read at the I/O edge."""
 
     decisions: Sequence[Mapping[str, Any]]  # client_stories rows, reasons decoded or JSON
-    evidences: Mapping[str, Evidence]
-    items: Mapping[str, Sequence[Mapping[str, Any]]]  # story -> item rows (source, url...)
+    facts: Mapping[str, StoryFacts]
     triage: Mapping[str, Triage]
     told: Mapping[str, frozenset[str]]
     health: Health
     items_watched: int
     model_version: str | None = None
     advisor: str | None = None
-    # Stories whose evidence was read (None: all of them). A kept story outside it is counted
-    # as omitted without reading it; one inside it without evidence is gone and left out.
+    # Stories whose facts were read (None: all of them). A kept story outside it is counted
+    # as omitted without reading it; one inside it without facts is gone and left out.
     read: frozenset[str] | None = None
 
 
@@ -64,7 +62,7 @@ def kept(
     now: datetime,
 ) -> tuple[list[Kept], list[Skipped]]:
     """The decisions to tell, in briefing order, and those left out: decided on the decision
-    rows alone, so that only the few stories within the cap need their evidence read."""
+    rows alone, so that only the few stories within the cap need their facts read."""
     today = local_date(now)
     keep: list[Kept] = []
     skipped: list[Skipped] = []
@@ -82,14 +80,21 @@ def kept(
 
 
 def build(
-    client: Client, period: Period, inputs: Inputs, now: datetime, cap: int
+    client: Client,
+    period: Period,
+    inputs: Inputs,
+    now: datetime,
+    cap: int,
+    picks: tuple[list[Kept], list[Skipped]] | None = None,
 ) -> tuple[Briefing, Selection]:
-    told, skipped = kept(inputs.decisions, inputs.triage, inputs.told, now)
+    """The briefing and what it told; `picks` is `kept` of the same inputs and `now` when the
+    caller already has it (it chose which stories' facts to read)."""
+    told, skipped = picks or kept(inputs.decisions, inputs.triage, inputs.told, now)
     chosen: list[Kept] = []
     omitted = 0
     for pick in told:
         story = pick.row["story_id"]
-        if story in inputs.evidences:
+        if story in inputs.facts:
             if len(chosen) < cap:
                 chosen.append(pick)
             else:
@@ -98,8 +103,7 @@ def build(
             omitted += 1
     language = client.language
     entries = tuple(
-        _entry(k.row, inputs.evidences[k.row["story_id"]], inputs.items, language, k.renewed)
-        for k in chosen
+        _entry(k.row, inputs.facts[k.row["story_id"]], language, k.renewed) for k in chosen
     )
     selection = Selection(
         entries=entries,
@@ -131,43 +135,36 @@ def _order(pick: Kept) -> tuple[Any, ...]:
 
 
 def _known(story: str, inputs: Inputs) -> bool:
-    """A story whose evidence was read and found, or not read at all (assumed present)."""
-    return story in inputs.evidences or (inputs.read is not None and story not in inputs.read)
+    """A story whose facts were read and found, or not read at all (assumed present)."""
+    return story in inputs.facts or (inputs.read is not None and story not in inputs.read)
 
 
-def _entry(
-    row: Mapping[str, Any],
-    evidence: Evidence,
-    items: Mapping[str, Sequence[Mapping[str, Any]]],
-    language: str,
-    renewed: bool,
-) -> Entry:
+def _entry(row: Mapping[str, Any], facts: StoryFacts, language: str, renewed: bool) -> Entry:
     reasons = row["reasons"]
     if isinstance(reasons, str):
         reasons = json.loads(reasons)
     match = [_reason(r) for r in reasons.get("match", [])]
     priority = [_reason(r) for r in reasons.get("priority", [])]
     why = tuple(dict.fromkeys(render(r, language) for r in (*match, *priority)))[:MAX_WHY]
-    members = items.get(evidence.story_id, ())
     return Entry(
-        story_id=evidence.story_id,
+        story_id=facts.story_id,
         priority=row["priority"],
         lane=row["lane"],
-        title=evidence.title,
-        summary=shorten(_summary(evidence, members)),
+        title=facts.title,
+        summary=facts.summary,
         why=why,
         actions=advice.actions(
-            evidence.topics,
+            facts.topics,
             language,
-            kev=_kev_actions(evidence, match),
-            fixes=_fixes(evidence, match),
+            kev=_kev_actions(facts, match),
+            fixes=_fixes(facts, match),
         ),
-        links=_links(members),
-        first_seen=evidence.first_seen,
-        topics=evidence.topics,
-        severity=evidence.severity,
-        cves=evidence.cves[:MAX_CVES],
-        item_ids=evidence.item_ids,
+        links=facts.links,
+        first_seen=facts.first_seen,
+        topics=facts.topics,
+        severity=facts.severity,
+        cves=facts.cves[:MAX_CVES],
+        item_ids=facts.item_ids,
         marks=tuple(sorted(row["marks"])),
         renewed=renewed,
     )
@@ -177,48 +174,30 @@ def _reason(data: Mapping[str, Any]) -> Reason:
     return Reason(data["code"], tuple(data["params"].items()))
 
 
-def _summary(evidence: Evidence, members: Sequence[Mapping[str, Any]]) -> str:
-    """The text of the story's title item, else of its first item with text."""
-    for member in members:
-        if member["title"] == evidence.title and member["text"]:
-            return member["text"]
-    return next((m["text"] for m in members if m["text"]), evidence.title)
-
-
 def _matched_vulns(match: Sequence[Reason]) -> dict[str, dict[str, Any]]:
     return {str(r.param("vuln")): dict(r.params) for r in match if "vuln" in dict(r.params)}
 
 
-def _kev_actions(evidence: Evidence, match: Sequence[Reason]) -> tuple[advice.KevAction, ...]:
+def _kev_actions(facts: StoryFacts, match: Sequence[Reason]) -> tuple[advice.KevAction, ...]:
     """CISA's required action for the CVEs that matched (any KEV CVE of a text match)."""
     matched = _matched_vulns(match)
-    listed = [v for v in evidence.vulns if v.kev is not None and v.kev.required_action]
-    chosen = [v for v in listed if v.vuln_id in matched] or listed
-    actions = {
-        v.vuln_id: advice.KevAction(v.vuln_id, v.kev.required_action, v.kev.due_date)
-        for v in chosen
-        if v.kev is not None
-    }
-    return tuple(actions.values())[:2]
+    chosen = [k for k in facts.kev if k.cve in matched] or facts.kev
+    return tuple({k.cve: k for k in chosen}.values())[:2]
 
 
-def _fixes(evidence: Evidence, match: Sequence[Reason]) -> tuple[advice.Fix, ...]:
+def _fixes(facts: StoryFacts, match: Sequence[Reason]) -> tuple[advice.Fix, ...]:
     """First fixed versions the advisories state for the products that matched, on the
     branch of the client's version when it is known (7.2.3 -> the 7.2 fix)."""
     fixes: dict[str, advice.Fix] = {}
     for vuln_id, params in _matched_vulns(match).items():
         version = str(params.get("version") or "")
-        for vuln in evidence.vulns:
-            if vuln.vuln_id != vuln_id:
+        for fix in facts.fixes:
+            if fix.vuln_id != vuln_id:
                 continue
-            for affected in vuln.affected:
-                if not affected.fixed:
-                    continue
-                named = str(params.get("product") or affected.product)
-                if named.casefold() != affected.product.casefold():
-                    continue
-                fixed = _on_branch(affected.fixed, version)
-                fixes.setdefault(affected.product, advice.Fix(affected.product, fixed))
+            named = str(params.get("product") or fix.product)
+            if named.casefold() != fix.product.casefold():
+                continue
+            fixes.setdefault(fix.product, advice.Fix(fix.product, _on_branch(fix.fixed, version)))
     return tuple(fixes.values())[:2]
 
 
@@ -229,19 +208,3 @@ def _on_branch(fixed: Sequence[str], version: str) -> str:
         if same:
             return same[0]
     return " / ".join(fixed[:3])
-
-
-def _links(members: Sequence[Mapping[str, Any]]) -> tuple[Link, ...]:
-    """One link per source, advisories and vendors first, at most MAX_LINKS."""
-    rank = {"advisory": 0, "vendor": 1, "regulation": 2, "status": 3, "press": 4, "blog": 5}
-    seen: dict[str, Link] = {}
-    for member in sorted(members, key=lambda m: rank.get(m["category"], 9)):
-        if member["source_id"] in seen:
-            continue
-        seen[member["source_id"]] = Link(
-            source=member["source_name"],
-            title=member["title"],
-            url=member["url"],
-            published=member["published"],
-        )
-    return tuple(seen.values())[:MAX_LINKS]

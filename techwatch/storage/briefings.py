@@ -1,8 +1,9 @@
 """SQL of per-client decisions, briefings and triage; functions over an open connection.
 
 The Writer and Reader expose these as methods; this module keeps the SQL of one concept
-together. Decisions (`client_stories`) are replaced per story: scoring a story again for all
-clients deletes its old rows and inserts the new ones in one transaction.
+together (what a briefing reads about its told stories is in `told`). Decisions
+(`client_stories`) are replaced per story: scoring a story again for all clients deletes its
+old rows and inserts the new ones, with the story's facts, in one transaction.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import duckdb
 import pyarrow as pa
 
 from techwatch.briefing.memory import Triage
-from techwatch.storage import evidence
+from techwatch.storage import evidence, told
 from techwatch.storage.connection import registered, transaction
-from techwatch.storage.rows import dicts, plain
+from techwatch.storage.rows import dicts
+from techwatch.storage.told import literal, moment
 
 DECISION_SCHEMA = pa.schema(
     [
@@ -43,30 +45,23 @@ def replace_decisions(
     conn: duckdb.DuckDBPyConnection,
     story_ids: Sequence[str],
     rows: Sequence[dict[str, Any]],
-    members: Mapping[str, Sequence[str]] | None = None,
+    facts: Mapping[str, str] | None = None,
 ) -> None:
     """Replace every client's decision about `story_ids` by `rows` (caller's transaction),
-    the portfolio's summary of the days they were and are on, and the stories' `members`
-    (story -> item ids, as scored)."""
+    the portfolio's summary of the days they were and are on, and the decided stories' `facts`
+    (story -> `briefing.facts` JSON, as scored).
+
+    Rows go in by client: a client's decisions of one scoring sit together, so reading its
+    week touches a few runs of rows (`told.client_decisions`)."""
     stories = pa.table({"story_id": pa.array(list(dict.fromkeys(story_ids)), pa.string())})
     table = pa.Table.from_pylist(
         [{**r, "urgency": URGENCY[r["priority"]]} for r in rows], schema=DECISION_SCHEMA
     )
     decided = {r["story_id"] for r in rows}
-    items = pa.table(
-        {
-            "story_id": pa.array([s for s in (members or {}) if s in decided], pa.string()),
-            "item_ids": pa.array(
-                [list(ids) for s, ids in (members or {}).items() if s in decided],
-                pa.list_(pa.string()),
-            ),
-        }
+    told.replace_told_facts(
+        conn, story_ids, {s: f for s, f in (facts or {}).items() if s in decided}
     )
-    with registered(conn, scored_stories=stories, decisions=table, scored_items=items):
-        conn.execute(
-            "DELETE FROM decided_items WHERE story_id IN (SELECT story_id FROM scored_stories)"
-        )
-        conn.execute("INSERT INTO decided_items SELECT story_id, item_ids FROM scored_items")
+    with registered(conn, scored_stories=stories, decisions=table):
         days = conn.execute(
             f"SELECT DISTINCT {_DAY} FROM client_stories "
             "WHERE story_id IN (SELECT story_id FROM scored_stories) "
@@ -75,7 +70,10 @@ def replace_decisions(
         conn.execute(
             "DELETE FROM client_stories WHERE story_id IN (SELECT story_id FROM scored_stories)"
         )
-        conn.execute("INSERT INTO client_stories SELECT * FROM decisions")
+        conn.execute(
+            "INSERT INTO client_stories SELECT * FROM decisions "
+            "ORDER BY client_id, last_seen, story_id"
+        )
     refresh_days(conn, [d for (d,) in days])
 
 
@@ -128,178 +126,6 @@ def decisions(
     return rows
 
 
-def decision_keys(
-    conn: duckdb.DuckDBPyConnection, client_id: str, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
-    """A client's decisions about stories active in [start, end), narrow: what choosing a
-    briefing's stories needs. Their reasons are read for the few told (`reasons_at`)."""
-    cursor = conn.execute(
-        "SELECT rowid, story_id, priority, lane, marks, last_seen, rules_version "
-        "FROM client_stories WHERE client_id = ? AND last_seen >= ? AND last_seen < ? "
-        "ORDER BY urgency DESC, last_seen DESC, story_id",
-        [client_id, start, end],
-    )
-    return [
-        {
-            "rowid": rowid,
-            "story_id": story,
-            "priority": priority,
-            "lane": lane,
-            "marks": marks,
-            "last_seen": plain(seen),
-            "rules_version": rules,
-        }
-        for rowid, story, priority, lane, marks, seen, rules in cursor.fetchall()
-    ]
-
-
-def reasons_at(conn: duckdb.DuckDBPyConnection, rowids: Sequence[int]) -> dict[int, str]:
-    """The reasons (JSON text) of the decisions at these rowids (from `decision_keys`).
-
-    One point read per row: the reasons column is the widest of the table (~400 bytes a
-    decision), and an IN list over it reads every row group (~60 ms a week), a rowid
-    equality one row."""
-    if not rowids:
-        return {}
-    sql = " UNION ALL ".join(
-        f"SELECT rowid, reasons FROM client_stories WHERE rowid = {int(r)}" for r in rowids
-    )
-    return dict(conn.execute(sql).fetchall())
-
-
-def told_story_rows(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dict[str, Any]:
-    """`evidence.story_rows` for the few stories a briefing tells, read by key.
-
-    Their items come from `decided_items` (kept by scoring), so that stories, items and
-    their labels are primary-key lookups (index scans) instead of a scan of story_items and
-    ranges of items; each table is read alone (a join of them is planned as hash joins over
-    whole tables). A story decided before that table existed goes through
-    `evidence.story_rows`."""
-    wanted = list(dict.fromkeys(story_ids))
-    if not wanted:
-        return _NO_ROWS
-    found = dict(
-        conn.execute(
-            f"SELECT story_id, item_ids FROM decided_items WHERE story_id IN {_quoted(wanted)}"
-        ).fetchall()
-    )
-    keyed = [s for s in wanted if found.get(s)]
-    rest = [s for s in wanted if not found.get(s)]
-    rows = evidence.story_rows(conn, rest) if rest else _NO_ROWS
-    if not keyed:
-        return rows
-    story_of = {item: story for story in keyed for item in found[story]}
-    items = _quoted(list(story_of))
-    stories = dicts(
-        conn.execute(
-            "SELECT story_id, title, first_seen, last_seen, cves FROM stories "
-            f"WHERE story_id IN {_quoted(keyed)}"
-        )
-    )
-    members = _members(conn, items, story_of)
-    facts = [
-        {"story_id": story_of[row["item_id"]], **row}
-        for row in dicts(conn.execute(_vulns_sql(conn, items)))
-    ]
-    facts.sort(key=lambda f: (f["story_id"], f["vuln_id"], f["item_id"]))
-    cves = list(dict.fromkeys(c for story in stories for c in story["cves"] or ()))
-    epss = (
-        dicts(
-            conn.execute(
-                "SELECT DISTINCT cve_id, date, score, percentile FROM epss_latest "
-                f"WHERE cve_id IN {_quoted(cves)}"
-            )
-        )
-        if cves
-        else []
-    )
-    return {
-        "stories": rows["stories"] + stories,
-        "items": rows["items"] + members,
-        "facts": rows["facts"] + facts,
-        "epss": rows["epss"] + epss,
-    }
-
-
-_NO_ROWS: dict[str, Any] = {"stories": [], "items": [], "facts": [], "epss": []}
-
-
-def _quoted(values: Sequence[str]) -> str:
-    """`('a', 'b')`: an IN list of SQL string literals (quotes doubled), which DuckDB answers
-    with a primary-key index scan. Not parameters: the Python client tries to import pandas
-    for every parameter it binds (~0.5 ms each when it is not installed)."""
-    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
-
-
-def _members(
-    conn: duckdb.DuckDBPyConnection, items: str, story_of: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    """The items with source and effective labels, in the order of evidence.story_rows."""
-    sources = {
-        r[0]: r[1:] for r in conn.execute("SELECT id, name, category FROM sources").fetchall()
-    }
-    found = dicts(
-        conn.execute(
-            "SELECT id AS item_id, source_id, title, "
-            f"left(text, {evidence.TEXT_CHARS}) AS text, url, published, first_seen, "
-            f"language, cves FROM items WHERE id IN {items}"
-        )
-    )
-    model = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            f"SELECT item_id, topics, sectors, severity FROM item_classes WHERE item_id IN {items}"
-        ).fetchall()
-    }
-    said = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            "SELECT item_id, "
-            "arg_max(topics, seq) FILTER (WHERE topics IS NOT NULL), "
-            "arg_max(sectors, seq) FILTER (WHERE sectors IS NOT NULL), "
-            "arg_max(severity, seq) FILTER (WHERE severity IS NOT NULL) "
-            f"FROM item_labels WHERE item_id IN {items} GROUP BY item_id"
-        ).fetchall()
-    }
-    members = []
-    for row in found:
-        labels = said.get(row["item_id"], (None, None, None))
-        classes = model.get(row["item_id"], (None, None, None))
-        effective = [a if a is not None else b for a, b in zip(labels, classes, strict=True)]
-        if row["source_id"] not in sources:
-            continue  # as the join of evidence.story_rows
-        name, category = sources[row["source_id"]]
-        members.append(
-            {
-                "story_id": story_of[row["item_id"]],
-                "item_id": row["item_id"],
-                "source_id": row["source_id"],
-                "source_name": name,
-                "category": category,
-                **row,
-                "topics": effective[0],
-                "sectors": effective[1],
-                "severity": effective[2],
-            }
-        )
-    members.sort(key=lambda m: (m["story_id"], m["published"] or m["first_seen"], m["item_id"]))
-    return members
-
-
-def _vulns_sql(conn: duckdb.DuckDBPyConnection, items: str) -> str:
-    """item_vulns rows of the items: their key (item_id, vuln_id) cannot be probed by item
-    alone, so the rowid range of the item_id column's matches bounds the read of the rest."""
-    lo, hi = conn.execute(
-        f"SELECT min(rowid), max(rowid) FROM item_vulns WHERE item_id IN {items}"
-    ).fetchone() or (None, None)
-    if lo is None:
-        return "SELECT * FROM item_vulns WHERE false"
-    return (
-        f"SELECT * FROM item_vulns WHERE rowid BETWEEN {int(lo)} AND {int(hi)} "
-        f"AND item_id IN {items}"
-    )
-
-
 def decision(
     conn: duckdb.DuckDBPyConnection, client_id: str, story_id: str
 ) -> dict[str, Any] | None:
@@ -323,6 +149,7 @@ def portfolio(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str
     since = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
     day = since.date()
     next_day = datetime.combine(day + timedelta(days=1), time(), UTC)
+    # Literals, not parameters (see `told`): the held desk answers in a few milliseconds.
     return dicts(
         conn.execute(
             f"""
@@ -330,9 +157,10 @@ def portfolio(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str
                 SELECT client_id, act_now, act_soon, plan, watch, urgency, top_rank,
                        {{'story': top_story, 'title': top_title, 'priority': top_priority}}
                            AS top
-                FROM client_days WHERE day > $day
+                FROM client_days WHERE day > DATE '{day.isoformat()}'
                 UNION ALL
-                {_SUMMARY} WHERE last_seen >= $since AND last_seen < $next GROUP BY client_id
+                {_SUMMARY} WHERE last_seen >= {moment(since)} AND last_seen < {moment(next_day)}
+                GROUP BY client_id
             ), summed AS (
                 SELECT client_id, CAST(sum(act_now) AS BIGINT) AS act_now,
                        CAST(sum(act_soon) AS BIGINT) AS act_soon,
@@ -344,8 +172,7 @@ def portfolio(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str
                    top.title AS top_title, top.priority AS top_priority, urgency
             FROM summed
             ORDER BY urgency DESC, act_now DESC, act_soon DESC, plan DESC, client_id
-            """,
-            {"day": day, "since": since, "next": next_day},
+            """
         )
     )
 
@@ -418,9 +245,8 @@ def told_marks(
     """
     rows = conn.execute(
         "SELECT e.story_id, arg_max(e.marks, e.told_at) FROM briefing_entries e "
-        "JOIN briefings b USING (briefing_id) WHERE e.client_id = ? AND b.period <> ? "
-        "GROUP BY e.story_id",
-        [client_id, period],
+        f"JOIN briefings b USING (briefing_id) WHERE e.client_id = {literal(client_id)} "
+        f"AND b.period <> {literal(period)} GROUP BY e.story_id"
     ).fetchall()
     return {story: frozenset(marks) for story, marks in rows}
 
@@ -445,9 +271,8 @@ def current_triage(conn: duckdb.DuckDBPyConnection, client_id: str) -> dict[str,
     """The latest triage per story of one client."""
     rows = dicts(
         conn.execute(
-            "SELECT * FROM triage WHERE client_id = ? "
-            "QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY set_at DESC) = 1",
-            [client_id],
+            f"SELECT * FROM triage WHERE client_id = {literal(client_id)} "
+            "QUALIFY row_number() OVER (PARTITION BY story_id ORDER BY set_at DESC) = 1"
         )
     )
     return {row["story_id"]: _triage(row) for row in rows}
@@ -483,9 +308,7 @@ def drop_orphans(conn: duckdb.DuckDBPyConnection) -> int:
         f"RETURNING {_DAY}"
     ).fetchall()
     refresh_days(conn, [d for (d,) in days])
-    conn.execute(
-        "DELETE FROM decided_items WHERE story_id NOT IN (SELECT story_id FROM client_stories)"
-    )
+    told.drop_untold(conn)
     return len(days)
 
 
@@ -553,10 +376,10 @@ class Briefings:
         self,
         story_ids: Sequence[str],
         rows: Sequence[dict[str, Any]],
-        members: Mapping[str, Sequence[str]] | None = None,
+        facts: Mapping[str, str] | None = None,
     ) -> int:
         with transaction(self._conn, "replace_decisions"):
-            replace_decisions(self._conn, story_ids, rows, members)
+            replace_decisions(self._conn, story_ids, rows, facts)
             return drop_orphans(self._conn)
 
     def save(self, row: dict[str, Any], entries: Sequence[dict[str, Any]]) -> None:
@@ -569,14 +392,13 @@ class Briefings:
     def decisions(self, client_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
         return decisions(self._conn, client_id, start, end)
 
-    def decision_keys(self, client_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        return decision_keys(self._conn, client_id, start, end)
+    def client_decisions(
+        self, client_id: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        return told.client_decisions(self._conn, client_id, start, end)
 
-    def reasons_at(self, rowids: Sequence[int]) -> dict[int, str]:
-        return reasons_at(self._conn, rowids)
-
-    def told_story_rows(self, story_ids: Sequence[str]) -> dict[str, Any]:
-        return told_story_rows(self._conn, story_ids)
+    def told_facts(self, story_ids: Sequence[str]) -> dict[str, str]:
+        return told.told_facts(self._conn, story_ids)
 
     def decision(self, client_id: str, story_id: str) -> dict[str, Any] | None:
         return decision(self._conn, client_id, story_id)

@@ -1,5 +1,5 @@
-"""build(): the briefing chosen from decision rows alone, with evidence read only for the
-stories within the cap, is the briefing built from every story's evidence."""
+"""build(): the briefing chosen from decision rows alone, with facts read only for the
+stories within the cap, is the briefing built from every story's facts."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from techwatch.briefing.build import Inputs, build, kept
+from techwatch.briefing.facts import StoryFacts
 from techwatch.briefing.memory import Triage
 from techwatch.briefing.model import Health
 from techwatch.briefing.period import span
 from techwatch.clients.profile import Client
-from techwatch.scoring.evidence import Evidence
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 PERIOD = span(date(2026, 11, 21), date(2026, 11, 28))
@@ -32,15 +32,14 @@ def decision(n: int) -> dict:
     }
 
 
-def evidence(story: str) -> Evidence:
-    return Evidence(story, f"Title {story}", "text", NOW - timedelta(days=1), topics=("breach",))
+def facts(story: str) -> StoryFacts:
+    return StoryFacts(story, f"Title {story}", "text", NOW - timedelta(days=1), topics=("breach",))
 
 
-def inputs(decisions, evidences, read=None, triage=None, told=None) -> Inputs:
+def inputs(decisions, found, read=None, triage=None, told=None) -> Inputs:
     return Inputs(
         decisions=decisions,
-        evidences=evidences,
-        items={},
+        facts=found,
         triage=triage or {},
         told=told or {},
         health=Health(3, 0),
@@ -56,12 +55,12 @@ def test_reading_only_the_stories_within_the_cap_gives_the_same_briefing(count, 
     triage = {"s005": Triage("c", "s005", "done", "anne", NOW)}
     told = {"s006": frozenset(), "s014": frozenset()}  # s014 comes back: kev is new
     order = [k.row["story_id"] for k in kept(rows, triage, told, NOW)[0]]
-    everything = {r["story_id"]: evidence(r["story_id"]) for r in rows}
-    for n in gone:  # the n-th story to tell was merged away since the decision: no evidence
+    everything = {r["story_id"]: facts(r["story_id"]) for r in rows}
+    for n in gone:  # the n-th story to tell was merged away since the decision: no facts
         everything.pop(order[n] if n < len(order) else "", None)
     full, full_sel = build(CLIENT, PERIOD, inputs(rows, everything, None, triage, told), NOW, 10)
 
-    found: dict[str, Evidence] = {}
+    found: dict[str, StoryFacts] = {}
     read = 0
     while read < len(order) and len(found) < 10:  # what watch.Desk reads
         batch = order[read : read + 10 - len(found)]
@@ -91,7 +90,7 @@ def test_kept_orders_like_the_briefing_and_says_what_it_left_out():
 def test_reasons_are_decoded_only_for_the_told_stories_and_worded_in_french():
     rows = [decision(0), {**decision(1), "reasons": "not json: never decoded"}]
     read = frozenset({"s000", "s001"})
-    briefing, _ = build(CLIENT, PERIOD, inputs(rows, {"s000": evidence("s000")}, read), NOW, 1)
+    briefing, _ = build(CLIENT, PERIOD, inputs(rows, {"s000": facts("s000")}, read), NOW, 1)
     assert [e.story_id for e in briefing.entries] == ["s000"]
     assert briefing.omitted == 0  # s001 was read and is gone
     assert briefing.entries[0].why == ("version de Pare-feu non renseignée : à vérifier",)

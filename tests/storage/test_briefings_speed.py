@@ -1,5 +1,6 @@
 """What scoring keeps for fast reads gives the answers of the plain queries: the portfolio from
-the per-day summary, a briefing's story rows read by key from `decided_items`."""
+the per-day summary, a briefing's stories from the facts kept in `told_facts`, a client's
+decisions stored together."""
 
 import json
 import random
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from techwatch import watch
+from techwatch.briefing.period import last_days
 from techwatch.clients.config import load_clients
 from techwatch.storage import briefings as store
-from techwatch.storage import evidence, migrate
+from techwatch.storage import migrate, told
 from techwatch.storage.connection import connect
 from techwatch.storage.rows import dicts
 from tests.watch_store import DEMO_CLIENTS, NOW, fortios_store
@@ -115,34 +117,98 @@ def scored(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kept", [True, False])
-def test_story_rows_read_by_key_are_the_scanned_ones(scored, kept):
+def test_a_briefing_from_the_kept_facts_is_the_one_from_the_stories_rows(scored):
+    week = last_days(7, NOW)
+    clients = load_clients(DEMO_CLIENTS)
+    with watch.Desk(scored) as desk:
+        kept = [desk.compose(c, week, NOW) for c in clients]
     conn = connect(scored, read_only=False, wait_s=5)
-    ids = [r[0] for r in conn.execute("SELECT story_id FROM stories ORDER BY 1").fetchall()]
-    assert conn.execute("SELECT count(*) FROM decided_items").fetchone()[0] >= 1
-    if not kept:  # decided before decided_items existed: read through story_items
-        conn.execute("DELETE FROM decided_items")
-    keyed = store.told_story_rows(conn, ids)
-    scanned = evidence.story_rows(conn, ids)
-    for part in ("stories", "items", "facts", "epss"):
-        key = "story_id" if part != "epss" else "cve_id"
-        assert sorted(keyed[part], key=lambda r: r[key]) == sorted(
-            scanned[part], key=lambda r: r[key]
-        ), part
-    assert keyed["items"] and keyed["facts"]
-    assert store.told_story_rows(conn, []) == {"stories": [], "items": [], "facts": [], "epss": []}
+    assert conn.execute("SELECT count(*) FROM told_facts").fetchone()[0] >= 1
+    conn.execute("DELETE FROM told_facts")  # as decided before told_facts existed
     conn.close()
+    with watch.Desk(scored) as desk:
+        derived = [desk.compose(c, week, NOW) for c in clients]
+    assert kept == derived
+    entries = [e for briefing, _ in kept for e in briefing.entries]
+    assert any(e.links and e.actions and e.cves for e in entries)
 
 
-def test_reasons_are_read_at_the_rows_the_narrow_query_names(scored):
+def test_a_clients_decisions_read_narrow_are_the_full_ones(scored):
     conn = connect(scored, read_only=True, wait_s=5)
     start, end = NOW - timedelta(days=7), NOW + timedelta(days=1)
-    rows = store.decisions(conn, "dental-lausanne", start, end)
-    full = {r["story_id"]: r["reasons"] for r in rows}
-    narrow = store.decision_keys(conn, "dental-lausanne", start, end)
-    reasons = store.reasons_at(conn, [r["rowid"] for r in narrow])
-    assert full and {r["story_id"]: json.loads(reasons[r["rowid"]]) for r in narrow} == full
+    full = store.decisions(conn, "dental-lausanne", start, end)
+    narrow = told.client_decisions(conn, "dental-lausanne", start, end)
+    keys = ("story_id", "priority", "lane", "marks", "last_seen", "rules_version")
+    assert full and [{k: r[k] for k in keys} for r in full] == [
+        {k: r[k] for k in keys} for r in narrow
+    ]
+    assert [r["reasons"] for r in full] == [json.loads(r["reasons"]) for r in narrow]
+    assert told.client_decisions(conn, "nobody", start, end) == []
     conn.close()
+
+
+def test_one_clients_decisions_of_one_scoring_sit_together(conn):
+    stories = [f"s{n}" for n in range(40)]
+    store.replace_decisions(conn, stories, decisions(random.Random(7), stories, 5))
+    rows = conn.execute("SELECT client_id FROM client_stories ORDER BY rowid").fetchall()
+    runs = [c for n, (c,) in enumerate(rows) if n == 0 or rows[n - 1][0] != c]
+    assert len(rows) > 40 and sorted(runs) == sorted(set(runs))
+
+
+def test_told_facts_follow_the_decisions(conn):
+    rows = decisions(random.Random(3), ["x", "y"], 3)
+    conn.execute(
+        "INSERT INTO stories SELECT unnest(['x', 'y']), 't', ?, ?, 1, 1, [], ?, ?",
+        [NOW, NOW, NOW, NOW],
+    )
+    decided = {r["story_id"] for r in rows}
+    facts = {"x": '{"n": 1}', "y": '{"n": 2}', "z": '{"n": 3}'}  # z has no decision
+    store.replace_decisions(conn, ["x", "y", "z"], rows, facts)
+    assert told.told_facts(conn, ["x", "y", "z", "x"]) == {s: facts[s] for s in decided}
+    store.replace_decisions(conn, ["x"], [], facts)
+    assert "x" not in told.told_facts(conn, ["x"])  # scored again without a decision
+    conn.execute("DELETE FROM stories WHERE story_id = 'y'")  # merged away
+    store.drop_orphans(conn)
+    assert told.told_facts(conn, ["y"]) == {} and told.told_facts(conn, []) == {}
+
+
+def test_values_inlined_in_sql_stay_values(conn):
+    store.replace_decisions(conn, ["o'k"], decisions(random.Random(4), ["o'k"], 2))
+    client = conn.execute("SELECT any_value(client_id) FROM client_stories").fetchone()[0]
+    rows = told.client_decisions(conn, client, NOW - timedelta(days=30), NOW + timedelta(days=1))
+    assert [r["story_id"] for r in rows] == ["o'k"]
+    assert told.client_decisions(conn, "x' OR '1'='1", NOW - timedelta(days=30), NOW) == []
+    assert told.told_facts(conn, ["'); DROP TABLE told_facts; --"]) == {}
+    assert store.told_marks(conn, "c0' OR '1'='1", "p") == {}
+
+
+def test_decisions_stored_before_the_facts_are_kept_and_clustered(tmp_path):
+    path = tmp_path / "old.duckdb"
+    connection = connect(path, read_only=False, wait_s=5)
+    connection.execute(migrate.BOOTSTRAP)
+    for migration in migrate.available():
+        if migration.version < 10:  # the store as techwatch left it before told_facts
+            migrate._apply(connection, migration, NOW)
+    rows = decisions(random.Random(6), [f"s{n}" for n in range(30)], 4)
+    random.Random(1).shuffle(rows)
+    for r in rows:
+        connection.execute(
+            "INSERT INTO client_stories VALUES ($client_id, $story_id, $priority, $urgency, "
+            "$lane, $reasons, $marks, $title, $first_seen, $last_seen, $decided_at, "
+            "$rules_version)",
+            {**r, "urgency": store.URGENCY[r["priority"]]},
+        )
+    before = connection.execute("SELECT * FROM client_stories ORDER BY ALL").fetchall()
+    migrate.apply_pending(connection, NOW)
+    assert connection.execute("SELECT * FROM client_stories ORDER BY ALL").fetchall() == before
+    stored = connection.execute(
+        "SELECT CAST(last_seen AT TIME ZONE 'UTC' AS DATE), client_id FROM client_stories "
+        "ORDER BY rowid"
+    ).fetchall()
+    assert stored == sorted(stored)
+    tables = {r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "told_facts" in tables and "decided_items" not in tables
+    connection.close()
 
 
 def test_a_naive_since_is_taken_as_utc(conn):
