@@ -8,10 +8,13 @@ budget guards against hostile files); writes go through the one writer under the
 A bulk import is shaped for throughput: one writer session with a transaction per
 BATCH_ITEMS items (committed batches survive an interruption), files parsed while the previous
 ones are stored, and enrichment, story grouping and the search index done once, at the end.
+Each stored file is recorded with the digest of its bytes and of the parser code: the same
+file imported again for the same source is skipped, unparsed (`reparse=True` reads it anyway).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,9 +29,11 @@ from techwatch.enrich.refresh import refresh
 from techwatch.errors import ConfigError, ParseError
 from techwatch.ingest import close_run, new_run_id
 from techwatch.parse.pool import ParsePool
+from techwatch.parse.registry import parsers_fingerprint
 from techwatch.report import merge_stats
 from techwatch.runlock import lock_path_for, run_lock
 from techwatch.storage import open_writer
+from techwatch.storage.imports import ImportedFile
 from techwatch.storage.writer import Writer
 from techwatch.stories.run import group_pending
 from techwatch.types import ParsedFeed, Source, SourceOutcome, WriteStats
@@ -40,6 +45,9 @@ BATCH_ITEMS = 2_000
 #: Files handed to the workers ahead of the one being stored, so parsing and storing overlap;
 #: bounds the bytes held in memory to LOOKAHEAD_FILES x max_bytes.
 LOOKAHEAD_FILES = 64
+#: Source kinds whose parsers detect the language of entries: only they need the workers to
+#: load the language model.
+LANGUAGE_KINDS = frozenset({"feed", "html"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,8 @@ class ImportReport:
     epss_scores: int = 0  # rows of score tables (kind epss), which bring no items
     cves_refreshed: int = 0
     new_stories: int = 0
+    #: Files skipped: imported before for the same source, same bytes, same parser code.
+    unchanged_files: int = 0
     #: Seconds per stage: read (files into the pool), parse (waiting on the workers), store,
     #: enrich, stories, close (search index when due, run record).
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -94,9 +104,10 @@ def import_files(
     paths: Sequence[Path],
     *,
     now: datetime | None = None,
+    reparse: bool = False,
 ) -> ImportReport:
     """Parse every file with the source's parser and store the items, batch by batch."""
-    return import_sources(db_path, config, [(source_id, paths)], now=now)
+    return import_sources(db_path, config, [(source_id, paths)], now=now, reparse=reparse)
 
 
 def import_sources(
@@ -105,10 +116,12 @@ def import_sources(
     groups: Sequence[tuple[str, Sequence[Path]]],
     *,
     now: datetime | None = None,
+    reparse: bool = False,
 ) -> ImportReport:
     """Import files of several sources in one run: one worker pool, one writer session, then
     one enrichment, one story grouping and one search-index update over everything stored.
 
+    Files stored before (same source, bytes and parser code) are skipped unless `reparse`.
     The report's `source_id` lists the source ids, comma-separated.
     """
     jobs = [
@@ -121,26 +134,36 @@ def import_sources(
     parts: list[WriteStats] = []
     failed: list[tuple[str, str]] = []
     warnings: list[str] = []
-    parsed = scores = 0
+    parsed = scores = unchanged = 0
     stages = dict.fromkeys(("read", "parse", "store", "enrich", "stories", "close"), 0.0)
     with run_lock(lock_path_for(db_path)):
         # One connection for every batch: each close checkpoints the whole file (~0.3 s).
         with (
             open_writer(db_path) as writer,
-            ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool,
+            ParsePool(
+                settings.parse_workers,
+                settings.parse_timeout_s,
+                language_model=any(s.kind in LANGUAGE_KINDS for s, _ in jobs),
+            ) as pool,
         ):
             writer.sync_sources(config.sources, started)
             writer.begin_run(run_id, started_at=started, kind="import", flow_run_id=None)
             written_since = datetime.now(UTC)
+            known = {} if reparse else writer.imported_files().known([s.id for s, _ in jobs])
+            reader = _Reader(pool, settings.max_bytes, known, parsers_fingerprint())
             batch: list[SourceOutcome] = []
+            stored: list[ImportedFile] = []
             size = 0
-            for path, outcome in _parsed(pool, jobs, settings.max_bytes, stages):
+            for path, outcome, record in _parsed(reader, jobs, stages):
                 if outcome.status == "failed":
                     failed.append((str(path), f"{outcome.error_kind}: {outcome.error}"))
+                elif record is None:
+                    unchanged += 1
                 else:
                     parsed += 1
                     warnings.extend(f"{path.name}: {w}" for w in outcome.warnings)
                     scores += len(outcome.epss)
+                    stored.append(record)
                 batch.append(outcome)
                 size += 1 + len(outcome.items) + len(outcome.epss)
                 if size >= BATCH_ITEMS:
@@ -148,6 +171,7 @@ def import_sources(
                     batch, size = [], 0
             if batch:
                 parts.append(_store(writer, run_id, batch, stages))
+            _record(writer, run_id, stored, stages)
         t = time.perf_counter()
         enriched = refresh(db_path, since=written_since)
         stages["enrich"] = time.perf_counter() - t
@@ -168,6 +192,7 @@ def import_sources(
             epss_scores=scores,
             cves_refreshed=enriched.cves,
             new_stories=grouped.new_stories,
+            unchanged_files=unchanged,
             stage_seconds=stages,
         )
         t = time.perf_counter()
@@ -192,68 +217,116 @@ def _store(
     return stats
 
 
+def _record(
+    writer: Writer, run_id: str, files: Sequence[ImportedFile], stages: dict[str, float]
+) -> None:
+    """Record the stored files, once all batches are committed: one more commit per run, as
+    each commit after a batch checkpoints the file (~0.5 s). An interrupted run records
+    nothing: its committed files are read again next time, and found unchanged."""
+    t = time.perf_counter()
+    writer.imported_files().record(files, run_id, datetime.now(UTC))
+    stages["store"] += time.perf_counter() - t
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    """How files reach the workers: the pool, the size cap, the files stored before and the
+    fingerprint of the parser code in use."""
+
+    pool: ParsePool
+    max_bytes: int
+    known: dict[tuple[str, str], ImportedFile]
+    parsers: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One file on its way: in a worker's hands (`job` a Future), or already decided."""
+
+    source: Source
+    path: Path
+    size: int
+    started: datetime
+    sha256: str
+    job: Future[ParsedFeed] | SourceOutcome
+    skipped: bool = False
+
+
 def _parsed(
-    pool: ParsePool,
+    reader: _Reader,
     jobs: Sequence[tuple[Source, Path]],
-    max_bytes: int,
     stages: dict[str, float],
-) -> Iterator[tuple[Path, SourceOutcome]]:
-    """Each file's outcome, in order, with up to LOOKAHEAD_FILES files in the workers' hands
-    while the caller stores the previous ones."""
-    window: deque[tuple[Source, Path, int, datetime, Future[ParsedFeed] | SourceOutcome]]
-    window = deque()
+) -> Iterator[tuple[Path, SourceOutcome, ImportedFile | None]]:
+    """Each file's outcome, in order, with what to record of it once stored (None for a file
+    that failed or was skipped), with up to LOOKAHEAD_FILES files in the workers' hands while
+    the caller stores the previous ones."""
+    window: deque[_Job] = deque()
     todo = iter(jobs)
 
     def fill() -> None:
         t = time.perf_counter()
         for source, path in islice(todo, LOOKAHEAD_FILES - len(window)):
-            window.append((source, path, *_submit(pool, source, path, max_bytes)))
+            window.append(_submit(reader, source, path))
         stages["read"] += time.perf_counter() - t
 
     fill()
     while window:
-        source, path, size, started, job = window.popleft()
+        job = window.popleft()
         t = time.perf_counter()
-        outcome = _outcome(source, path, size, started, job)
+        outcome = _outcome(job)
         stages["parse"] += time.perf_counter() - t
         fill()
-        yield path, outcome
+        record = None
+        if outcome.status == "ok" and not job.skipped:
+            record = ImportedFile(
+                job.source.id,
+                job.path.as_uri(),
+                job.sha256,
+                reader.parsers,
+                outcome.entries,
+                len(outcome.items),
+            )
+        yield job.path, outcome, record
 
 
-def _submit(
-    pool: ParsePool, source: Source, path: Path, max_bytes: int
-) -> tuple[int, datetime, Future[ParsedFeed] | SourceOutcome]:
-    """Hand one file to the workers, or fail it right away when it is over the size cap."""
+def _submit(reader: _Reader, source: Source, path: Path) -> _Job:
+    """Hand one file to the workers; or fail it right away when it is over the size cap, or
+    skip it when this source stored the same bytes, read by the same parser code, before."""
     started = datetime.now(UTC)
     size = path.stat().st_size
-    if size > max_bytes:
-        message = f"{path.name}: {size} bytes, over the {max_bytes} cap"
-        return size, started, _failed(source, path, size, started, "too_large", message)
-    future = pool.submit(
+    if size > reader.max_bytes:
+        message = f"{path.name}: {size} bytes, over the {reader.max_bytes} cap"
+        failed = _failed(source, path, size, started, "too_large", message)
+        return _Job(source, path, size, started, "", failed)
+    body = path.read_bytes()
+    sha256 = hashlib.sha256(body).hexdigest()
+    url = path.as_uri()
+    before = reader.known.get((source.id, url))
+    if before is not None and (before.sha256, before.parsers) == (sha256, reader.parsers):
+        unchanged = SourceOutcome(
+            source.id, "ok", started, 0.0, url=url, bytes=size, entries=before.entries
+        )
+        return _Job(source, path, size, started, sha256, unchanged, skipped=True)
+    future = reader.pool.submit(
         source.id,
-        path.read_bytes(),
-        url=path.as_uri(),
+        body,
+        url=url,
         content_type=None,
         declared_language=source.language,
         fetched_at=started,
         kind=source.kind,
         selectors=source.html,
     )
-    return size, started, future
+    return _Job(source, path, len(body), started, sha256, future)
 
 
-def _outcome(
-    source: Source,
-    path: Path,
-    size: int,
-    started: datetime,
-    job: Future[ParsedFeed] | SourceOutcome,
-) -> SourceOutcome:
+def _outcome(job: _Job) -> SourceOutcome:
     """What happened to one file: its parsed items, or the reason it failed."""
-    if isinstance(job, SourceOutcome):
-        return job
+    if isinstance(job.job, SourceOutcome):
+        return job.job
+    source, path, size, started = job.source, job.path, job.size, job.started
     try:
-        parsed = job.result()
+        parsed = job.job.result()
     except ParseError as error:
         return _failed(source, path, size, started, error.kind, f"{path.name}: {error.args[0]}")
     return SourceOutcome(
@@ -293,6 +366,7 @@ def _summary(report: ImportReport) -> dict[str, object]:
         "failed": [list(f) for f in report.failed],
         "new_items": report.new_items,
         "updated_items": report.updated_items,
+        "unchanged_files": report.unchanged_files,
         "new_stories": report.new_stories,
         "seconds": report.seconds,
     }

@@ -154,7 +154,9 @@ def test_an_interrupted_import_keeps_its_batches_and_a_rerun_adds_only_the_rest(
     code, out, _ = _import(capsys, home, "--source", "certfr", str(folder), "--json")
     assert code == 0
     report = json.loads(out)
-    assert (report["parsed"], report["new_items"], report["updated_items"]) == (6, 4, 0)
+    # An interrupted run records no file as stored: all are read again, two found unchanged.
+    assert (report["parsed"], report["unchanged_files"]) == (6, 0)
+    assert (report["new_items"], report["updated_items"]) == (4, 0)
     with open_reader(db) as reader:
         info = reader.info()
         assert info["counts"]["items"] == 6
@@ -180,3 +182,133 @@ def test_several_sources_are_imported_in_one_run(home: Path, tmp_path: Path) -> 
         assert run["kind"] == "import" and run["status"] == "ok"
         assert reader.info()["search_index"]["pending"] == 0
         assert {s["source_id"] for s in reader.run_sources(run["run_id"])} == {"kev", "certfr"}
+
+
+def test_files_stored_before_are_skipped_and_a_changed_one_is_read_again(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _avis_folder(tmp_path / "avis", 4)
+    first = import_files(
+        home / "store.duckdb", load_sources(home / "sources.yml"), "certfr", [folder]
+    )
+    assert (first.parsed, first.unchanged_files, first.new_items) == (4, 0, 4)
+
+    again = import_files(
+        home / "store.duckdb", load_sources(home / "sources.yml"), "certfr", [folder]
+    )
+    assert (again.files, again.parsed, again.unchanged_files) == (4, 0, 4)
+    assert (again.new_items, again.updated_items, again.cves_refreshed) == (0, 0, 0)
+
+    changed = json.loads((folder / "avis-02.json").read_text())
+    changed["title"] += " (révision)"
+    (folder / "avis-02.json").write_text(json.dumps(changed))
+    third = import_files(
+        home / "store.duckdb", load_sources(home / "sources.yml"), "certfr", [folder]
+    )
+    assert (third.parsed, third.unchanged_files, third.updated_items) == (1, 3, 1)
+    with open_reader(home / "store.duckdb") as reader:
+        assert reader.info()["counts"]["items"] == 4
+        assert [r["status"] for r in reader.runs()] == ["ok", "ok", "ok"]
+
+
+def test_reparse_or_new_parser_code_reads_every_file_again(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _avis_folder(tmp_path / "avis", 3)
+    code, out, _ = _import(capsys, home, "--source", "certfr", str(folder))
+    assert code == 0 and "Skipped" not in out
+    code, out, _ = _import(capsys, home, "--source", "certfr", str(folder))
+    assert "Imported 0/3 files" in out and "Skipped 3 files" in out
+
+    code, out, _ = _import(capsys, home, "--source", "certfr", str(folder), "--reparse", "--json")
+    report = json.loads(out)
+    assert (report["parsed"], report["unchanged_files"], report["new_items"]) == (3, 0, 0)
+    assert report["updated_items"] == 0, "the same code reads the same items"
+
+    monkeypatch.setattr(importer, "parsers_fingerprint", lambda: "a parser fix")
+    code, out, _ = _import(capsys, home, "--source", "certfr", str(folder), "--json")
+    assert (json.loads(out)["parsed"], json.loads(out)["unchanged_files"]) == (3, 0)
+
+
+def test_the_same_file_for_another_source_is_read(home: Path, tmp_path: Path) -> None:
+    folder = _avis_folder(tmp_path / "avis", 2)
+    text = SOURCES + (
+        "  - id: certfr2\n    name: CERT-FR bis\n    kind: certfr-json\n"
+        "    url: https://example.org/avis/\n    category: advisory\n"
+    )
+    (home / "sources.yml").write_text(text)
+    config = load_sources(home / "sources.yml")
+    import_files(home / "store.duckdb", config, "certfr", [folder])
+    other = import_files(home / "store.duckdb", config, "certfr2", [folder])
+    assert (other.parsed, other.unchanged_files, other.new_items) == (2, 0, 2)
+
+
+#: A few real files of each advisory kind (glob under advisories/, source id, kind).
+REAL_SAMPLE = (
+    ("cisa-kev/known_exploited_vulnerabilities.json", "kev", "cisa-kev", 1),
+    ("cve-json5-vulnrichment/*/*.json", "cve", "cve-json5", 60),
+    ("cert-fr-avis/*/*.json", "certfr", "certfr-json", 60),
+    ("csaf-cisa/*-2024/*.json", "csaf", "csaf", 30),
+    ("osv-golang-vulndb/*.json", "osv", "osv", 30),
+)
+
+
+def test_a_real_import_is_stable_and_its_enrichment_equals_a_full_refresh(
+    realdata: Path, tmp_path: Path
+) -> None:
+    """Invariants of the fast paths: a second import skips every file and changes nothing;
+    reparsing finds every item unchanged (stable content hashes); the CVE table built
+    incrementally by the import is the one a full refresh rebuilds from every item."""
+    from techwatch.enrich.refresh import refresh
+    from techwatch.storage.connection import connect
+
+    entries = "".join(
+        f"  - id: {sid}\n    name: {sid}\n    kind: {kind}\n"
+        f"    url: https://{sid}.example/\n    category: advisory\n"
+        for _, sid, kind, _ in REAL_SAMPLE
+    )
+    (tmp_path / "sources.yml").write_text(f"sources:\n{entries}")
+    config = load_sources(tmp_path / "sources.yml")
+    groups = [
+        (sid, sorted((realdata / "advisories").glob(pattern))[:count])
+        for pattern, sid, _, count in REAL_SAMPLE
+    ]
+    db = tmp_path / "store.duckdb"
+    first = import_sources(db, config, groups)
+    assert first.parsed == first.files > 150 and first.new_items > 1000
+    cves_sql = "SELECT * EXCLUDE (refreshed_at) FROM cves ORDER BY cve_id"
+
+    def table(sql: str) -> list[tuple[Any, ...]]:
+        conn = connect(db, read_only=True, wait_s=5)
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+
+    incremental = table(cves_sql)
+    assert len(incremental) > 1000
+
+    again = import_sources(db, config, groups)
+    assert (again.parsed, again.unchanged_files, again.new_items) == (0, first.files, 0)
+    reparsed = import_sources(db, config, groups, reparse=True)
+    assert (reparsed.parsed, reparsed.new_items, reparsed.updated_items) == (first.files, 0, 0)
+
+    refresh(db, since=None)
+    assert table(cves_sql) == incremental
+
+
+def test_a_feed_file_is_imported_with_its_language_detected(home: Path) -> None:
+    """Feed kinds detect languages: their workers load the language model (advisory-only
+    imports start without it)."""
+    feed = Path(__file__).parents[1] / "techwatch" / "demo" / "feeds" / "heise-security.rss"
+    (home / "sources.yml").write_text(
+        SOURCES + "  - id: heise\n    name: heise\n    kind: feed\n"
+        "    url: https://www.heise.de/security/rss/news.rdf\n    category: press\n"
+    )
+    report = import_files(
+        home / "store.duckdb", load_sources(home / "sources.yml"), "heise", [feed]
+    )
+    assert report.parsed == 1 and report.new_items > 0
+    with open_reader(home / "store.duckdb") as reader:
+        languages = {item["language"] for item in reader.items(limit=100)}
+    assert languages == {"de"}

@@ -22,6 +22,13 @@ SourceId = Annotated[
         "--source", help="Configured source the files belong to; its kind picks the parser."
     ),
 ]
+Reparse = Annotated[
+    bool,
+    typer.Option(
+        "--reparse",
+        help="Read every file again, even those stored before with the same content.",
+    ),
+]
 
 
 def import_command(
@@ -31,10 +38,14 @@ def import_command(
     db: Db = None,
     sources: SourcesFile = None,
     json: Json = False,
+    reparse: Reparse = False,
 ) -> None:
-    """Parse files with the parser of a configured source and store them like a fetch would."""
+    """Parse files with the parser of a configured source and store them like a fetch would.
+
+    A file stored before for the same source, with the same content, is skipped."""
     where = paths(home, db, sources)
-    report = import_files(where.db, load_sources(where.sources), source, files)
+    config = load_sources(where.sources)
+    report = import_files(where.db, config, source, files, reparse=reparse)
     if json:
         output.print_json(asdict(report))
         return
@@ -44,6 +55,12 @@ def import_command(
         f"{report.new_stories} new stories",
         highlight=False,
     )
+    if report.unchanged_files:
+        output.out.print(
+            f"Skipped {report.unchanged_files} files stored before with the same content "
+            "(--reparse reads them again)",
+            highlight=False,
+        )
     if report.epss_scores:
         output.out.print(f"Stored {report.epss_scores} EPSS scores", highlight=False)
     for name, reason in report.failed[:20]:

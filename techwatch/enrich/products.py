@@ -252,9 +252,19 @@ class _Cased:
 
     def has(self, word: str, case: int) -> bool:
         if self._plain is None:
-            decomposed = unicodedata.normalize("NFKD", self._text)
-            self._plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+            self._plain = without_accents(self._text)
         return _case_pattern(word, case).search(self._plain) is not None
+
+
+def without_accents(text: str) -> str:
+    """`text` decomposed (NFKD) without its combining marks. The marks are found among the
+    text's distinct characters, then removed in one pass: a character-by-character filter
+    cost ~2 s over a bulk import's items."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    marks = {ord(c): None for c in set(decomposed) if unicodedata.combining(c)}
+    return decomposed.translate(marks) if marks else decomposed
 
 
 def _mentions(matched: Iterable[tuple[str, _Term]], present: set[str]) -> list[Mention]:

@@ -78,7 +78,7 @@ def refresh(db_path: Path, *, since: datetime | None, now: datetime | None = Non
         records: list[CveRecord] = []
         for chunk in batches(cve_ids, CVE_CHUNK):
             facts, seen = data.cve_inputs(chunk)
-            records.extend(cve_records(chunk, facts, seen, display))
+            records.extend(cve_records(chunk, facts_from_table(facts), seen, display))
         stages["cves"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -156,14 +156,14 @@ def item_mentions(
 
 def cve_records(
     cve_ids: Sequence[str],
-    facts: Iterable[dict[str, Any]],
+    facts: Iterable[CveFact],
     mentions: Iterable[tuple[str, str, str, datetime]],
     display: Display | None = None,
 ) -> list[CveRecord]:
-    """Aggregate stored fact rows and mentions into CVE rows (None-rows dropped)."""
+    """Aggregate stated facts and mentions into CVE rows (None-rows dropped)."""
     by_cve: dict[str, list[CveFact]] = defaultdict(list)
-    for row in facts:
-        by_cve[row["cve_id"]].append(fact_from_row(row))
+    for fact in facts:
+        by_cve[fact.cve_id].append(fact)
     seen: dict[str, list[CveMention]] = defaultdict(list)
     for cve_id, item_id, source_id, first_seen in mentions:
         seen[cve_id].append(CveMention(cve_id, item_id, source_id, first_seen))
@@ -171,35 +171,127 @@ def cve_records(
     return [r for r in records if r is not None]
 
 
-def fact_from_row(row: dict[str, Any]) -> CveFact:
-    """A stored item_vulns row (see storage.cves.cve_facts) as a CveFact."""
-    kev = None
-    if row.get("kev_date_added") is not None:
-        kev = KevEntry(
-            date_added=row["kev_date_added"],
-            due_date=row.get("kev_due_date"),
-            required_action=row.get("kev_required_action") or "",
-            ransomware=row.get("kev_ransomware"),
-            vendor=row.get("kev_vendor") or "",
-            product=row.get("kev_product") or "",
-            name=row.get("kev_name") or "",
-            notes=row.get("kev_notes") or "",
+def facts_from_table(table: pa.Table) -> list[CveFact]:
+    """The stored fact rows (see storage.cves.cve_facts) as CveFacts, built column by column.
+
+    Product lists are read flat and sliced per row, and an advisory's list repeated for each
+    of its CVEs becomes one shared tuple, so that the cached canonicalisation
+    (enrich.cves.affected_products) meets the same tuple again.
+    """
+    column = {name: _pylist(table, name) for name in table.column_names if name != "products"}
+    products = _pairs(table.column("products"))
+    kevs = [
+        None
+        if added is None
+        else KevEntry(
+            date_added=added,
+            due_date=due,
+            required_action=action or "",
+            ransomware=ransomware,
+            vendor=vendor or "",
+            product=product or "",
+            name=name or "",
+            notes=notes or "",
         )
-    return CveFact(
-        cve_id=row["cve_id"],
-        item_id=row["item_id"],
-        source_id=row["source_id"],
-        kind=row.get("kind"),
-        title=row.get("title"),
-        description=row.get("description"),
-        published=row.get("published"),
-        modified=row.get("modified"),
-        cvss=tuple(CvssScore(**score) for score in row.get("cvss") or ()),
-        cwes=tuple(row.get("cwes") or ()),
-        products=tuple((p["vendor"] or "", p["product"] or "") for p in row.get("products") or ()),
-        kev=kev,
-        exploitation=row.get("exploitation"),
-    )
+        for added, due, action, ransomware, vendor, product, name, notes in zip(
+            *(column[f"kev_{n}"] for n in KEV_FIELDS), strict=True
+        )
+    ]
+    return [
+        CveFact(
+            cve_id=cve_id,
+            item_id=item_id,
+            source_id=source_id,
+            kind=kind,
+            title=title,
+            description=description,
+            published=published,
+            modified=modified,
+            cvss=tuple(CvssScore(**score) for score in cvss) if cvss else (),
+            cwes=tuple(cwes) if cwes else (),
+            products=pairs,
+            kev=kev,
+            exploitation=exploitation,
+        )
+        for (
+            cve_id,
+            item_id,
+            source_id,
+            kind,
+            title,
+            description,
+            published,
+            modified,
+            cvss,
+            cwes,
+            pairs,
+            kev,
+            exploitation,
+        ) in zip(
+            *(column[n] for n in FACT_COLUMNS[:10]),
+            products,
+            kevs,
+            column["exploitation"],
+            strict=True,
+        )
+    ]
+
+
+FACT_COLUMNS: Final = (
+    "cve_id",
+    "item_id",
+    "source_id",
+    "kind",
+    "title",
+    "description",
+    "published",
+    "modified",
+    "cvss",
+    "cwes",
+)
+KEV_FIELDS: Final = (
+    "date_added",
+    "due_date",
+    "required_action",
+    "ransomware",
+    "vendor",
+    "product",
+    "name",
+    "notes",
+)
+
+
+def _pylist(table: pa.Table, name: str) -> list[Any]:
+    """One column as Python values; timestamps as UTC datetimes, converted naive (pyarrow's
+    time-zone-aware conversion costs ~5x more)."""
+    values = table.column(name)
+    if pa.types.is_timestamp(values.type) and values.type.tz is not None:
+        naive = values.cast(pa.timestamp(values.type.unit)).to_pylist()
+        return [v.replace(tzinfo=UTC) if v is not None else None for v in naive]
+    return values.to_pylist()
+
+
+def _pairs(column: pa.ChunkedArray) -> list[tuple[tuple[str, str], ...]]:
+    """Each row's list of {vendor, product} as (vendor, product) pairs, "" for a null name;
+    equal lists share one tuple."""
+    array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if len(array) == 0:
+        return []
+    starts = array.offsets.to_pylist()
+    nulls = array.is_null().to_pylist()
+    flat = array.values
+    vendors = [v or "" for v in flat.field("vendor").to_pylist()]
+    names = [p or "" for p in flat.field("product").to_pylist()]
+    shared: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+    rows: list[tuple[tuple[str, str], ...]] = []
+    for row, null in enumerate(nulls):
+        if null:
+            rows.append(())
+            continue
+        lo, hi = starts[row], starts[row + 1]
+        pairs = tuple(zip(vendors[lo:hi], names[lo:hi], strict=True))
+        rows.append(shared.setdefault(pairs, pairs))
+    return rows
 
 
 def cves_table(records: Sequence[CveRecord], now: datetime) -> pa.Table:

@@ -6,10 +6,14 @@ treat a KEV catalog like an RSS feed: items, warnings, and (for advisories) per-
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Final
 
+import techwatch
 from techwatch.parse.certfr import parse_certfr
 from techwatch.parse.csaf import parse_csaf
 from techwatch.parse.cve_json5 import parse_cve_json5
@@ -74,3 +78,20 @@ def parse_document(
     return parser(
         source_id, body, url=url, fetched_at=fetched_at, declared_language=declared_language
     )
+
+
+#: The code whose changes can change what a file parses into: the parsers, their cleaning
+#: helpers and the records they build.
+_PARSER_CODE: Final = ("parse/*.py", "clean.py", "types.py", "dedupe.py")
+
+
+@cache
+def parsers_fingerprint() -> str:
+    """A digest of techwatch's version and the parser code: an import skips a file it stored
+    before only when the same code would read it (a fix to a parser re-reads every file)."""
+    root = Path(techwatch.__file__).parent
+    digest = hashlib.sha256(techwatch.__version__.encode())
+    for path in sorted(p for pattern in _PARSER_CODE for p in root.glob(pattern)):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\x00")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]

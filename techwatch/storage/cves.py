@@ -223,7 +223,7 @@ class Enrichment:
 
     def cve_inputs(
         self, cve_ids: Sequence[str]
-    ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, datetime]]]:
+    ) -> tuple[pa.Table, list[tuple[str, str, str, datetime]]]:
         with registered(self._conn, wanted=ids_table(cve_ids, "cve_id")):
             return cve_facts(self._conn), cve_mentions(self._conn)
 
@@ -268,20 +268,28 @@ def items_changed_since(conn: duckdb.DuckDBPyConnection, since: datetime | None)
 
 def item_statements(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, bool]]:
     """(item id, vendor, product, is a package) that the `touched` items' advisories state
-    as affected, KEV's vendorProject/product included."""
+    as affected, KEV's vendorProject/product included, sorted: the dictionary learns them in
+    this order, so the same store always gives the same spellings.
+
+    An advisory repeats one product list for each of its CVEs (CERT-FR: every system for
+    every CVE), so distinct (vendor, product) lists are unnested, not every fact's list."""
     rows = conn.execute(
         """
         WITH facts AS (
-            SELECT v.item_id, v.affected, v.kev_vendor, v.kev_product,
-                   coalesce(s.kind = 'osv', false) AS package
+            SELECT DISTINCT v.item_id,
+                   list_transform(v.affected, a -> {'vendor': a.vendor, 'product': a.product})
+                       AS affected,
+                   v.kev_vendor, v.kev_product, coalesce(s.kind = 'osv', false) AS package
             FROM item_vulns v JOIN items i ON i.id = v.item_id
             LEFT JOIN sources s ON s.id = i.source_id
             WHERE v.item_id IN (SELECT id FROM touched)
         )
-        SELECT DISTINCT item_id, a.vendor, a.product, package
-        FROM (SELECT item_id, package, unnest(affected) AS a FROM facts)
-        UNION
-        SELECT item_id, kev_vendor, kev_product, false FROM facts WHERE kev_vendor <> ''
+        SELECT item_id, vendor, product, package FROM (
+            SELECT item_id, a.vendor, a.product, package
+            FROM (SELECT item_id, package, unnest(affected) AS a FROM facts)
+            UNION
+            SELECT item_id, kev_vendor, kev_product, false FROM facts WHERE kev_vendor <> ''
+        ) ORDER BY ALL
         """
     ).fetchall()
     return [(str(i), str(v or ""), str(p or ""), bool(k)) for i, v, p, k in rows]
@@ -319,8 +327,11 @@ def all_cves(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def cve_facts(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """What items state about the CVEs of the registered `wanted` table, with their kind."""
+def cve_facts(conn: duckdb.DuckDBPyConnection) -> pa.Table:
+    """What items state about the CVEs of the registered `wanted` table, with their kind.
+
+    An Arrow table: its nested lists cross to Python column by column, several times faster
+    than as row tuples (60k facts of a bulk import: ~1 s instead of ~4 s)."""
     cursor = conn.execute(
         """
         SELECT v.vuln_id AS cve_id, v.item_id, i.source_id, s.kind, v.title, v.description,
@@ -336,7 +347,7 @@ def cve_facts(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         WHERE v.vuln_id IN (SELECT cve_id FROM wanted)
         """
     )
-    return dicts(cursor)
+    return cursor.to_arrow_table()
 
 
 def cve_mentions(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, datetime]]:

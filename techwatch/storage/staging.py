@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
 
 import pyarrow as pa
 
 from techwatch.dedupe import item_id
-from techwatch.types import Affected, ParsedItem, Source, SourceOutcome, SourceState, VulnFacts
+from techwatch.types import (
+    Affected,
+    CvssScore,
+    ParsedItem,
+    Source,
+    SourceOutcome,
+    SourceState,
+    VulnFacts,
+)
 
 TS = pa.timestamp("us", tz="UTC")
 STRINGS = pa.list_(pa.string())
@@ -184,22 +191,76 @@ FACTS = pa.schema(
 
 
 def stage_facts(rows: Mapping[str, ParsedItem]) -> pa.Table:
-    """One row per (item, vulnerability) the unique items state; a repeated id keeps the first."""
-    records = []
-    # Advisories often repeat one long `affected` tuple for all their CVEs: convert it once.
-    affected_rows: dict[int, list[dict[str, object]]] = {}
+    """One row per (item, vulnerability) the unique items state; a repeated id keeps the first.
+
+    Built column by column (not from row dicts: ~5x cheaper on a bulk import's 60k facts).
+    Advisories often repeat one long `affected` tuple for all their CVEs (CERT-FR lists every
+    system for every CVE, 60 times over on the real advisories): each distinct tuple becomes
+    Arrow once, and the rows take their copies in one `take`.
+    """
+    keys: list[str] = []
+    facts: list[VulnFacts] = []
     for key, item in rows.items():
         seen: set[str] = set()
         for fact in item.facts:
-            if fact.vuln_id in seen:
-                continue
-            seen.add(fact.vuln_id)
-            affected = affected_rows.get(id(fact.affected))
-            if affected is None:
-                affected = [_affected_row(product) for product in fact.affected]
-                affected_rows[id(fact.affected)] = affected
-            records.append(_fact_record(key, fact, affected))
-    return pa.Table.from_pylist(records, schema=FACTS)
+            if fact.vuln_id not in seen:
+                seen.add(fact.vuln_id)
+                keys.append(key)
+                facts.append(fact)
+    kevs = [f.kev for f in facts]
+    columns = {
+        "item_id": keys,
+        "vuln_id": [f.vuln_id for f in facts],
+        "aliases": [list(f.aliases) for f in facts],
+        "title": [f.title for f in facts],
+        "description": [f.description for f in facts],
+        "published": [f.published for f in facts],
+        "modified": [f.modified for f in facts],
+        "cvss": [[_cvss_row(score) for score in f.cvss] for f in facts],
+        "cwes": [list(f.cwes) for f in facts],
+        "affected": _affected_column(facts),
+        "kev_date_added": [k.date_added if k else None for k in kevs],
+        "kev_due_date": [k.due_date if k else None for k in kevs],
+        "kev_required_action": [k.required_action if k else None for k in kevs],
+        "kev_ransomware": [k.ransomware if k else None for k in kevs],
+        "kev_vendor": [k.vendor if k else None for k in kevs],
+        "kev_product": [k.product if k else None for k in kevs],
+        "kev_name": [k.name if k else None for k in kevs],
+        "kev_notes": [k.notes if k else None for k in kevs],
+        "ssvc": [[{"point": p, "value": v} for p, v in f.ssvc] for f in facts],
+        "refs": [list(f.references) for f in facts],
+    }
+    return pa.table(columns, schema=FACTS)
+
+
+def _affected_column(facts: Sequence[VulnFacts]) -> pa.ListArray:
+    """The facts' `affected` lists: distinct tuples converted once (by identity), repeated by
+    index."""
+    first: dict[int, int] = {}  # id of a tuple -> position of its first product in `products`
+    products: list[Affected] = []
+    offsets = [0]
+    positions: list[int] = []
+    for fact in facts:
+        start = first.get(id(fact.affected))
+        if start is None:
+            start = first[id(fact.affected)] = len(products)
+            products.extend(fact.affected)
+        positions.extend(range(start, start + len(fact.affected)))
+        offsets.append(len(positions))
+    distinct = pa.array([_affected_row(product) for product in products], AFFECTED)
+    values = distinct.take(pa.array(positions, pa.int64()))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values, type=pa.list_(AFFECTED))
+
+
+def _cvss_row(score: CvssScore) -> dict[str, object]:
+    return {
+        "version": score.version,
+        "vector": score.vector,
+        "base_score": score.base_score,
+        "severity": score.severity,
+        "source": score.source,
+        "problem": score.problem,
+    }
 
 
 def _affected_row(product: Affected) -> dict[str, object]:
@@ -210,32 +271,6 @@ def _affected_row(product: Affected) -> dict[str, object]:
         "fixed": list(product.fixed),
         "cpes": list(product.cpes),
         "purl": product.purl,
-    }
-
-
-def _fact_record(key: str, fact: VulnFacts, affected: list[dict[str, object]]) -> dict[str, object]:
-    kev = fact.kev
-    return {
-        "item_id": key,
-        "vuln_id": fact.vuln_id,
-        "aliases": list(fact.aliases),
-        "title": fact.title,
-        "description": fact.description,
-        "published": fact.published,
-        "modified": fact.modified,
-        "cvss": [asdict(score) for score in fact.cvss],
-        "cwes": list(fact.cwes),
-        "affected": affected,
-        "kev_date_added": kev.date_added if kev else None,
-        "kev_due_date": kev.due_date if kev else None,
-        "kev_required_action": kev.required_action if kev else None,
-        "kev_ransomware": kev.ransomware if kev else None,
-        "kev_vendor": kev.vendor if kev else None,
-        "kev_product": kev.product if kev else None,
-        "kev_name": kev.name if kev else None,
-        "kev_notes": kev.notes if kev else None,
-        "ssvc": [{"point": point, "value": value} for point, value in fact.ssvc],
-        "refs": list(fact.references),
     }
 
 

@@ -21,6 +21,7 @@ from techwatch.errors import StorageError
 from techwatch.storage import classes, cves, fts, migrate, staging, stories
 from techwatch.storage.briefings import Briefings
 from techwatch.storage.connection import connect, registered, transaction
+from techwatch.storage.imports import ImportedFiles
 from techwatch.storage.outbox import Outbox
 from techwatch.storage.rows import dicts
 from techwatch.stories.grouping import Plan, StoredStory, StoryItem
@@ -213,6 +214,10 @@ class Writer:
             if not classes.item_exists(self._conn, label["item_id"]):
                 raise StorageError(f"no item with id {label['item_id']!r}")
             return classes.add_label(self._conn, label)
+
+    def imported_files(self) -> ImportedFiles:
+        """Files `techwatch import` stored, so that importing them again skips them."""
+        return ImportedFiles(self._conn)
 
     def enrichment(self) -> cves.Enrichment:
         """Inputs and results of the enrichment refresh (storage.cves, enrich.refresh)."""

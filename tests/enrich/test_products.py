@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 
 import pytest
 
-from techwatch.enrich.products import Dictionary, Entry, Mention, learn, merge
+from techwatch.enrich.products import (
+    Dictionary,
+    Entry,
+    Mention,
+    learn,
+    merge,
+    without_accents,
+)
 
 STATEMENTS = [
     ("Microsoft", "Windows", False),
@@ -135,3 +143,22 @@ def test_recognition_is_fast_on_a_large_dictionary() -> None:
     elapsed = time.perf_counter() - t0
     assert ("Vendor42", "Product42x7 Suite") in {(m.vendor, m.product) for m in found}
     assert elapsed < 10, f"{elapsed:.1f} s for 1000 items of {len(text)} characters"
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("FortiOS 7.2", "FortiOS 7.2"),
+        ("Électro Sàrl Télé-Gestion", "Electro Sarl Tele-Gestion"),
+        ("ﬁle Ⅻ ½", "file XII 1\u20442"),  # compatibility forms decompose (NFKD)
+        ("Ærø ß Ø", "Ærø ß Ø"),  # letters without a combining mark stay
+        ("日本語 Zürich", "日本語 Zurich"),
+        ("a\u0301\u0327", "a"),  # stacked marks all go
+        ("", ""),
+    ],
+)
+def test_without_accents_drops_only_combining_marks(text: str, plain: str) -> None:
+    reference = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    )
+    assert without_accents(text) == plain == reference

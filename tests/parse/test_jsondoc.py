@@ -58,3 +58,19 @@ def test_ordinary_documents_load_unchanged() -> None:
         "ok": True,
         "tags": [],
     }
+
+
+def _nested(depth: int, wide: bool) -> bytes:
+    """`depth` levels of alternating objects and lists; `wide` puts shallow siblings first."""
+    body = b"1"
+    for level in range(depth):
+        sibling = b'{"x": 1}, [], ' if wide and level else b""
+        body = b'{"a": ' + body + b"}" if level % 2 else b"[" + sibling + body + b"]"
+    return body
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_nesting_limit_is_exact(wide: bool) -> None:
+    assert _load(_nested(64, wide)) is not None
+    with pytest.raises(ParseError, match="nesting deeper than 64"):
+        _load(_nested(65, wide))
