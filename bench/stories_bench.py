@@ -78,9 +78,10 @@ def make_items(n: int, start: int, days: float, rng: random.Random) -> list[Pars
 
 
 def copies(of: Sequence[ParsedItem], n: int, start: int, rng: random.Random) -> list[ParsedItem]:
-    """Edited copies of stored items in other sources: a few words changed."""
+    """Edited copies of stored items in other sources: a few words changed. A small store may
+    hold fewer recent items than copies wanted: then each is copied once."""
     made: list[ParsedItem] = []
-    for k, original in enumerate(rng.sample(list(of), n), start=start):
+    for k, original in enumerate(rng.sample(list(of), min(n, len(of))), start=start):
         words = original.text.split()
         for i in rng.sample(range(len(words)), 3):
             words[i] = rng.choice(VOCABULARY)
@@ -146,7 +147,9 @@ def main() -> None:
         recent = [i for i in stored if i.published and i.published > NOW - timedelta(days=3)]
         n_copies = args.new // 20
         night = make_items(args.new - n_copies, args.stored, 1, rng)
-        night += copies(recent, n_copies, args.stored + args.new, rng)
+        edited = copies(recent, n_copies, args.stored + args.new, rng)
+        figures["night_copies"] = len(edited)
+        night += edited
         figures["baseline_write_s"] = round(write(db, night, NOW, "night"), 2)
         t = time.perf_counter()
         report = group_pending(db, now=NOW)

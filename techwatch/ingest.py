@@ -107,9 +107,15 @@ def store_batch(
         for o in outcomes
         if o.status != "skipped"
     }
-    with open_writer(db_path) as writer:
+    with open_writer(db_path, threads=STORE_THREADS) as writer:
         stats = writer.write_outcomes(run_id, outcomes, list(states.values()), now)
     return stats, states
+
+
+#: DuckDB threads for a batch write. The parse workers keep every core busy while batches are
+#: written, so a second DuckDB thread only adds contention: one thread wrote the bench's 15,000
+#: items with 30 % less CPU (9.3 -> 6.6 s) and no more wall time, and peaked 20 MiB lower.
+STORE_THREADS = 1
 
 
 #: Collected items written per transaction: each write costs a fixed ~0.1-0.5 s (statements,

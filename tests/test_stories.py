@@ -21,7 +21,7 @@ from techwatch.stories.evidence import (
     url_evidence,
 )
 from techwatch.stories.grouping import Plan, StoredStory, StoryItem, item_evidence, plan
-from techwatch.stories.neardup import band_keys, jaccard, lead, shingles
+from techwatch.stories.neardup import band_keys, grams, jaccard, lead, shingles
 
 T0 = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -111,7 +111,7 @@ def test_url_evidence(a: str | None, b: str | None, expected: Evidence | None) -
 
 
 def _evidence(a: StoryItem, b: StoryItem) -> Evidence | None:
-    a_text, b_text = shingles(lead(a.title, a.text)), shingles(lead(b.title, b.text))
+    a_text, b_text = grams(lead(a.title, a.text)), grams(lead(b.title, b.text))
     return item_evidence(a, b, a_text, b_text)
 
 
@@ -152,7 +152,7 @@ def test_disjoint_cves_veto_a_shared_url() -> None:
 
 
 def test_shingles_fold_case_accents_and_punctuation() -> None:
-    assert jaccard(shingles("Vulnérabilité – Zimbra!"), shingles("vulnerabilite zimbra")) == 1.0
+    assert jaccard(grams("Vulnérabilité – Zimbra!"), grams("vulnerabilite zimbra")) == 1.0
     assert shingles("") == frozenset()
 
 

@@ -33,12 +33,20 @@ ITEM_CONTENT = (
 
 
 @contextmanager
-def open_writer(path: Path, *, wait_s: float = 60.0) -> Iterator[Writer]:
-    """Open (creating it if needed) and migrate the database; close it on exit."""
+def open_writer(
+    path: Path, *, wait_s: float = 60.0, threads: int | None = None
+) -> Iterator[Writer]:
+    """Open (creating it if needed) and migrate the database; close it on exit.
+
+    `threads` caps DuckDB's worker threads for this unit of work (default: one per core), for
+    callers whose cores are already busy elsewhere (see ingest.STORE_THREADS).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path, read_only=False, wait_s=wait_s)
     try:
+        if threads is not None:
+            conn.execute(f"SET threads = {int(threads)}")
         writer = Writer(conn, path)
         writer.migrate()
         yield writer

@@ -28,6 +28,8 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from techwatch.stories.neardup import jaccard
 
 Reason = Literal["url", "cve", "text"]
@@ -104,9 +106,9 @@ def _site(url: str) -> str:
 
 
 def text_evidence(
-    a: frozenset[int], b: frozenset[int], apart: timedelta, t: Thresholds = DEFAULT
+    a: np.ndarray, b: np.ndarray, apart: timedelta, t: Thresholds = DEFAULT
 ) -> Evidence | None:
-    """Near-duplicate leads published close together."""
+    """Near-duplicate leads (their `neardup.grams`) published close together."""
     if abs(apart) > t.text_window:
         return None
     if min(len(a), len(b)) < t.text_jaccard * max(len(a), len(b)):

@@ -76,7 +76,7 @@ def group_with(writer: Writer, *, now: datetime, chunk: int = CHUNK_ITEMS) -> Gr
 
 def with_bands(items: list[grouping.StoryItem]) -> list[grouping.StoryItem]:
     """The items with the MinHash band keys of their title and lead, computed for the whole
-    chunk at once; their shingles are left to the planner, which needs them only for the few
-    items it compares exactly."""
+    chunk at once; their grams are left to the planner, which needs them only for the items
+    that share a key with another."""
     keys = text_band_keys([lead(i.title, i.text) for i in items])
     return [replace(item, bands=k) for item, k in zip(items, keys, strict=True)]

@@ -322,3 +322,13 @@ def test_advisory_facts_are_stored_with_their_item_and_replaced_on_update(tmp_pa
             "SELECT vuln_id, cvss[1].base_score, kev_date_added FROM item_vulns"
         ).fetchall()
     assert rows == [("CVE-2026-48213", 9.1, None)]
+
+
+def test_a_writer_can_be_held_to_fewer_duckdb_threads(db: Path) -> None:
+    """The ingestion's batch writes run on one thread while parse workers hold the cores; the
+    cap lasts as long as that writer, never into the next one."""
+    default = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
+    with open_writer(db, threads=1) as w:
+        assert w._conn.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    with open_writer(db) as w:
+        assert w._conn.execute("SELECT current_setting('threads')").fetchone() == default

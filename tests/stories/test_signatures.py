@@ -22,9 +22,12 @@ from techwatch.stories.neardup import (
     _band_key,
     band_keys,
     fold,
+    grams,
+    jaccard,
     lead,
     shingles,
     text_band_keys,
+    text_grams,
 )
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -93,6 +96,30 @@ def test_a_batch_gets_the_reference_keys_whatever_its_mix_of_texts() -> None:
 def test_any_texts_get_the_reference_keys(texts: list[str]) -> None:
     assert [fold(t) for t in texts] == [reference_fold(t) for t in texts]
     assert text_band_keys(texts) == [reference_keys(reference_shingles(t)) for t in texts]
+
+
+def reference_jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def test_grams_are_the_sorted_shingles_and_keep_their_jaccard() -> None:
+    """The planner compares sorted arrays; they must hold exactly the reference shingles."""
+    texts = EDGE_CASES * 2 + [lead(f"Titre {n}", "Texte " * n) for n in range(40)] + ["abcd"]
+    expected = [reference_shingles(t) for t in texts]
+    for found in (text_grams(texts), [grams(t) for t in texts]):
+        assert [g.tolist() for g in found] == [sorted(e) for e in expected]
+    for a, b in zip(texts, texts[5:], strict=False):
+        want = reference_jaccard(reference_shingles(a), reference_shingles(b))
+        assert jaccard(grams(a), grams(b)) == want
+    assert text_grams([]) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=80), st.text(max_size=80))
+def test_any_two_texts_get_the_reference_jaccard(a: str, b: str) -> None:
+    want = reference_jaccard(reference_shingles(a), reference_shingles(b))
+    assert jaccard(grams(a), grams(b)) == want
+    assert text_grams([a, b])[1].tolist() == sorted(reference_shingles(b))
 
 
 def test_real_advisory_titles_get_the_reference_keys(realdata: Path) -> None:
