@@ -99,6 +99,19 @@ def rescore_active(
     return score(db, clients, now, story_ids=story_ids)
 
 
+def rescore_items(
+    db: Path, clients: Sequence[Client], item_ids: Sequence[str], now: datetime
+) -> tuple[list[str], ScoreStats]:
+    """Score again the stories holding `item_ids`, for every client: after a consultant
+    labelled them, since the nightly run only revisits new and changed stories.
+
+    Returns the stories scored (none for items not grouped yet: grouping scores them)."""
+    with open_reader(db) as reader:
+        found = reader.briefings().stories_of_items(item_ids, None)
+    story_ids = list(dict.fromkeys(row["story_id"] for row in found.values()))
+    return story_ids, score(db, clients, now, story_ids=story_ids)
+
+
 class Desk:
     """The consultant's queries (portfolio, briefings) over one read-only connection held
     across calls: what a long-lived consumer (a web page, a shell) uses to answer in

@@ -215,7 +215,8 @@ def score(
 ) -> None:
     """Score again every story active in the span, for every client (after editing profiles).
 
-    The nightly flow scores new and changed stories by itself.
+    The nightly flow scores new and changed stories by itself, and `items label` scores its
+    item's story again.
     """
     where = paths(home, db, sources, clients)
     now = datetime.now(UTC)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from techwatch import labelling
+from techwatch import labelling, watch
 from techwatch.cli import output
-from techwatch.cli.options import Db, Home, Json, SourcesFile, os_user, paths
+from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, os_user, paths
+from techwatch.clients.config import load_clients
+from techwatch.errors import ConfigError
 from techwatch.storage import open_reader, open_writer
 from techwatch.storage.reader import Reader
 from techwatch.taxonomy import SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
@@ -150,46 +153,113 @@ def label_item(
     home: Home = None,
     db: Db = None,
     sources: SourcesFile = None,
+    clients: ClientsDir = None,
     json: Json = False,
 ) -> None:
     """Correct an item's labels: they win over the model's, and the next training learns them.
 
-    Give any of --topics, --sectors, --severity; the axes left out keep their labels.
+    Give any of --topics, --sectors, --severity; the axes left out keep their labels. The
+    item's story is scored again for every client right away, so the portfolio and the
+    briefings show the new labels and priorities.
     """
+    now = datetime.now(UTC)
     label = labelling.normalised(
         labelling.ConsultantLabel(
             item_id=item_id,
             labelled_by=by or os_user(),
-            labelled_at=datetime.now(UTC),
+            labelled_at=now,
             topics=labelling.parse_labels(topics),
             sectors=labelling.parse_labels(sectors),
             severity=severity.strip() if severity is not None else None,
             note=note,
         )
     )
-    db_path = paths(home, db, sources).db
-    with open_reader(db_path) as reader:
-        exists = reader.item(item_id) is not None
+    where = paths(home, db, sources, clients)
+    with open_reader(where.db) as reader:
+        row = reader.item(item_id)
         current = _labels_of(reader, item_id)[0]
-    if not exists:
+    if row is None:
         output.err.print(f"no item with id {item_id!r}")
         raise typer.Exit(1)
     problems = labelling.problems(label, current)
     if problems:
         output.err.print(f"error: {'; '.join(problems)}", markup=False, highlight=False)
         raise typer.Exit(2)
-    with open_writer(db_path) as writer:
+    with open_writer(where.db) as writer:
         writer.add_label(label.to_row())
-    with open_reader(db_path) as reader:
+    scored, failure = _rescore(where.db, where.clients, item_id, now)
+    with open_reader(where.db) as reader:
         effective, prediction, _ = _labels_of(reader, item_id)
+    rescore = f"techwatch score --since {rescore_span(_seen(row), now)}"
     if json:
         output.print_json(
-            {"item_id": item_id, "label": label.to_row(), "labels": effective.to_dict()}
+            {
+                "item_id": item_id,
+                "label": label.to_row(),
+                "labels": effective.to_dict(),
+                "scored": scored,
+                **({"rescore": rescore} if failure else {}),
+            }
         )
-        return
-    output.out.print(f"labelled {item_id} as {label.labelled_by}", highlight=False)
-    for line in _label_lines(effective, prediction):
-        output.out.print(line, markup=False, highlight=False)
+    else:
+        output.out.print(f"labelled {item_id} as {label.labelled_by}", highlight=False)
+        for line in _label_lines(effective, prediction):
+            output.out.print(line, markup=False, highlight=False)
+        if scored is not None:
+            output.out.print(_scored_line(scored), markup=False, highlight=False)
+    if failure is not None:
+        output.err.print(f"configuration error: {failure}", markup=False, highlight=False)
+        output.err.print(
+            "The label is stored, but the clients' priorities were not updated: fix the "
+            f"clients folder, then run `{rescore}`.",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(2)
+
+
+def rescore_span(seen: datetime, now: datetime) -> str:
+    """The `techwatch score --since` span that reaches back to an item seen at `seen`: its
+    story was last seen then or later, so that span scores it again."""
+    return f"{max(1, (now - seen).days + 1)}d"
+
+
+def _seen(row: dict[str, Any]) -> datetime:
+    """The earliest date stored for an item (its story's last sighting is no earlier)."""
+    dates = [d for d in (row.get("published"), row.get("first_seen")) if d is not None]
+    return min(d if d.tzinfo else d.replace(tzinfo=UTC) for d in dates)
+
+
+def _rescore(
+    db: Path, clients_dir: Path, item_id: str, now: datetime
+) -> tuple[dict[str, Any] | None, ConfigError | None]:
+    """Score the item's story again for every client: (what was scored, or why it was not).
+
+    No clients folder (a fresh install) means nothing to score; a client file with an error
+    leaves the decisions as they were, and the caller says how to catch up."""
+    if not clients_dir.is_dir():
+        return None, None
+    try:
+        profiles = load_clients(clients_dir)
+    except ConfigError as error:
+        return None, error
+    story_ids, stats = watch.rescore_items(db, profiles, [item_id], now)
+    return {
+        "stories": story_ids,
+        "clients": stats.clients,
+        "decisions": stats.decisions,
+        "by_priority": stats.by_priority,
+    }, None
+
+
+def _scored_line(scored: dict[str, Any]) -> str:
+    if not scored["stories"]:
+        return "not in a story yet: the next run's grouping scores it with these labels"
+    counts = ", ".join(f"{n} {p}" for p, n in sorted(scored["by_priority"].items()))
+    return (
+        f"story {', '.join(scored['stories'])} scored again for {scored['clients']} clients: "
+        f"{scored['decisions']} decisions" + (f" ({counts})" if counts else "")
+    )
 
 
 @app.command("search")
