@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
+
+import feedparser
 import pytest
 from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from techwatch import clean
 from techwatch.clean import (
     LINK_REL,
     MAX_NESTING,
@@ -251,6 +256,42 @@ def test_html_to_text_survives_garbage() -> None:
     assert html_to_text("   ") == ""
     assert html_to_text("<<<>>>&&&") == "<<<>>>&&&"
     assert html_to_text("<p>a\x00b\x01\ud800c</p>") == "abc"
+
+
+def _read_with_beautifulsoup(safe: str) -> str:
+    """The reference reading of nh3's output: a real HTML parser's strings, per block."""
+    marked = clean._BLOCK_END.sub(
+        rf"\g<0>{clean._BLOCK_MARK}", clean._BLOCK_START.sub(rf"{clean._BLOCK_MARK}\g<0>", safe)
+    )
+    raw = BeautifulSoup(marked, "lxml").get_text()
+    blocks = (" ".join(block.split()) for block in raw.split(clean._BLOCK_MARK))
+    return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fragment=st.one_of(hostile_fragments(), st.text(max_size=200)))
+@example(fragment='<a title="x > y">lien</a> &lt;b&gt; <p title=\'"\'>suite</p>')
+def test_html_to_text_reads_what_an_html_parser_reads(fragment: str) -> None:
+    """Tags are stripped from nh3's normalised output by pattern: the text must be what
+    beautifulsoup4 reads from the same markup, attribute values holding `>` or quotes included."""
+    sanitized = sanitize_html(fragment, BASE)
+    assert html_to_text(sanitized, sanitized=True) == _read_with_beautifulsoup(sanitized)
+    kept = clean._BLOCK_KEEPER.clean(strip_controls(fragment))
+    assert html_to_text(fragment) == _read_with_beautifulsoup(kept)
+
+
+def test_html_to_text_reads_real_feed_entries_as_an_html_parser_does(realdata: Path) -> None:
+    fragments = [
+        content.get("value", "")
+        for path in sorted((realdata / "feeds").rglob("*"))
+        if path.is_file()
+        for entry in feedparser.parse(path.read_bytes(), sanitize_html=False).entries
+        for content in (entry.get("content") or [{"value": entry.get("summary", "")}])
+    ]
+    assert len(fragments) > 500
+    for fragment in fragments:
+        sanitized = sanitize_html(fragment, BASE)
+        assert html_to_text(sanitized, sanitized=True) == _read_with_beautifulsoup(sanitized)
 
 
 def test_html_to_line_is_one_line_without_markup() -> None:
