@@ -1,149 +1,36 @@
-"""The current model on real news items labelled by hand (bench/labels/realnews.jsonl), per axis.
+"""The current model on real news items labelled by hand (techwatch/classify/labels/realnews.jsonl).
 
-The labels file holds only pointers and labels ({"file", "identity", "topics", "sectors",
-"severity"}), never the publishers' text: the items are re-parsed here from ../shared/realdata
-with techwatch's own parsers (feeds: parse_feed; html pages: parse_html_page with the selector
-sets the parse tests use, else one item per page from its title and paragraphs), then joined
-with the labels by (file, identity). See bench/labels/README.md for how the labels were made.
+Reading the items and the DEV/TEST split live in techwatch/classify/realnews.py (the labels
+hold pointers into ../shared/realdata, never the publishers' text; the items are re-parsed with
+techwatch's own parsers). See bench/labels/README.md for how the labels were made.
 
 Targets (issue 4): topics micro-F1 >= 0.85 and macro-F1 >= 0.80; sectors macro-F1 >= 0.65 on
 items that are not off_topic; severity accuracy >= 0.80.
 
-    .venv/bin/python bench/classify_realnews.py --models var/models [--part dev|test|all]
+    .venv/bin/python bench/classify_realnews.py --models var/models [--part test|dev|all]
         [--json] [--errors]
 
-To stay honest, the items are split into a DEV half (diagnose and tune on it) and a TEST half
-(report only) by `part(key)`: a stable hash of "file#identity", so an item keeps its side as
-labels are added. Seed examples must never paraphrase an evaluation item of either half.
+The default model trains on the DEV half (realnews.for_training, through the one split
+function `realnews.part`), so DEV figures of a default model are training figures: report the
+TEST half. Seed examples must never paraphrase an evaluation item of either half.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from bs4 import BeautifulSoup
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from techwatch.classify import Document, Example, classify, evaluate, load_current
-from techwatch.classify.documents import DOCUMENT_CHARS
-from techwatch.clean import normalize_line, normalize_text
-from techwatch.parse.feeds import parse_feed
-from techwatch.parse.html_page import parse_html_page
-from techwatch.types import HtmlSelectors
+from techwatch.classify import Example, classify, evaluate, load_current
+from techwatch.classify.realdata import default_root
+from techwatch.classify.realnews import LABELS, PARTS, examples, in_part, read_labels
 
-REALDATA: Final = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-LABELS: Final = Path(__file__).resolve().parent / "labels" / "realnews.jsonl"
-FETCHED_AT: Final = datetime(2026, 11, 28, tzinfo=UTC)
-# Listing pages read as a configured html source would read them (tests/parse/test_html_page.py):
-# their address (links resolve against it, so it is part of the identities) and selectors.
-SELECTORS: Final = {
-    "html/cert-fr_homepage_captured-2022.html": (
-        "https://www.cert.ssi.gouv.fr/",
-        HtmlSelectors(entry="div.items-list div.item", title=".item-title", date=".item-date"),
-    ),
-    "html/vendor_sqlite-release-history.html": (
-        "https://www.sqlite.org/changes.html",
-        HtmlSelectors(entry="h3", title="h3", date="h3"),
-    ),
-    "html/blog-en_daringfireball_home.html": (
-        "https://daringfireball.net/",
-        HtmlSelectors(entry="div.article", title="h1", date=".dateline", summary="p"),
-    ),
-}
-PAGE_CHARS: Final = 4_000
-PARTS: Final = ("dev", "test", "all")
-
-
-def part(key: str) -> str:
-    """'dev' or 'test' for an item key (file#identity): half of the keys each, by their hash."""
-    digest = hashlib.sha256(f"realnews-part:{key}".encode()).digest()
-    return "dev" if digest[0] < 128 else "test"
-
-
-@dataclass(frozen=True, slots=True)
-class RealItem:
-    """One item of a realdata file as techwatch reads it; `file` is relative to realdata."""
-
-    file: str
-    identity: str
-    title: str
-    text: str
-    language: str | None
-
-    @property
-    def key(self) -> str:
-        return f"{self.file}#{self.identity}"
-
-
-def read_items(realdata: Path, file: str) -> list[RealItem]:
-    """The items of one feed or html file under realdata."""
-    body = (realdata / file).read_bytes()
-    if file.startswith("html/"):
-        if file not in SELECTORS:
-            return [page_item(file, body)]
-        url, selectors = SELECTORS[file]
-        feed = parse_html_page(
-            "realnews", body, url=url, selectors=selectors, fetched_at=FETCHED_AT
-        )
-    else:
-        url = f"https://realdata.invalid/{file}"  # only relative links resolve against it
-        feed = parse_feed("realnews", body, url=url, fetched_at=FETCHED_AT)
-    return [RealItem(file, i.identity, i.title, i.text, i.language) for i in feed.items]
-
-
-def page_item(file: str, body: bytes) -> RealItem:
-    """An article page as one item: its headline and the text of its paragraphs.
-
-    The identity is the page's canonical link when it declares one, else a hash of the file
-    name: stable across runs, as the labels need."""
-    soup = BeautifulSoup(body, "lxml")
-    og = soup.find("meta", property="og:title")
-    h1 = soup.find("h1")
-    title = (
-        (og.get("content") if og is not None else None)
-        or (h1.get_text(" ") if h1 is not None else None)
-        or (soup.title.get_text(" ") if soup.title is not None else "")
-    )
-    canonical = soup.find("link", rel="canonical")
-    href = canonical.get("href") if canonical is not None else None
-    identity = str(href) if href else "sha256:" + hashlib.sha256(file.encode()).hexdigest()
-    paragraphs = (normalize_line(p.get_text(" ")) for p in soup.find_all("p"))
-    text = normalize_text("\n".join(p for p in paragraphs if len(p) > 40))
-    main = soup.find("article") or soup.find("main")
-    if not text and main is not None:  # pages whose text is not in <p> elements
-        text = normalize_text(main.get_text(" "))
-    lang = soup.html.get("lang") if soup.html is not None else None
-    language = str(lang) if lang else None
-    return RealItem(file, identity, normalize_line(str(title)), text[:PAGE_CHARS], language)
-
-
-def read_labels(path: Path = LABELS) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def examples(realdata: Path, labels: list[dict[str, Any]]) -> tuple[list[Example], list[str]]:
-    """Labelled examples joined with their re-parsed items, and the keys that found no item."""
-    files = sorted({row["file"] for row in labels})
-    items = {i.key: i for f in files for i in read_items(realdata, f)}
-    out, missing = [], []
-    for row in labels:
-        key = f"{row['file']}#{row['identity']}"
-        item = items.get(key)
-        if item is None:
-            missing.append(key)
-            continue
-        doc = Document(key, item.title or key, item.text[:DOCUMENT_CHARS], item.language)
-        out.append(Example(doc, tuple(row["topics"]), tuple(row["sectors"]), row["severity"]))
-    return out, missing
+REALDATA: Final = default_root()
 
 
 def summary(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=Path("var/models"))
     parser.add_argument("--labels", type=Path, default=LABELS)
-    parser.add_argument("--part", choices=PARTS, default="dev", help="half to measure")
+    parser.add_argument("--part", choices=PARTS, default="test", help="half to measure")
     parser.add_argument("--json", action="store_true", help="full metrics, not the summary")
     parser.add_argument("--errors", action="store_true", help="also list the misclassified items")
     args = parser.parse_args()
@@ -200,8 +87,7 @@ def main() -> None:
     if model is None:
         sys.exit(f"no current model in {args.models}: run `techwatch model train` first")
     labels = read_labels(args.labels)
-    if args.part != "all":
-        labels = [r for r in labels if part(f"{r['file']}#{r['identity']}") == args.part]
+    labels = [r for r in labels if in_part(r, args.part)]
     labelled, missing = examples(REALDATA, labels)
     predictions = classify(model, [e.document for e in labelled])
     metrics = evaluate(labelled, predictions)

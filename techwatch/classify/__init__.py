@@ -64,9 +64,10 @@ def train_and_save(
 ) -> Model:
     """Train the default model, save it as a new version, mark it current.
 
-    Seed corpus plus `labels` files, plus the real labelled advisories when they are there
-    (realdata.default_folder(); their held-out rows are never trained on). The metadata's
-    `origins` say how many examples came from where.
+    Seed corpus plus `labels` files, plus the real labelled advisories and the DEV half of the
+    hand-labelled news items when they are there (realdata.default_folder(); held-out rows
+    are never trained on, nor TEST news items). The metadata's `origins` say how many examples
+    came from where.
     """
     from techwatch.classify import realdata, training
 

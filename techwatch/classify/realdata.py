@@ -68,11 +68,16 @@ _MISSING: Final = {"", "n/a", "unknown"}
 Row = Mapping[str, str]
 
 
-def default_folder() -> Path | None:
-    """The labelled folder when present: $TECHWATCH_REALDATA/labeled, else ../shared/realdata."""
+def default_root() -> Path:
+    """The realdata folder: $TECHWATCH_REALDATA, else ../shared/realdata (may be absent)."""
     root = os.environ.get("TECHWATCH_REALDATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[3] / "shared" / "realdata"
-    folder = base / "labeled"
+    return Path(root) if root else Path(__file__).resolve().parents[3] / "shared" / "realdata"
+
+
+def default_folder() -> Path | None:
+    """The labelled folder (default_root()/labeled) when present; its parent holds the feeds
+    and html pages of the hand-labelled news items (realnews.py)."""
+    folder = default_root() / "labeled"
     return folder if folder.is_dir() else None
 
 

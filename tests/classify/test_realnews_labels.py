@@ -1,25 +1,23 @@
-"""bench/labels/realnews.jsonl: hand labels of real news items, valid against the taxonomy.
+"""techwatch/classify/labels/realnews.jsonl: hand labels of real news items, valid against the
+taxonomy.
 
 The file holds pointers into ../shared/realdata and labels only; with realdata present, every
-pointer must still find its item as bench/classify_realnews.py re-parses it.
+pointer must still find its item as techwatch/classify/realnews.py re-parses it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from techwatch.classify import realnews as module
 from techwatch.taxonomy import EXCLUSIVE_TOPIC, SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-LABELS = BENCH / "labels" / "realnews.jsonl"
+LABELS = module.LABELS
 KEYS = {"file", "identity", "topics", "sectors", "severity"}
 KEV_FEED = "feeds/security/netsec-rss_kev-aggregate_500items.xml"
 PINNED_PARTS = ["dev", "test", "dev", "dev"]
@@ -27,17 +25,6 @@ PINNED_PARTS = ["dev", "test", "dev", "dev"]
 
 def rows() -> list[dict[str, Any]]:
     return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
-
-
-def bench_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "classify_realnews", BENCH / "classify_realnews.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def problems(row: dict[str, Any]) -> list[str]:
@@ -95,7 +82,6 @@ def test_enough_items_and_at_most_twenty_of_the_kev_aggregate() -> None:
 
 
 def test_every_identity_resolves_to_an_item_of_its_file(realdata: Path) -> None:
-    module = bench_module()
     examples, missing = module.examples(realdata, rows())
     assert missing == []
     assert len(examples) == len(rows())
@@ -103,7 +89,6 @@ def test_every_identity_resolves_to_an_item_of_its_file(realdata: Path) -> None:
 
 
 def test_dev_and_test_halves_are_stable_and_balanced() -> None:
-    module = bench_module()
     keys = [f"{row['file']}#{row['identity']}" for row in rows()]
     parts = Counter(module.part(key) for key in keys)
     assert set(parts) == {"dev", "test"}
@@ -116,7 +101,7 @@ def test_no_seed_example_copies_an_evaluation_item_title(realdata: Path) -> None
     """Seed examples are written by hand: none may take the title of a labelled real item."""
     from techwatch.classify.corpus import read_examples, seed_files
 
-    examples, _ = bench_module().examples(realdata, rows())
+    examples, _ = module.examples(realdata, rows())
     real = {_words(e.document.title) for e in examples} - {""}
     seeded = {_words(e.document.title) for e in read_examples(seed_files())}
     assert not real & seeded
