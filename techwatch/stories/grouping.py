@@ -136,11 +136,10 @@ def plan(
     # Only keys a pending item holds and another item shares can ever be looked up: indexing
     # the rest (most band keys of the candidates) cost more than the whole matching.
     planner = _Planner(stories, thresholds, shared.intersection(chain.from_iterable(keys)))
-    planner.prepare_texts(
-        item
-        for (item, _), item_keys in zip([*pending, *known], keys + known_keys, strict=True)
-        if not shared.isdisjoint(item_keys)
+    everyone = list(
+        zip([item for item, _ in chain(pending, known)], keys + known_keys, strict=True)
     )
+    planner.prepare_texts(_compared_by_text(everyone, shared))
     for (item, story_id), item_keys in zip(known, known_keys, strict=True):
         planner.index(item, story_id, item_keys)
     for (item, story_id), item_keys in zip(pending, keys, strict=True):
@@ -343,6 +342,29 @@ MAX_TEXT_CANDIDATES = 6
 def _strength(evidence: Evidence) -> tuple[float, int]:
     """Sort key: stronger evidence first (higher score, then url > cve > text)."""
     return (-evidence.score, REASON_RANK[evidence.reason])
+
+
+def _compared_by_text(
+    items: Sequence[tuple[StoryItem, list[Key]]], shared: set[Key]
+) -> list[StoryItem]:
+    """Items whose text may be compared: two CVE lists decide without text, so only pairs
+    across a URL or band key where one side names no CVE need it. Computing the others' grams
+    up front cost more than the lazy path on a CVE-heavy backlog (100k items: 13.5 -> 17 s)."""
+    without_cves = {
+        key
+        for item, item_keys in items
+        if not item.cves
+        for key in item_keys
+        if not isinstance(key, str) and key in shared
+    }
+    return [
+        item
+        for item, item_keys in items
+        if any(
+            not isinstance(key, str) and key in (shared if not item.cves else without_cves)
+            for key in item_keys
+        )
+    ]
 
 
 def _keys(item: StoryItem) -> list[Key]:
