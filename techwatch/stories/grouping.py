@@ -210,8 +210,9 @@ class _Planner:
 
     def prepare_texts(self, items: Iterable[StoryItem]) -> None:
         """Compute the grams of items that may be compared by text, all at once: one numpy pass
-        instead of ~0.4 ms of Python per item, most of a look-alike night's grouping. Items
-        sharing no key with another are never compared, so they are left out."""
+        instead of ~0.4 ms of Python per item, most of a look-alike night's grouping. The
+        caller passes only items whose text may be compared (`_compared_by_text`); any other
+        item's grams are still computed on demand by `_text`."""
         wanted = [item for item in items if item.item_id not in self.texts]
         found = text_grams([lead(item.title, item.text) for item in wanted])
         self.texts.update((item.item_id, g) for item, g in zip(wanted, found, strict=True))

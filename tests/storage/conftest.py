@@ -1,4 +1,5 @@
-"""Store fixtures: a database path in tmp_path and a driver for a second process."""
+"""Store fixtures: a database path in tmp_path, a migrated connection, and a driver for a
+second process."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
+
+from techwatch.storage import migrate
+from techwatch.storage.connection import connect
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,6 +26,15 @@ REPO = Path(__file__).resolve().parents[2]
 def db(tmp_path: Path) -> Path:
     """Where the store lives; its folder does not exist yet (open_writer creates it)."""
     return tmp_path / "data" / "techwatch.duckdb"
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writable connection to a fresh, migrated database, for the store's SQL functions."""
+    connection = connect(tmp_path / "t.duckdb", read_only=False, wait_s=5)
+    migrate.apply_pending(connection, datetime(2026, 11, 28, 6, 30, tzinfo=UTC))
+    yield connection
+    connection.close()
 
 
 class Worker:

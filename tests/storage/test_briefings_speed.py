@@ -38,14 +38,6 @@ PLAIN_PORTFOLIO = """
 """
 
 
-@pytest.fixture
-def conn(tmp_path):
-    connection = connect(tmp_path / "t.duckdb", read_only=False, wait_s=5)
-    migrate.apply_pending(connection, NOW)
-    yield connection
-    connection.close()
-
-
 def decisions(rng: random.Random, stories: list[str], clients: int) -> list[dict]:
     rows = []
     for story in stories:

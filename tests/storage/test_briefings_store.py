@@ -3,22 +3,10 @@
 import json
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from techwatch.briefing.memory import Triage
 from techwatch.storage import briefings as store
-from techwatch.storage import migrate
-from techwatch.storage.connection import connect
 
 NOW = datetime(2026, 11, 28, 6, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = connect(tmp_path / "t.duckdb", read_only=False, wait_s=5)
-    migrate.apply_pending(connection, NOW)
-    yield connection
-    connection.close()
 
 
 def decision(client, story, priority, *, days_ago=1, title=None) -> dict:
