@@ -28,12 +28,14 @@ they see the same load. Baselines, same process: opening and closing a reader, a
 goes to a temporary folder, removed at the end unless `--keep`. `--items 5000000` gives the
 5M figure (optional: ~15 min and ~5 GB).
 
-A briefing reads four things over the held connection: the client's decisions in the period
-(stored clustered by day and client, `storage.told.client_decisions`), its triage, what it was
-told, and the facts of the ten stories it tells, kept by scoring (`told_facts`, one keyed
-read). CPU per held-Desk call (mix of the four cases below) is the steadiest figure on this
-shared machine: session-3 code 37-64 ms, now 10.5-15.9 ms at 1M items and 12.6-15.4 ms at 5M
-(it follows the client's decisions, ~400 here, not the store size).
+A briefing reads four things over the held connection, on one thread: the client's decisions
+in the period without their reasons (stored clustered by day and client,
+`storage.told.client_decisions`), its triage, what it was told, and the facts and reasons of
+the ten stories it tells (`storage.told.told_stories`: facts kept by scoring in `told_facts`,
+one keyed read, and reasons by row id). CPU per held-Desk call (mix of the four cases below)
+is the steadiest figure on this shared machine: session-3 code 37-64 ms, session 4 10.5-15.9
+ms at 1M items and 12.6-15.4 ms at 5M (it follows the client's decisions, ~400 here, not the
+store size).
 
 Figures, 2026-11-28, 2 shared cores, p50 / p95 (wall figures move 2-3x with the load):
   1M, 21:20, load 5-6:
@@ -53,6 +55,15 @@ Nightly scoring of 19k stories for 200 clients at 1M, same night scored by both 
 back at load 4.2-4.9: 10.99 s CPU / 20.4 s wall before, 10.93 s CPU / 22.6 s wall after
 (deriving and writing the told stories' facts, ~4k a night, costs ~0.5 s CPU); at 5M 12.3 s
 CPU / 16.8 s wall at load 6. The 10 s target needs a quieter machine: CPU alone is ~11 s.
+Session 5 (2026-11-28 23:45-23:50, 1M, load 6.6-8.3, both codes held in two processes called
+in turn, one call at a time, 150 rounds; every client's briefing identical in all formats):
+CPU per call before -> after: portfolio 8.8 -> 6.7 ms, brief busy 14.9 -> 11.9, each client
+13.5 -> 10.8, real 9.8 -> 8.7 (wall p50 / p95 at that load: portfolio 15.8 / 46.8 -> 14.0 /
+41.9, busy 30.8 / 76.1 -> 26.8 / 73.5, each 29.5 / 58.8 -> 25.9 / 71.7 ms). Scoring the night
+8.1-9.2 s CPU before, 8.2-8.3 s after (same decisions; 17-23 s wall at load 7). 5M (00:15,
+load 7.4-8.4, build 1304 s niced, 4.3 GB), same method, 100 rounds: CPU portfolio 11.8 -> 9.2
+ms, busy 20.5 -> 16.5, each client 18.9 -> 14.8, real 13.6 -> 12.7; wall p50 / p95 busy
+49.5 / 114.1 -> 39.5 / 96.5 ms; scoring 11.3 -> 11.0 s CPU (31 s wall).
 """
 
 from __future__ import annotations

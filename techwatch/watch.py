@@ -122,7 +122,8 @@ class Desk:
     desk lets go of the file: `close()` after each batch of requests, or `idle_s` seconds
     after its last call (a timer), and opens it again at the next call (~20 ms, once per
     batch). As nothing can write the file while it is held, it caches per connection what
-    does not depend on the client (model version, sources health, items of a period).
+    does not depend on the client (model version, sources health, items of a period). Its
+    queries run on one thread (`Briefings.one_thread`).
     A consumer that answers without a pause for over a minute during the nightly run would
     make the run's write fail as busy: it must leave gaps (idle_s) or read between runs.
     The CLI opens one desk per command (`brief`, `portfolio` below).
@@ -170,6 +171,7 @@ class Desk:
                 stack = ExitStack()
                 reader = stack.enter_context(open_reader(self.db, wait_s=self.wait_s))
                 self._stack, self._store = stack, reader.briefings()
+                self._store.one_thread()
                 self.opened += 1
             try:
                 yield self._store
@@ -207,20 +209,24 @@ class Desk:
     ) -> tuple[Briefing, Selection]:
         """Build a client's briefing for `period` (not kept: see `brief`).
 
-        Four reads: the client's decisions, triage and what it was told, then the facts of the
-        stories within the cap (again for the next ones if some are gone since)."""
+        Four reads: the client's decisions (without their reasons), triage and what it was
+        told, then the facts and reasons of the stories within the cap (again for the next
+        ones if some are gone since)."""
         with self._held() as store:
             decisions = store.client_decisions(client.id, period.start, period.end)
             triage = store.triage(client.id)
             told = store.told(client.id, period.label)
             picks = kept(decisions, triage, told, now)
-            ordered = [k.row["story_id"] for k in picks[0]]
+            ordered = [k.row for k in picks[0]]
             found: dict[str, facts.StoryFacts] = {}
+            reasons: dict[str, str] = {}
             read = 0
             while read < len(ordered) and len(found) < cap:
                 batch = ordered[read : read + cap - len(found)]
                 read += len(batch)
-                found.update(_told_facts(store, batch))
+                batch_facts, batch_reasons = _told_stories(store, batch)
+                found.update(batch_facts)
+                reasons.update(batch_reasons)
             checked, failing, degraded = self._cached("health", store.source_health)
             window = (period.start, period.end)
             inputs = Inputs(
@@ -232,20 +238,24 @@ class Desk:
                 items_watched=self._cached(window, lambda: store.items_between(*window)),
                 model_version=self._cached("model", store.model_version),
                 advisor=advisor,
-                read=frozenset(ordered[:read]),
+                read=frozenset(row["story_id"] for row in ordered[:read]),
+                reasons=reasons,
             )
         return build(client, period, inputs, now, cap, picks)
 
 
-def _told_facts(store: Briefings, story_ids: Sequence[str]) -> dict[str, facts.StoryFacts]:
-    """The stories' facts as scoring kept them; derived from their rows for a story decided
-    before they were kept (or gone since: then it has none)."""
-    kept_facts = store.told_facts(story_ids)
+def _told_stories(
+    store: Briefings, decisions: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, facts.StoryFacts], dict[str, str]]:
+    """The stories' facts as scoring kept them, and their decisions' reasons (JSON text);
+    facts derived from their rows for a story decided before they were kept (or gone since:
+    then it has none)."""
+    kept_facts, reasons = store.told_stories(decisions)
     found = {sid: facts.from_json(json.loads(text)) for sid, text in kept_facts.items()}
-    missing = [sid for sid in story_ids if sid not in found]
+    missing = [d["story_id"] for d in decisions if d["story_id"] not in found]
     if missing:
         found.update(facts.from_rows(store.story_rows(missing)))
-    return found
+    return found, reasons
 
 
 def brief(

@@ -4,7 +4,8 @@ Triage, told-once and the order are decided on the decision rows alone (`kept`, 
 `compose`); then each decision within the cap becomes an Entry worded in the client's
 language: why (match reasons, then priority reasons), what to do (KEV action, fixed version,
 topic advice) and the sources. Only those few need their story's facts (`facts.StoryFacts`,
-kept by scoring): a week of 600 decisions costs the wording of ten.
+kept by scoring) and their decision's reasons: a week of 600 decisions costs the wording of
+ten.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class Inputs:
     # Stories whose facts were read (None: all of them). A kept story outside it is counted
     # as omitted without reading it; one inside it without facts is gone and left out.
     read: frozenset[str] | None = None
+    # Reasons (decoded or JSON) of decisions read without them, by story: only the stories
+    # told need theirs (`storage.told.told_stories`); a row's own reasons come first.
+    reasons: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,9 @@ def kept(
     skipped: list[Skipped] = []
     for row in decisions:
         story = row["story_id"]
+        if story not in triage and story not in told:  # `shown`'s answer, without its cost
+            keep.append(Kept(row, False))
+            continue
         show, renewed, why = shown(
             story, frozenset(row["marks"]), triage=triage, told=told, today=today
         )
@@ -103,7 +110,8 @@ def build(
             omitted += 1
     language = client.language
     entries = tuple(
-        _entry(k.row, inputs.facts[k.row["story_id"]], language, k.renewed) for k in chosen
+        _entry(k.row, inputs.facts[k.row["story_id"]], language, k.renewed, inputs.reasons)
+        for k in chosen
     )
     selection = Selection(
         entries=entries,
@@ -139,8 +147,14 @@ def _known(story: str, inputs: Inputs) -> bool:
     return story in inputs.facts or (inputs.read is not None and story not in inputs.read)
 
 
-def _entry(row: Mapping[str, Any], facts: StoryFacts, language: str, renewed: bool) -> Entry:
-    reasons = row["reasons"]
+def _entry(
+    row: Mapping[str, Any],
+    facts: StoryFacts,
+    language: str,
+    renewed: bool,
+    read: Mapping[str, Any] | None,
+) -> Entry:
+    reasons = row["reasons"] if "reasons" in row or read is None else read[row["story_id"]]
     if isinstance(reasons, str):
         reasons = json.loads(reasons)
     match = [_reason(r) for r in reasons.get("match", [])]

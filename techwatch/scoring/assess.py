@@ -15,8 +15,8 @@ from typing import Any
 from techwatch.briefing.memory import evidence_marks
 from techwatch.clients.profile import Client
 from techwatch.scoring.evidence import Evidence
-from techwatch.scoring.match import build_index, concerned
-from techwatch.scoring.priority import RULES_VERSION, decide
+from techwatch.scoring.match import Relevance, build_index, concerned
+from techwatch.scoring.priority import RULES_VERSION, Decision, decide
 
 
 def assess(
@@ -36,6 +36,7 @@ def assess(
         if not relevant:
             continue
         marks = sorted(evidence_marks(evidence))
+        shared: dict[int, tuple[Any, ...]] = {}  # per story: ids stay those of live objects
         for client_id, relevance in sorted(relevant.items()):
             decision = decide(evidence, relevance, by_id[client_id], now)
             rows.append(
@@ -44,13 +45,7 @@ def assess(
                     "story_id": story_id,
                     "priority": decision.priority,
                     "lane": decision.lane,
-                    "reasons": json.dumps(
-                        {
-                            "match": [r.as_dict() for r in relevance.reasons],
-                            "priority": [r.as_dict() for r in decision.reasons],
-                        },
-                        ensure_ascii=False,
-                    ),
+                    "reasons": _reasons_json(relevance, decision, shared),
                     "marks": marks,
                     "title": evidence.title,
                     "first_seen": evidence.first_seen,
@@ -60,3 +55,29 @@ def assess(
                 }
             )
     return rows
+
+
+def _reasons_json(
+    relevance: Relevance, decision: Decision, shared: dict[int, tuple[Any, ...]]
+) -> str:
+    """The decision's reasons as JSON text: match reasons, then priority reasons. Encoded once
+    per story for a decision several clients share (a sector match: `decide` hands each of them
+    the same Decision, their Relevance holds the same Match objects), as a law or a phishing
+    wave reaches dozens of clients."""
+    known = shared.get(id(decision))
+    if (
+        known is not None
+        and known[0] is decision
+        and len(known[1]) == len(relevance.matches)
+        and all(a is b for a, b in zip(known[1], relevance.matches, strict=True))
+    ):
+        return str(known[2])
+    text = json.dumps(
+        {
+            "match": [r.as_dict() for r in relevance.reasons],
+            "priority": [r.as_dict() for r in decision.reasons],
+        },
+        ensure_ascii=False,
+    )
+    shared[id(decision)] = (decision, relevance.matches, text)
+    return text

@@ -228,7 +228,7 @@ def decide(evidence: Evidence, relevance: Relevance, client: Client, now: dateti
     for topic in facts.topics:
         for match in relevance.matches:
             situation = _situation(topic, match, facts)
-            chosen = next(r for r in _rules_for(topic) if r.holds(situation))
+            chosen = _first_rule(situation)
             priority = chosen.priority
             if _lowered(topic, match, facts):
                 priority = _lower(priority)
@@ -269,6 +269,13 @@ def story_topics(evidence: Evidence) -> tuple[str, ...]:
 
 
 _RULE_ORDER: Final = {r.name: number for number, r in enumerate(RULES)}
+
+
+@lru_cache(maxsize=4096)
+def _first_rule(situation: Situation) -> Rule:
+    """The first rule that holds: remembered per situation, a handful of labels that repeat
+    over a night's thousands of (story, client) pairs."""
+    return next(r for r in _rules_for(situation.topic) if r.holds(situation))
 
 
 @lru_cache(maxsize=32)

@@ -54,9 +54,7 @@ def replace_decisions(
     Rows go in by client: a client's decisions of one scoring sit together, so reading its
     week touches a few runs of rows (`told.client_decisions`)."""
     stories = pa.table({"story_id": pa.array(list(dict.fromkeys(story_ids)), pa.string())})
-    table = pa.Table.from_pylist(
-        [{**r, "urgency": URGENCY[r["priority"]]} for r in rows], schema=DECISION_SCHEMA
-    )
+    table = _decisions_table(rows)
     decided = {r["story_id"] for r in rows}
     told.replace_told_facts(
         conn, story_ids, {s: f for s, f in (facts or {}).items() if s in decided}
@@ -75,6 +73,18 @@ def replace_decisions(
             "ORDER BY client_id, last_seen, story_id"
         )
     refresh_days(conn, [d for (d,) in days])
+
+
+def _decisions_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """The rows as an Arrow table of DECISION_SCHEMA (a missing value is null), built column
+    by column: a night's ~70k rows in half the time of `Table.from_pylist`."""
+    columns = {
+        name: [URGENCY[r["priority"]] for r in rows]
+        if name == "urgency"
+        else [r.get(name) for r in rows]
+        for name in DECISION_SCHEMA.names
+    }
+    return pa.table(columns, schema=DECISION_SCHEMA)
 
 
 # The UTC day of a decision, the portfolio summary's key; the rank of its top story.
@@ -372,6 +382,13 @@ class Briefings:
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self._conn = conn
 
+    def one_thread(self) -> None:
+        """Answer on one thread: a consultant's query reads a few hundred rows, and a second
+        thread costs more to wake and wait for than it saves (a portfolio takes a quarter less
+        CPU), above all on a busy machine. DuckDB sets it for the whole database instance: every
+        connection of this process to the file, while this one is open."""
+        self._conn.execute("SET threads = 1")
+
     def replace_decisions(
         self,
         story_ids: Sequence[str],
@@ -396,6 +413,11 @@ class Briefings:
         self, client_id: str, start: datetime, end: datetime
     ) -> list[dict[str, Any]]:
         return told.client_decisions(self._conn, client_id, start, end)
+
+    def told_stories(
+        self, decisions: Sequence[Mapping[str, Any]]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        return told.told_stories(self._conn, decisions)
 
     def told_facts(self, story_ids: Sequence[str]) -> dict[str, str]:
         return told.told_facts(self._conn, story_ids)

@@ -1,12 +1,14 @@
-"""SQL of what one client's briefing reads: its decisions in a period, and the facts of the few
-stories it tells (`told_facts`, written by scoring beside the decisions).
+"""SQL of what one client's briefing reads: its decisions in a period, and the reasons and
+facts of the few stories it tells (`told_facts`, written by scoring beside the decisions).
 
 A held connection (`watch.Desk`) answers a briefing in a few statements, each a few
 milliseconds at 1M items: decisions are stored clustered by client within each scoring write
-(`briefings.replace_decisions`), so a client's week is a few contiguous runs of rows, and
-a told story's facts are one primary-key lookup. Values are inlined as SQL literals, not bound:
-the Python client tries to import pandas for every parameter it binds (~0.5 ms each when it is
-not installed); `quoted` and `moment` make those literals safe.
+(`briefings.replace_decisions`), so a client's week is a few contiguous runs of rows, read
+without their reasons (decompressing ~600 of them cost more than the rest of the row); the
+stories told get their facts (a primary-key lookup) and reasons (by row id) in one statement.
+Values are inlined as SQL literals, not bound: the Python client tries to import pandas for
+every parameter it binds (~0.5 ms each when it is not installed); `quoted` and `moment` make
+those literals safe.
 """
 
 from __future__ import annotations
@@ -45,15 +47,18 @@ def moment(value: datetime) -> str:
 def client_decisions(
     conn: duckdb.DuckDBPyConnection, client_id: str, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
-    """A client's decisions about stories active in [start, end), most urgent first, with
-    their reasons as JSON text (decoded only for the stories told). `last_seen` is read as
-    epoch microseconds: DuckDB's own conversion of TIMESTAMPTZ costs ~3 us a value."""
+    """A client's decisions about stories active in [start, end), most urgent first (then
+    latest, then by story), without their reasons: `row` says where each is stored, for
+    `told_stories`, which reads them for the few stories told. Sorted here rather than in SQL
+    (a sort there moves every column through it); `last_seen` is read as epoch microseconds:
+    DuckDB's own conversion of TIMESTAMPTZ costs ~3 us a value."""
     cursor = conn.execute(
-        "SELECT story_id, priority, lane, marks, epoch_us(last_seen), rules_version, reasons "
-        f"FROM client_stories WHERE client_id = {literal(client_id)} "
-        f"AND last_seen >= {moment(start)} AND last_seen < {moment(end)} "
-        "ORDER BY urgency DESC, last_seen DESC, story_id"
+        "SELECT urgency, epoch_us(last_seen), story_id, rowid, priority, lane, marks, "
+        f"rules_version FROM client_stories WHERE client_id = {literal(client_id)} "
+        f"AND last_seen >= {moment(start)} AND last_seen < {moment(end)}"
     )
+    rows = cursor.fetchall()
+    rows.sort(key=lambda r: (-r[0], -r[1], r[2]))
     return [
         {
             "story_id": story,
@@ -62,10 +67,33 @@ def client_decisions(
             "marks": marks,
             "last_seen": _EPOCH + timedelta(microseconds=seen),
             "rules_version": rules,
-            "reasons": reasons,
+            "row": row,
         }
-        for story, priority, lane, marks, seen, rules, reasons in cursor.fetchall()
+        for _, seen, story, row, priority, lane, marks, rules in rows
     ]
+
+
+def told_stories(
+    conn: duckdb.DuckDBPyConnection, decisions: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The facts (`told_facts`) and the decision's reasons of the stories of `decisions`, as
+    JSON text by story id, in one statement: rows `client_decisions` read on this connection,
+    with nothing written since (a held read-only connection: DuckDB's lock keeps writers out).
+    Row ids make the reasons a read of the few rows told; filtering on the stories would
+    decompress the reasons of every decision of the client first (the story filter after
+    them only guards against a row id reused by a write: reasons missing, never wrong)."""
+    if not decisions:
+        return {}, {}
+    stories = quoted(list(dict.fromkeys(d["story_id"] for d in decisions)))
+    rows = ", ".join(str(int(d["row"])) for d in decisions)
+    found: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    for kind, story, text in conn.execute(
+        f"SELECT 0, story_id, facts FROM told_facts WHERE story_id IN {stories} UNION ALL "
+        "SELECT 1, story_id, reasons FROM client_stories "
+        f"WHERE rowid IN (SELECT unnest([{rows}]::BIGINT[])) AND story_id IN {stories}"
+    ).fetchall():
+        found[kind][story] = text
+    return found
 
 
 def told_facts(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dict[str, str]:

@@ -134,7 +134,12 @@ def test_a_clients_decisions_read_narrow_are_the_full_ones(scored):
     assert full and [{k: r[k] for k in keys} for r in full] == [
         {k: r[k] for k in keys} for r in narrow
     ]
-    assert [r["reasons"] for r in full] == [json.loads(r["reasons"]) for r in narrow]
+    texts, reasons = told.told_stories(conn, narrow)  # read without them, then by row
+    assert [r["reasons"] for r in full] == [json.loads(reasons[r["story_id"]]) for r in narrow]
+    assert texts and texts == told.told_facts(conn, [r["story_id"] for r in narrow])
+    last = narrow[-1]["story_id"]
+    assert told.told_stories(conn, narrow[-1:])[1] == {last: reasons[last]}
+    assert told.told_stories(conn, []) == ({}, {})
     assert told.client_decisions(conn, "nobody", start, end) == []
     conn.close()
 
