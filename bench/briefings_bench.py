@@ -263,15 +263,21 @@ def build(path: Path, items: int, clients: list[Client], pairs: list[tuple[str, 
                seen, seen,
                [{'version': '3.1', 'vector': NULL, 'base_score': CAST(h % 100 AS DOUBLE) / 10,
                  'severity': NULL, 'source': NULL, 'problem': NULL}],
-               ['CWE-79'],
-               [{'vendor': avendor, 'product': aproduct,
-                 'versions': ['< 7.2.3'], 'fixed': ['7.2.3'], 'cpes': [], 'purl': NULL}],
+               ['CWE-79'], 0,
                CASE WHEN (h >> 24) % 20 = 0 THEN CAST(seen AS DATE) END,
                NULL, CASE WHEN (h >> 24) % 20 = 0 THEN 'Apply updates.' END, NULL,
                avendor, aproduct, 'Flaw', '',
                CASE WHEN (h >> 26) % 3 = 0 THEN [{'point': 'Exploitation', 'value': 'poc'}]
                     ELSE [] END,
                []
+        FROM kinds WHERE advisory ORDER BY n
+        """
+    )
+    conn.execute(
+        """
+        INSERT INTO item_affected
+        SELECT id, 0, [{'vendor': avendor, 'product': aproduct,
+                        'versions': ['< 7.2.3'], 'fixed': ['7.2.3'], 'cpes': [], 'purl': NULL}]
         FROM kinds WHERE advisory ORDER BY n
         """
     )

@@ -14,11 +14,13 @@ file imported again for the same source is skipped, unparsed (`reparse=True` rea
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -48,6 +50,11 @@ LOOKAHEAD_FILES = 64
 #: Source kinds whose parsers detect the language of entries: only they need the workers to
 #: load the language model.
 LANGUAGE_KINDS = frozenset({"feed", "html"})
+#: Allocations between two young-generation collections of the cyclic garbage collector
+#: during an import (Python's default: 700). An import allocates millions of small objects
+#: that stay alive (parsed items, fact rows); at the default pace the collector walked them
+#: over and over, a third of the staging of facts and about 1 s of a bulk import's CPU.
+GC_YOUNG_THRESHOLD = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +134,22 @@ def import_sources(
     jobs = [
         (find_source(config, sid), path) for sid, paths in groups for path in files_under(paths)
     ]
-    started = now or datetime.now(UTC)
+    with _collecting_less():
+        return _import(
+            db_path, config, jobs, groups, started=now or datetime.now(UTC), reparse=reparse
+        )
+
+
+def _import(
+    db_path: Path,
+    config: SourcesConfig,
+    jobs: Sequence[tuple[Source, Path]],
+    groups: Sequence[tuple[str, Sequence[Path]]],
+    *,
+    started: datetime,
+    reparse: bool,
+) -> ImportReport:
+    """import_sources' run, once the files are listed."""
     t0 = time.perf_counter()
     run_id = new_run_id(started)
     settings = config.settings
@@ -205,6 +227,17 @@ def import_sources(
         )
         stages["close"] = time.perf_counter() - t
     return replace(report, stage_seconds={k: round(v, 3) for k, v in stages.items()})
+
+
+@contextmanager
+def _collecting_less() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for the duration (GC_YOUNG_THRESHOLD)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _store(

@@ -43,6 +43,13 @@ CWE_PLACEHOLDERS: Final = frozenset({"NVD-CWE-Other", "NVD-CWE-noinfo"})
 MAX_PRODUCTS: Final = 50
 
 Display = Callable[[tuple[str, str]], tuple[str, str] | None]
+#: (key, name) of a canonical pair, as `_canonical` gives it.
+Named = tuple[tuple[str, str], tuple[str, str]]
+#: Shown vendors and products by the canonical pairs each fact states: CVEs stated alike (a
+#: bulletin's CVEs) are shown alike, so one refresh computes each once (see cve_records).
+ProductsMemo = dict[
+    tuple[tuple[Named, ...], ...], tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +108,16 @@ def aggregate(
     facts: Sequence[CveFact],
     mentions: Sequence[CveMention],
     display: Display | None = None,
+    memo: ProductsMemo | None = None,
 ) -> CveRecord | None:
-    """The CVE's row, or None when no item mentions it any more (its row goes)."""
+    """The CVE's row, or None when no item mentions it any more (its row goes); `memo`
+    shares shown products between the CVEs of one refresh (same `display`)."""
     if not mentions:
         return None
     ranked = sorted(facts, key=_preference)
     description = next((f for f in ranked if f.description and f.description.strip()), None)
     newest = sorted(mentions, key=lambda m: (m.first_seen, m.item_id), reverse=True)
-    vendors, products = affected_products(facts, display)
+    vendors, products = affected_products(facts, display, memo)
     return CveRecord(
         cve_id=cve_id,
         title=best_title(ranked),
@@ -180,20 +189,36 @@ def worst_exploitation(facts: Iterable[CveFact]) -> str | None:
 
 
 def affected_products(
-    facts: Iterable[CveFact], display: Display | None = None
+    facts: Iterable[CveFact], display: Display | None = None, memo: ProductsMemo | None = None
 ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """(vendors, (vendor, product) pairs) stated as affected, canonical and deduplicated.
 
     KEV's vendorProject/product count too; OSV's (ecosystem, package) are packages.
     """
+    stated_by_fact = tuple(_canonical_all(_stated(fact), fact.kind == "osv") for fact in facts)
+    if memo is None:
+        return _shown(stated_by_fact, display)
+    found = memo.get(stated_by_fact)
+    if found is None:
+        found = memo[stated_by_fact] = _shown(stated_by_fact, display)
+    return found
+
+
+def _stated(fact: CveFact) -> tuple[tuple[str, str], ...]:
+    if fact.kev is not None and fact.kev.vendor:
+        return (*fact.products, (fact.kev.vendor, fact.kev.product))
+    return fact.products
+
+
+def _shown(
+    stated_by_fact: Iterable[tuple[Named, ...]], display: Display | None
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Vendors and products as shown (`display`, else the nicer spelling), sorted."""
     pairs: dict[tuple[str, str], tuple[str, str]] = {}
     vendors: dict[str, str] = {}
-    named: dict[tuple[tuple[str, str], tuple[str, str]], None] = {}
-    for fact in facts:
-        stated = fact.products
-        if fact.kev is not None and fact.kev.vendor:
-            stated = (*stated, (fact.kev.vendor, fact.kev.product))
-        named.update(dict.fromkeys(_canonical_all(stated, fact.kind == "osv")))
+    named: dict[Named, None] = {}
+    for stated in stated_by_fact:
+        named.update(dict.fromkeys(stated))
     for key, name in named:
         shown = (display(key) if display else None) or name
         old = pairs.get(key)
@@ -209,9 +234,7 @@ def affected_products(
 
 
 @lru_cache(maxsize=1 << 16)
-def _canonical(
-    vendor: str, product: str, package: bool
-) -> tuple[tuple[tuple[str, str], tuple[str, str]], ...]:
+def _canonical(vendor: str, product: str, package: bool) -> tuple[Named, ...]:
     """(key, name) of each canonical pair; cached, as the same few thousand products recur
     across tens of thousands of CVEs and canonicalising one costs regex passes."""
     return tuple(
@@ -221,9 +244,7 @@ def _canonical(
 
 
 @lru_cache(maxsize=1 << 14)
-def _canonical_all(
-    stated: tuple[tuple[str, str], ...], package: bool
-) -> tuple[tuple[tuple[str, str], tuple[str, str]], ...]:
+def _canonical_all(stated: tuple[tuple[str, str], ...], package: bool) -> tuple[Named, ...]:
     """(key, name) of every canonical pair of a statement's product list, without repeats;
     cached, as a bulletin states the same list for each of its CVEs."""
     found = (pair for vendor, product in stated for pair in _canonical(vendor, product, package))

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from techwatch.storage import vulns
 from techwatch.storage.connection import registered
 from techwatch.storage.rows import dicts
 
@@ -48,12 +49,14 @@ def story_rows(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dic
         ).to_arrow_table()
     with registered(conn, members=members):
         items = dicts(conn.execute(_items_sql(conn)))
-        vulns = _span(conn, "item_vulns", "item_id", _MEMBERS)
+        stated = vulns.facts_sql(
+            _span(conn, "item_vulns", "item_id", _MEMBERS),
+            _span(conn, "item_affected", "item_id", _MEMBERS),
+        )
         facts = dicts(
             conn.execute(
-                "SELECT m.story_id, v.* FROM members m JOIN item_vulns v "
-                f"ON v.item_id = m.item_id WHERE v.{vulns} "
-                "ORDER BY m.story_id, v.vuln_id, v.item_id"
+                f"SELECT m.story_id, v.* FROM members m JOIN {stated} v "
+                "ON v.item_id = m.item_id ORDER BY m.story_id, v.vuln_id, v.item_id"
             )
         )
     return {"stories": stories, "items": items, "facts": facts, "epss": _epss(conn, stories)}

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from techwatch.errors import StorageError
-from techwatch.storage import classes, cves, fts, migrate, runreport, stories
+from techwatch.storage import classes, cves, fts, migrate, runreport, stories, vulns
 from techwatch.storage.briefings import Briefings
 from techwatch.storage.connection import connect
 from techwatch.storage.outbox import Outbox
@@ -93,13 +93,13 @@ class Reader:
             [item_id],
         )
         linked = dicts(links)
-        vulns = dicts(
+        facts = vulns.facts_sql("item_id = $id", "item_id = $id")
+        stated = dicts(
             self._conn.execute(
-                "SELECT * EXCLUDE (item_id) FROM item_vulns WHERE item_id = ? ORDER BY vuln_id",
-                [item_id],
+                f"SELECT * EXCLUDE (item_id) FROM {facts} ORDER BY vuln_id", {"id": item_id}
             )
         )
-        return {**rows[0], "linked": linked, "vulns": vulns}
+        return {**rows[0], "linked": linked, "vulns": stated}
 
     def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Full-text search ranked by BM25 (`score`); substring match when the index is missing.

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from techwatch.errors import StorageError
-from techwatch.storage import classes, cves, fts, migrate, staging, stories
+from techwatch.storage import classes, cves, fts, migrate, staging, stories, vulns
 from techwatch.storage.briefings import Briefings
 from techwatch.storage.connection import connect, registered, transaction
 from techwatch.storage.imports import ImportedFiles
@@ -119,18 +119,18 @@ class Writer:
         """
         unique = staging.unique_items(outcomes)
         staged = staging.stage_items(unique)
-        facts = staging.stage_facts(unique)
+        facts, lists = vulns.stage_facts(unique)
         state_table = staging.stage_states(states)
         source_ids = [o.source_id for o in outcomes]
         with (
             transaction(self._conn, f"write_outcomes for run {run_id}"),
             registered(self._conn, staged_items=staged),
-            registered(self._conn, staged_facts=facts),
+            registered(self._conn, staged_facts=facts, staged_affected=lists),
             registered(self._conn, staged_states=state_table),
         ):
             changes = _classify(self._conn)
             _upsert_items(self._conn, now)
-            _replace_facts(self._conn)
+            vulns.replace_facts(self._conn)
             _link_items(self._conn, now)
             counts = staging.counts_by_source(changes, source_ids)
             runs = staging.stage_run_sources(outcomes, counts)
@@ -286,17 +286,6 @@ def _upsert_items(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
         f"UPDATE items SET {assignments}, updated_at = $now "
         f"FROM batch b WHERE items.id = b.id AND b.change = 'updated'",
         {"now": now},
-    )
-
-
-def _replace_facts(conn: duckdb.DuckDBPyConnection) -> None:
-    """New and changed advisories bring their facts; a changed one's old facts go."""
-    conn.execute(
-        "DELETE FROM item_vulns WHERE item_id IN (SELECT id FROM batch WHERE change = 'updated')"
-    )
-    conn.execute(
-        "INSERT INTO item_vulns SELECT f.* FROM staged_facts f JOIN batch b ON b.id = f.item_id "
-        "WHERE b.change IN ('new', 'updated')"
     )
 
 

@@ -1,5 +1,6 @@
-"""stage_facts builds its table column by column, sharing repeated product lists: the table
-must be the one a row-by-row conversion gives (reference below), on real and edge cases."""
+"""stage_facts builds its tables column by column, each distinct product list of an item
+once: the facts with their lists put back must be the table a row-by-row conversion gives
+(reference below), on real and edge cases."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ import pyarrow as pa
 import pytest
 
 from techwatch.parse.registry import parse_document
-from techwatch.storage.staging import FACTS, stage_facts, unique_items
+from techwatch.storage.staging import unique_items
+from techwatch.storage.vulns import AFFECTED, FACTS, stage_facts
 from techwatch.types import Affected, CvssScore, KevEntry, ParsedItem, SourceOutcome, VulnFacts
 
 WHEN = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+#: A fact with its product list, as item_vulns stored it before migration 0014.
+WITH_LISTS = pa.schema(
+    pa.field("affected", pa.list_(AFFECTED)) if f.name == "affected_no" else f for f in FACTS
+)
 
 
 def reference(rows: dict[str, ParsedItem]) -> pa.Table:
@@ -51,7 +57,22 @@ def reference(rows: dict[str, ParsedItem]) -> pa.Table:
                     "refs": list(fact.references),
                 }
             )
-    return pa.Table.from_pylist(records, schema=FACTS)
+    return pa.Table.from_pylist(records, schema=WITH_LISTS)
+
+
+def joined(rows: dict[str, ParsedItem]) -> pa.Table:
+    """The staged facts with their product lists put back; an item's lists are distinct."""
+    facts, lists = stage_facts(rows)
+    keys = list(zip(lists["item_id"].to_pylist(), lists["list_no"].to_pylist(), strict=True))
+    assert len(set(keys)) == len(keys)
+    by_key = dict(zip(keys, lists["affected"].to_pylist(), strict=True))
+    records = facts.to_pylist()
+    for record in records:
+        record["affected"] = by_key[record["item_id"], record.pop("affected_no")]
+    for item in {item for item, _ in keys}:
+        own = [repr(by_key[key]) for key in keys if key[0] == item]
+        assert len(set(own)) == len(own), f"{item}: a product list staged twice"
+    return pa.Table.from_pylist(records, schema=WITH_LISTS)
 
 
 def _item(identity: str, facts: tuple[VulnFacts, ...]) -> ParsedItem:
@@ -107,8 +128,29 @@ CASES = {
 
 
 @pytest.mark.parametrize("rows", CASES.values(), ids=CASES.keys())
-def test_the_table_is_the_row_by_row_one(rows: dict[str, ParsedItem]) -> None:
-    assert stage_facts(rows).equals(reference(rows))
+def test_the_tables_are_the_row_by_row_one(rows: dict[str, ParsedItem]) -> None:
+    assert joined(rows).equals(reference(rows))
+
+
+def test_each_product_list_of_an_item_is_staged_once() -> None:
+    """Equal lists (shared or not) get one number per item; another item has its own."""
+    copy = tuple(replace(p) for p in SHARED)
+    item = _item(
+        "a",
+        (
+            FULL,
+            replace(FULL, vuln_id="V-2", affected=copy),
+            replace(FULL, vuln_id="V-3", affected=()),
+        ),
+    )
+    facts, lists = stage_facts({"a": item, "b": _item("b", (FULL,))})
+    assert facts["affected_no"].to_pylist() == [0, 0, 1, 0]
+    assert lists.select(["item_id", "list_no"]).to_pylist() == [
+        {"item_id": "a", "list_no": 0},
+        {"item_id": "a", "list_no": 1},
+        {"item_id": "b", "list_no": 0},
+    ]
+    assert [len(x) for x in lists["affected"].to_pylist()] == [2, 0, 2]
 
 
 def test_real_advisories_stage_the_row_by_row_table(realdata: Path) -> None:
@@ -133,6 +175,6 @@ def test_real_advisories_stage_the_row_by_row_table(realdata: Path) -> None:
         for path in sorted((realdata / "advisories").glob(pattern))[:count]
     ]
     rows = unique_items(outcomes)
-    table = stage_facts(rows)
-    assert table.num_rows > 2000
-    assert table.equals(reference(rows))
+    facts, lists = stage_facts(rows)
+    assert facts.num_rows > 2000 and lists.num_rows < facts.num_rows / 2
+    assert joined(rows).equals(reference(rows))
