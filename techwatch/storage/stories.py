@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from techwatch.storage.connection import registered
-from techwatch.storage.rows import dicts, plain
-from techwatch.stories.grouping import MAX_BAND_BUCKET, Plan, StoredStory, StoryItem
+from techwatch.storage.rows import dicts
+from techwatch.stories.grouping import MAX_BAND_BUCKET, MAX_CVE_BUCKET, Plan, StoredStory, StoryItem
 from techwatch.stories.neardup import LEAD_CHARS
 
 BAND_RETENTION = timedelta(days=45)
@@ -35,31 +35,53 @@ STR = pa.string()
 
 
 def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[StoryItem, str | None]]:
-    """Items never grouped, or updated since they were, with their story (None when new).
+    """The next `limit` items never grouped, or updated since they were, with their story (None
+    when new).
 
-    Ordered by first sighting, then date, then id: the same store gives the same order. The
-    chunk is chosen on narrow columns first and its text read after: sorting every pending
-    row with its text made each chunk of a large backlog cost as much as the whole backlog.
+    Ordered by first sighting, then date, then id: the same store gives the same order. Every
+    pending item is lined up once, in the connection's temp table `story_queue`, when the queue
+    is empty; each call then takes the next chunk from it. Why: choosing each chunk among all
+    pending items sorted the whole backlog once per chunk, a cost that grew with the square of
+    a first grouping's size. Items a failed run left in the queue are still pending: they come
+    first, then the queue is lined up again.
     """
-    rows = conn.execute(
-        f"SELECT {_ITEM_FIELDS}, p.seen, p.story_id FROM ("
-        f"    SELECT i.id, i.first_seen, {_SEEN} AS seen, s.story_id FROM items i "
-        "    LEFT JOIN story_items s ON s.item_id = i.id "
-        "    WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at "
-        "    ORDER BY i.first_seen, seen, i.id LIMIT ?) p "
-        "JOIN items i ON i.id = p.id ORDER BY p.first_seen, p.seen, p.id",
+    if not _queued(conn):
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE story_queue AS "
+            f"SELECT i.id, row_number() OVER (ORDER BY i.first_seen, {_SEEN}, i.id) AS pos "
+            "FROM items i LEFT JOIN story_items s ON s.item_id = i.id "
+            "WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at"
+        )
+    table = conn.execute(
+        f"SELECT {_ITEM_FIELDS}, epoch_us({_SEEN}), s.story_id, q.pos FROM "
+        "(SELECT id, pos FROM story_queue ORDER BY pos LIMIT ?) q JOIN items i ON i.id = q.id "
+        "LEFT JOIN story_items s ON s.item_id = i.id ORDER BY q.pos",
         [limit],
-    ).fetchall()
-    return [(_story_item(row[:7]), row[7]) for row in rows]
+    ).to_arrow_table()
+    if table.num_rows:
+        conn.execute("DELETE FROM story_queue WHERE pos <= ?", [table.column(8)[-1].as_py()])
+    return list(zip(_story_items(table), table.column(7).to_pylist(), strict=True))
+
+
+def _queued(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether this connection's grouping queue holds items (see `pending`)."""
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'story_queue'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return False
+    left = conn.execute("SELECT count(*) FROM story_queue").fetchone()
+    return bool(left and left[0])
 
 
 def candidates(
     conn: duckdb.DuckDBPyConnection, items: Sequence[StoryItem]
 ) -> tuple[list[tuple[StoryItem, str]], list[StoredStory]]:
-    """Grouped items sharing a CVE, a canonical URL or a band key with `items`, each with its
-    story; and those stories, plus the stories `items` are already in. A candidate carries only
-    the band keys `items` hold too: the planner looks up no other (and fetching them all made
-    the candidates of a large backlog cost more than its matching)."""
+    """Grouped items sharing a CVE (the latest MAX_CVE_BUCKET naming it, as the planner
+    compares), a canonical URL or a band key with `items`, each with its story; and those
+    stories, plus the stories `items` are already in. A candidate carries only the band keys
+    `items` hold too: the planner looks up no other (and fetching them all made the candidates
+    of a large backlog cost more than its matching)."""
     ids = pa.table({"id": [i.item_id for i in items]}, schema=pa.schema([("id", STR)]))
     cves = pa.table({"cve": sorted({c for i in items for c in i.cves})}, schema=_CVE)
     urls = pa.table({"url": sorted({i.canonical_url for i in items if i.canonical_url})}, _URL)
@@ -69,18 +91,22 @@ def candidates(
     with registered(conn, p_ids=ids, p_cves=cves, p_urls=urls, p_bands=bands):
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE story_cand AS "
-            "SELECT id FROM (SELECT id, unnest(cves) AS cve FROM items "
-            "                WHERE len(cves) > 0) WHERE cve IN (SELECT cve FROM p_cves) "
+            "SELECT id FROM ("
+            f"   SELECT id FROM (SELECT i.id, unnest(i.cves) AS cve, {_SEEN} AS seen "
+            "        FROM items i JOIN story_items s ON s.item_id = i.id "
+            "        WHERE len(i.cves) > 0 AND i.id NOT IN (SELECT id FROM p_ids)) "
+            "    WHERE cve IN (SELECT cve FROM p_cves) "
+            "    QUALIFY row_number() OVER (PARTITION BY cve ORDER BY seen DESC, id DESC) <= ?) "
             "UNION SELECT id FROM items WHERE canonical_url IN (SELECT url FROM p_urls) "
             "UNION SELECT item_id FROM ("
             "    SELECT b.item_id FROM story_bands b JOIN p_bands p ON p.key = b.key "
             "    WHERE b.cveless OR p.cveless "
             "    QUALIFY row_number() OVER (PARTITION BY b.key ORDER BY b.stored_at DESC, "
             "                               b.item_id DESC) <= ?)",
-            [MAX_BAND_BUCKET],
+            [MAX_CVE_BUCKET, MAX_BAND_BUCKET],
         )
-        rows = conn.execute(
-            f"SELECT {_ITEM_FIELDS}, {_SEEN}, coalesce(b.keys, []), s.story_id "
+        table = conn.execute(
+            f"SELECT {_ITEM_FIELDS}, epoch_us({_SEEN}), s.story_id, coalesce(b.keys, []) "
             "FROM story_cand c JOIN items i ON i.id = c.id "
             "JOIN story_items s ON s.item_id = i.id "
             "LEFT JOIN (SELECT item_id, list(key ORDER BY key) AS keys FROM story_bands "
@@ -88,8 +114,9 @@ def candidates(
             "           AND key IN (SELECT key FROM p_bands) GROUP BY item_id) b "
             "       ON b.item_id = i.id "
             "WHERE i.id NOT IN (SELECT id FROM p_ids) ORDER BY i.id"
-        ).fetchall()
-        known = [(_story_item(row[:7], tuple(row[7])), str(row[8])) for row in rows]
+        ).to_arrow_table()
+        found = _story_items(table, [tuple(k) for k in table.column(8).to_pylist()])
+        known = list(zip(found, table.column(7).to_pylist(), strict=True))
         current = conn.execute(
             "SELECT DISTINCT story_id FROM story_items WHERE item_id IN (SELECT id FROM p_ids)"
         ).fetchall()
@@ -102,15 +129,17 @@ def _stories(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> list[
     """The stored stories named, with the item each source gave them."""
     table = pa.table({"story_id": list(story_ids)}, schema=pa.schema([("story_id", STR)]))
     with registered(conn, wanted=table):
-        rows = conn.execute(
-            "SELECT st.story_id, st.first_seen, i.source_id, i.id FROM stories st "
+        found = conn.execute(
+            "SELECT st.story_id, epoch_us(st.first_seen), i.source_id, i.id FROM stories st "
             "JOIN story_items si ON si.story_id = st.story_id JOIN items i ON i.id = si.item_id "
             "WHERE st.story_id IN (SELECT story_id FROM wanted) ORDER BY st.story_id, i.id"
-        ).fetchall()
+        ).to_arrow_table()
     first: dict[str, datetime] = {}
     members: defaultdict[str, dict[str, str]] = defaultdict(dict)
+    rows = zip(*(found.column(n).to_pylist() for n in range(4)), strict=True)
     for story_id, first_seen, source_id, item_id in rows:
-        first[story_id] = plain(first_seen)
+        if story_id not in first:
+            first[story_id] = _EPOCH + timedelta(microseconds=first_seen)
         members[story_id][source_id] = item_id
     return [StoredStory(sid, first[sid], members[sid]) for sid in sorted(first)]
 
@@ -299,20 +328,33 @@ def show_story(conn: duckdb.DuckDBPyConnection, story_id: str) -> dict[str, Any]
     return {**rows[0], "requested": story_id, "items_list": items, "merges": merges}
 
 
-def _story_item(row: Sequence[Any], bands: tuple[int, ...] = ()) -> StoryItem:
-    item_id, source_id, title, text, url, cves, seen = row
-    return StoryItem(
-        item_id=str(item_id),
-        source_id=str(source_id),
-        title=title or "",
-        text=text or "",
-        canonical_url=url,
-        cves=frozenset(cves or ()),
-        seen=plain(seen),
-        bands=bands,
+def _story_items(
+    table: pa.Table, bands: Sequence[tuple[int, ...]] | None = None
+) -> list[StoryItem]:
+    """StoryItems of the first seven columns of `table` (those of `_ITEM_FIELDS`, then the
+    date as epoch microseconds), read column by column: DuckDB's row tuples built an aware
+    datetime per row through pytz, most of the cost of reading a large chunk."""
+    ids, sources, titles, texts, urls, cves, micros = (
+        table.column(n).to_pylist() for n in range(7)
     )
+    return [
+        StoryItem(
+            item_id=item_id,
+            source_id=source_id,
+            title=title or "",
+            text=text or "",
+            canonical_url=url,
+            cves=frozenset(item_cves or ()),
+            seen=_EPOCH + timedelta(microseconds=us),
+            bands=() if bands is None else bands[n],
+        )
+        for n, (item_id, source_id, title, text, url, item_cves, us) in enumerate(
+            zip(ids, sources, titles, texts, urls, cves, micros, strict=True)
+        )
+    ]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CVE = pa.schema([("cve", STR)])
 _URL = pa.schema([("url", STR)])
 _KEY = pa.schema([("key", pa.int64()), ("cveless", pa.bool_())])

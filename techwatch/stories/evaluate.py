@@ -24,7 +24,7 @@ from techwatch.parse.registry import parse_document
 from techwatch.stories import grouping
 from techwatch.stories.evidence import DEFAULT, Thresholds
 from techwatch.stories.grouping import StoryItem
-from techwatch.stories.neardup import lead, text_band_keys
+from techwatch.stories.neardup import lead, text_signs
 from techwatch.types import ParsedItem
 
 #: Where each part of the corpus comes from: glob under realdata, parser kind, source id.
@@ -122,9 +122,10 @@ def group_all(
     ordered = sorted(items, key=lambda i: (i.seen, i.item_id))
     if not with_urls:
         ordered = [replace(i, canonical_url=None) for i in ordered]
-    keys = text_band_keys([lead(i.title, i.text) for i in ordered])
+    keys, grams = text_signs([lead(i.title, i.text) for i in ordered])
     pending = [(replace(i, bands=k), None) for i, k in zip(ordered, keys, strict=True)]
-    result = grouping.plan(pending, [], [], thresholds)
+    texts = {i.item_id: g for i, g in zip(ordered, grams, strict=True)}
+    result = grouping.plan(pending, [], [], thresholds, grams=texts)
     return {join.item_id: join.story_id for join in result.joins}
 
 

@@ -127,21 +127,27 @@ def plan(
     known: Sequence[tuple[StoryItem, str]],
     stories: Iterable[StoredStory],
     thresholds: Thresholds = DEFAULT,
+    grams: Mapping[str, np.ndarray] | None = None,
 ) -> Plan:
     """Group `pending` items (each with its current story id, None when new) given the stored
-    candidates `known` (each with its story) and the stored stories they belong to."""
+    candidates `known` (each with its story) and the stored stories they belong to. `grams`
+    may hold the `neardup.grams` of items' leads already computed (by item id)."""
     keys = [_keys(item) for item, _ in pending]
     known_keys = [_keys(item) for item, _ in known]
     shared = _shared(keys + known_keys)
     # Only keys a pending item holds and another item shares can ever be looked up: indexing
     # the rest (most band keys of the candidates) cost more than the whole matching.
     planner = _Planner(stories, thresholds, shared.intersection(chain.from_iterable(keys)))
+    planner.texts.update(grams or {})
     everyone = list(
         zip([item for item, _ in chain(pending, known)], keys + known_keys, strict=True)
     )
     planner.prepare_texts(_compared_by_text(everyone, shared))
-    for (item, story_id), item_keys in zip(known, known_keys, strict=True):
-        planner.index(item, story_id, item_keys)
+    for item, story_id in known:
+        planner.index(item, story_id, cves=False)
+    # CVE buckets keep their latest MAX_CVE_BUCKET items: fill them oldest first
+    for item, story_id in sorted(known, key=lambda known_item: _recency(known_item[0])):
+        planner.index(item, story_id, others=False)
     for (item, story_id), item_keys in zip(pending, keys, strict=True):
         if shared.isdisjoint(item_keys):
             planner.place_alone(item, story_id)
@@ -179,10 +185,12 @@ class _Planner:
         self.items: dict[str, StoryItem] = {}
         self.story_of: dict[str, str] = {}
         self.texts: dict[str, np.ndarray] = {}
-        # CVE and URL buckets hold every item (dict keys: insertion-ordered, no repeats); a
-        # band bucket only its latest MAX_BAND_BUCKET (a bounded deque: reading a crowded
-        # bucket must not cost its whole size, or look-alike texts make a night quadratic)
-        self.by_key: dict[Key, dict[str, None]] = {}
+        # URL buckets hold every item (dict keys: insertion-ordered, no repeats); a CVE bucket
+        # only its latest MAX_CVE_BUCKET items and a band bucket its latest MAX_BAND_BUCKET
+        # (bounded deques: reading a crowded bucket must not cost its whole size, or a CVE
+        # named night after night, or look-alike texts, make grouping quadratic)
+        self.by_url: dict[Key, dict[str, None]] = {}
+        self.by_cve: dict[str, deque[str]] = {}
         self.by_band: dict[int, deque[str]] = {}
         self.joins: list[Join] = []
         self.merges: list[Merge] = []
@@ -194,25 +202,37 @@ class _Planner:
             story_id = self.alias[story_id]
         return story_id
 
-    def index(self, item: StoryItem, story_id: str, keys: Iterable[Key] | None = None) -> None:
+    def index(
+        self, item: StoryItem, story_id: str, *, cves: bool = True, others: bool = True
+    ) -> None:
+        """Make `item` a candidate for the items placed after it, through its CVEs and/or its
+        other keys (URL, band keys)."""
         self.items[item.item_id] = item
         self.story_of[item.item_id] = story_id
-        for key in _keys(item) if keys is None else keys:
-            if self.wanted is not None and key not in self.wanted:
-                continue
-            if isinstance(key, int):
-                bucket = self.by_band.get(key)
-                if bucket is None:
-                    bucket = self.by_band[key] = deque(maxlen=MAX_BAND_BUCKET)
+        wanted = self.wanted
+        if cves:
+            for cve in item.cves:
+                if wanted is None or cve in wanted:
+                    if (named := self.by_cve.get(cve)) is None:
+                        named = self.by_cve[cve] = deque(maxlen=MAX_CVE_BUCKET)
+                    named.append(item.item_id)
+        if not others:
+            return
+        url = ("url", item.canonical_url) if item.canonical_url else None
+        if url is not None and (wanted is None or url in wanted):
+            self.by_url.setdefault(url, {})[item.item_id] = None
+        for band in item.bands:
+            if wanted is None or band in wanted:
+                if (bucket := self.by_band.get(band)) is None:
+                    bucket = self.by_band[band] = deque(maxlen=MAX_BAND_BUCKET)
                 bucket.append(item.item_id)
-            else:
-                self.by_key.setdefault(key, {})[item.item_id] = None
 
     def prepare_texts(self, items: Iterable[StoryItem]) -> None:
         """Compute the grams of items that may be compared by text, all at once: one numpy pass
         instead of ~0.4 ms of Python per item, most of a look-alike night's grouping. The
-        caller passes only items whose text may be compared (`_compared_by_text`); any other
-        item's grams are still computed on demand by `_text`."""
+        caller passes only items whose text may be compared (`_compared_by_text`); grams given
+        to `plan` are not computed again, and any other item's are computed on demand by
+        `_text`."""
         wanted = [item for item in items if item.item_id not in self.texts]
         found = text_grams([lead(item.title, item.text) for item in wanted])
         self.texts.update((item.item_id, g) for item, g in zip(wanted, found, strict=True))
@@ -250,10 +270,12 @@ class _Planner:
         """Best evidence per story among the candidates that share a key with `item`."""
         candidates: set[str] = set()
         buckets: list[deque[str]] = []
-        for key in _keys(item):
-            if not isinstance(key, int):
-                candidates.update(self.by_key.get(key, ()))
-            elif (bucket := self.by_band.get(key)) is not None:
+        for cve in item.cves:
+            candidates.update(self.by_cve.get(cve, ()))
+        if item.canonical_url:
+            candidates.update(self.by_url.get(("url", item.canonical_url), ()))
+        for band in item.bands:
+            if (bucket := self.by_band.get(band)) is not None:
                 buckets.append(bucket)
         # A crowded bucket says little (boilerplate shared by many items): only its latest
         # items count, and only the candidates sharing the most bands are compared exactly,
@@ -333,6 +355,13 @@ class _Planner:
 
 
 MAX_BAND_BUCKET = 32  # latest items taken from one MinHash band bucket (see _Planner._matches)
+# Latest items (by date, then id) an item is compared with through one CVE it names. Why a cap:
+# a CVE named night after night (Log4Shell) made each new item naming it cost as much as all the
+# items before it, so grouping grew with the square of the store. Why it loses no evaluated
+# pair: the most-named CVE of the 4,457 items of bench/stories_eval.py (real KEV, CVE records,
+# CERT-FR avis and alertes, news) is named by 34 items, so the cap never applies there; past it,
+# the story that holds the latest items naming the CVE is still found through them.
+MAX_CVE_BUCKET = 64
 # Band candidates compared exactly per item, most shared bands first. A true near-duplicate
 # (Jaccard >= 0.5) shares most bands and ranks first; 6 instead of 16 gives the same grouping on
 # the 388 labelled real pairs (bench/stories_eval.py: 0.973 / 0.822) and cuts the stories stage
@@ -349,23 +378,24 @@ def _compared_by_text(
     items: Sequence[tuple[StoryItem, list[Key]]], shared: set[Key]
 ) -> list[StoryItem]:
     """Items whose text may be compared: two CVE lists decide without text, so only pairs
-    across a URL or band key where one side names no CVE need it. Computing the others' grams
-    up front cost more than the lazy path on a CVE-heavy backlog (100k items: 13.5 -> 17 s)."""
-    without_cves = {
-        key
-        for item, item_keys in items
-        if not item.cves
-        for key in item_keys
-        if not isinstance(key, str) and key in shared
-    }
+    across a URL or band key where one side names no CVE need it. Computing every candidate's
+    grams up front cost more than this choice on a CVE-heavy backlog (100k items: 13.5 -> 17 s
+    then); the pending items' grams come with their band keys (run.sign) at almost no cost."""
+    text_keys = {key for key in shared if not isinstance(key, str)}  # URLs and bands
+    without_cves: set[Key] = set()
+    for item, item_keys in items:
+        if not item.cves:
+            without_cves.update(text_keys.intersection(item_keys))
     return [
         item
         for item, item_keys in items
-        if any(
-            not isinstance(key, str) and key in (shared if not item.cves else without_cves)
-            for key in item_keys
-        )
+        if not (without_cves if item.cves else text_keys).isdisjoint(item_keys)
     ]
+
+
+def _recency(item: StoryItem) -> tuple[datetime, str]:
+    """Which of two items naming one CVE is the later (see MAX_CVE_BUCKET)."""
+    return item.seen, item.item_id
 
 
 def _keys(item: StoryItem) -> list[Key]:

@@ -128,17 +128,39 @@ def _all_gram_hashes(data: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return hashes, counts
 
 
+def text_signs(texts: Sequence[str]) -> tuple[list[tuple[int, ...]], list[np.ndarray]]:
+    """`text_band_keys(texts)` and `text_grams(texts)` from one folding and hashing pass: the
+    planner compares the grams of the items whose band keys it looks up."""
+    hashes, counts = _all_gram_hashes(_fold_all(texts))
+    return _keys(_signatures(hashes, counts), counts > 0), _split_unique(hashes, counts)
+
+
+SORT_ROWS = 4096  # texts sorted at once: bounds a block padded to its longest lead
+
+
 def _split_unique(hashes: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
-    """The runs of `hashes` (`counts` values each) as sorted arrays of unique values."""
-    if not len(counts):
-        return []
-    owner = np.repeat(np.arange(len(counts), dtype=np.uint64), counts)
-    keyed = (owner << np.uint64(32)) | hashes.astype(np.uint64)
-    keyed.sort()  # np.unique hashes its input first: 20x slower here than sorting
-    if len(keyed):
-        keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
-    sizes = np.bincount((keyed >> np.uint64(32)).astype(np.intp), minlength=len(counts))
-    return np.split(keyed.astype(np.uint32), np.cumsum(sizes)[:-1].tolist())
+    """The runs of `hashes` (`counts` values each) as sorted arrays of unique values.
+
+    Each block of SORT_ROWS runs is padded to its longest and sorted row by row: 7x faster than
+    one sort of the whole batch keyed by run (np.unique, which hashes first, was 20x slower)."""
+    found: list[np.ndarray] = []
+    ends = np.cumsum(counts)
+    for first in range(0, len(counts), SORT_ROWS):
+        block = counts[first : first + SORT_ROWS]
+        stop = int(ends[first + len(block) - 1])
+        found.extend(_sorted_rows(hashes[stop - int(block.sum()) : stop], block))
+    return found
+
+
+def _sorted_rows(hashes: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
+    """`_split_unique` of one block: rows padded with the largest value, which sorts last."""
+    width = int(counts.max())
+    padded = np.full((len(counts), width), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    kept = np.arange(width) < counts[:, None]
+    padded[kept] = hashes
+    padded.sort(axis=1)
+    kept[:, 1:] &= padded[:, 1:] != padded[:, :-1]
+    return np.split(padded[kept], np.cumsum(kept.sum(axis=1))[:-1].tolist())
 
 
 def _gram_hashes(data: np.ndarray) -> np.ndarray:
@@ -186,28 +208,29 @@ def _signatures(hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _keys(signatures: np.ndarray, present: np.ndarray) -> list[tuple[int, ...]]:
-    """The band keys of each signature row (none where the set was empty)."""
-    width = BAND_ROWS * 4
-    keys: list[tuple[int, ...]] = []
-    for row, there in zip(signatures, present.tolist(), strict=True):
-        if not there:
-            keys.append(())
-            continue
-        raw = row.tobytes()
-        keys.append(
-            tuple(_band_key(band, raw[band * width : (band + 1) * width]) for band in range(BANDS))
-        )
-    return keys
+    """The band keys of each signature row (none where the set was empty).
+
+    Each band's bytes, prefixed with the band's number, are laid out by numpy in one buffer;
+    Python only hashes the slices (a loop per band and row cost twice as much)."""
+    rows, width = len(signatures), BAND_ROWS * 4 + 1
+    laid = np.empty((rows, BANDS, width), dtype=np.uint8)
+    laid[:, :, 0] = np.arange(BANDS, dtype=np.uint8)
+    laid[:, :, 1:] = signatures.view(np.uint8).reshape(rows, BANDS, width - 1)
+    raw = laid.tobytes()
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+    flat = [
+        from_bytes(blake2b(raw[at : at + width], digest_size=8).digest(), "big") >> 1
+        for at in range(0, len(raw), width)
+    ]
+    return [
+        tuple(flat[row * BANDS : (row + 1) * BANDS]) if there else ()
+        for row, there in enumerate(present.tolist())
+    ]
 
 
 def candidate_probability(similarity: float) -> float:
     """Chance that a pair at this Jaccard similarity shares a band key (the LSH S-curve)."""
     return 1.0 - (1.0 - similarity**BAND_ROWS) ** BANDS
-
-
-def _band_key(band: int, values: bytes) -> int:
-    digest = hashlib.blake2b(bytes([band]) + values, digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1  # fits a signed BIGINT
 
 
 def _crc_tables() -> tuple[np.uint32, list[np.ndarray]]:

@@ -4,6 +4,7 @@ stop syndicated copies from finding each other."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 import zlib
@@ -19,7 +20,6 @@ from techwatch.stories.neardup import (
     BANDS,
     NUM_PERM,
     SEED,
-    _band_key,
     band_keys,
     fold,
     grams,
@@ -49,6 +49,12 @@ def reference_shingles(text: str) -> frozenset[int]:
     return frozenset(map(zlib.crc32, {data[i : i + 5] for i in range(max(1, len(data) - 4))}))
 
 
+def reference_band_key(band: int, values: bytes) -> int:
+    """A band's stored key as first written: blake2b of the band number and its values."""
+    digest = hashlib.blake2b(bytes([band]) + values, digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
 def reference_keys(grams: frozenset[int]) -> tuple[int, ...]:
     """datasketch's MinHash of the shingles, then one blake2b key per band (the stored keys)."""
     if not grams:
@@ -57,7 +63,8 @@ def reference_keys(grams: frozenset[int]) -> tuple[int, ...]:
     minhash.update_batch(sorted(grams))
     values = minhash.hashvalues
     return tuple(
-        _band_key(b, values[b * BAND_ROWS : (b + 1) * BAND_ROWS].tobytes()) for b in range(BANDS)
+        reference_band_key(b, values[b * BAND_ROWS : (b + 1) * BAND_ROWS].tobytes())
+        for b in range(BANDS)
     )
 
 
