@@ -20,12 +20,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml as pyyaml
+import yaml.constructor
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
+from ruamel.yaml import nodes as ruamel_nodes
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.resolver import VersionedResolver
+from yaml.cyaml import CParser
 
 from techwatch.errors import ConfigError
 
@@ -38,6 +43,7 @@ __all__ = [
     "key_line",
     "line_of",
     "load_yaml",
+    "load_yaml_fast",
     "place",
     "read_text",
     "unknown_field",
@@ -379,3 +385,138 @@ def unknown_field(key: str, allowed: tuple[str, ...], document: str) -> str:
 
 def _close_names(key: str, allowed: tuple[str, ...]) -> list[str]:
     return difflib.get_close_matches(key, allowed, n=2, cutoff=0.6)
+
+
+# --- fast path for valid files -------------------------------------------------------------
+
+# Directives and tabs: libyaml and ruamel do not judge them alike (a tab after `key:`...).
+_ROUND_TRIP_ONLY = re.compile(r"\t|^%", re.MULTILINE)
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_TRUE = frozenset({"true", "True", "TRUE"})
+
+
+class _NotFast(Exception):
+    """Something in the document that the fast loader will not interpret: use ruamel."""
+
+
+def load_yaml_fast(text: str) -> Any | None:
+    """The document parsed by libyaml, as ruamel's commented containers without line numbers,
+    or None when only the round-trip loader (`load_yaml`) may read it.
+
+    The round-trip loader costs ~1 ms per source entry, most of a night's start-up when nothing
+    changed. This one returns the values `load_yaml` would (YAML 1.2 types through ruamel's own
+    resolver; only plain decimal numbers, booleans, nulls and strings), and gives up on anything
+    else: duplicate keys, aliases, tags, merge keys, block scalars, tabs, directives, a syntax
+    error. Its containers carry no lines, so a caller re-reads with `load_yaml` when a check
+    fails, for the messages.
+    """
+    if _ROUND_TRIP_ONLY.search(text) or _FastLoader is None:
+        return None
+    try:
+        loader = _FastLoader(text)
+        try:
+            plain = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except (_NotFast, pyyaml.YAMLError, RecursionError, TypeError, ValueError):
+        return None
+    return _commented(plain)
+
+
+def _resolve_scalar(value: str, plain: bool) -> Any:
+    """A scalar's value as ruamel's YAML 1.2 loader types it, or _NotFast for the unusual."""
+    if not plain:
+        return value
+    tag = _RESOLVER.resolve(ruamel_nodes.ScalarNode, value, (True, False))
+    kind = str(tag).rsplit(":", 1)[-1]
+    if kind == "str":
+        return value
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return value in _TRUE
+    if kind == "int" and _PLAIN_INT.fullmatch(value):
+        return int(value)
+    if kind == "float" and _PLAIN_FLOAT.fullmatch(value):
+        return float(value)
+    raise _NotFast(value)
+
+
+def _commented(node: Any) -> Any:
+    """Plain containers -> ruamel's commented ones, every place at line 0, column 0."""
+    if isinstance(node, dict):
+        mapping = CommentedMap()
+        for key, value in node.items():
+            mapping[key] = _commented(value)
+            mapping.lc.add_kv_line_col(key, [0, 0, 0, 0])
+        mapping.lc.line, mapping.lc.col = 0, 0
+        return mapping
+    if isinstance(node, list):
+        seq = CommentedSeq(_commented(v) for v in node)
+        for index in range(len(seq)):
+            seq.lc.add_kv_line_col(index, [0, 0])
+        seq.lc.line, seq.lc.col = 0, 0
+        return seq
+    return node
+
+
+def _fast_loader() -> type | None:
+    """libyaml's parser with a constructor that types scalars as `_resolve_scalar` does."""
+    if not getattr(pyyaml, "__with_libyaml__", False):
+        return None
+
+    class FastLoader(CParser, pyyaml.constructor.BaseConstructor):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            pyyaml.constructor.BaseConstructor.__init__(self)
+
+        def descend_resolver(self, parent: Any, index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
+
+        def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+            # Every node keeps its kind's default tag: typing happens in construct_scalar.
+            if kind is pyyaml.ScalarNode:
+                return "tag:techwatch:plain" if implicit[0] else "tag:techwatch:quoted"
+            if kind is pyyaml.SequenceNode:
+                return "tag:yaml.org,2002:seq"
+            return "tag:yaml.org,2002:map"
+
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            if node in self.constructed_objects:
+                raise _NotFast("an alias")
+            return super().construct_object(node, deep=deep)
+
+        def construct_scalar(self, node: Any) -> Any:
+            if node.style in ("|", ">"):
+                raise _NotFast("a block scalar")
+            return _resolve_scalar(node.value, node.tag == "tag:techwatch:plain")
+
+        def construct_sequence(self, node: Any, deep: bool = False) -> list[Any]:
+            return [self.construct_object(child, deep=True) for child in node.value]
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            mapping: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, dict | list) or key in mapping:
+                    raise _NotFast("a duplicate or complex key")
+                mapping[key] = self.construct_object(value_node, deep=True)
+            return mapping
+
+        def construct_undefined(self, node: Any) -> Any:
+            raise _NotFast(node.tag)
+
+    FastLoader.add_constructor("tag:techwatch:plain", FastLoader.construct_scalar)
+    FastLoader.add_constructor("tag:techwatch:quoted", FastLoader.construct_scalar)
+    FastLoader.add_constructor("tag:yaml.org,2002:seq", FastLoader.construct_sequence)
+    FastLoader.add_constructor("tag:yaml.org,2002:map", FastLoader.construct_mapping)
+    FastLoader.add_constructor(None, FastLoader.construct_undefined)
+    return FastLoader
+
+
+_RESOLVER = VersionedResolver(version=(1, 2))
+_FastLoader = _fast_loader()

@@ -1,0 +1,104 @@
+"""The index our writes keep holds exactly the words the fts extension's own build would.
+
+fts.update tokenizes its own way (texts cut at spaces, each distinct piece tokenized once) for
+speed; the extension's `create_fts_index` pragma, run over the same documents, is the reference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from techwatch.errors import ParseError
+from techwatch.parse.feeds import parse_feed
+from techwatch.storage import fts, open_writer
+from techwatch.storage.connection import connect
+from tests.storage.factories import T0, item, outcome
+
+HOSTILE = [
+    "Sécurité: MISE À JOUR, données; Straße ß œuvre",
+    "back\\slash \\é \\\n x \\ y a\\b c\\",  # the tokenizer drops a backslash and what follows
+    " \u0301leading combining mark e\u0301te\u0301 =\u0338 ≠",
+    "İstanbul ÇAĞRI ǅemal ﬁnance ﬀ Ⅻ ½ ① x\u00a0y",
+    "tabs\tand\nnew\r\nlines  double  spaces   ",
+    "CVE-2026-1234, v1.2.3-rc1 (KB5034441) https://example.org/a?b=c&d=e#f",
+    "مرحبا بالعالم 中文字符 Новости Оренбурга",
+    "",
+    "   ",
+    "\\",
+]
+
+
+def words_by_doc(conn: duckdb.DuckDBPyConnection, schema: str) -> Words:
+    """(item id, field, stemmed word, occurrences) of an index, and each document's length."""
+    rows = conn.execute(
+        f"SELECT d.name, t.fieldid, w.term, count(*) FROM {schema}.terms t "
+        f"JOIN {schema}.docs d USING (docid) JOIN {schema}.dict w USING (termid) "
+        f"GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    lengths = conn.execute(f"SELECT name, -1, '', len FROM {schema}.docs ORDER BY name").fetchall()
+    return [tuple(r) for r in rows + lengths]  # type: ignore[misc]
+
+
+Words = list[tuple[str, int, str, int]]
+
+
+def reference_words(db: Path) -> tuple[Words, Words]:
+    """Our index's words, and those of the pragma's build over a copy of its documents."""
+    conn = connect(db, read_only=False, wait_s=5)
+    try:
+        assert fts.load(conn)
+        conn.execute(f"CREATE TABLE ref_docs AS SELECT * FROM {fts.DOC_TABLE}")
+        conn.execute(
+            f"PRAGMA create_fts_index('ref_docs', 'id', 'title', 'body', stemmer = 'porter', "
+            f"stopwords = 'none', ignore = '{fts.IGNORE}', strip_accents = 1, lower = 1)"
+        )
+        return words_by_doc(conn, fts.INDEX_SCHEMA), words_by_doc(conn, "fts_main_ref_docs")
+    finally:
+        conn.close()
+
+
+def write_texts(db: Path, texts: list[tuple[str, str]]) -> None:
+    """Two batch writes (the second updates the index the first built)."""
+    items = [item("s1", f"i{n:04d}", title=t, text=x) for n, (t, x) in enumerate(texts)]
+    half = len(items) // 2
+    with open_writer(db) as w:
+        w.write_outcomes("r1", [outcome("s1", items[:half])], [], T0)
+    with open_writer(db) as w:
+        w.write_outcomes("r2", [outcome("s1", items[half:])], [], T0)
+
+
+def test_hostile_texts_get_the_words_of_the_extensions_own_build(db: Path) -> None:
+    texts = [(a, b) for a in HOSTILE for b in HOSTILE[:4]]
+    write_texts(db, texts)
+    ours, reference = reference_words(db)
+    assert ours == reference
+    assert any(word == "securit" for _, _, word, _ in ours)
+
+
+def test_real_feed_entries_get_the_words_of_the_extensions_own_build(
+    db: Path, realdata: Path
+) -> None:
+    texts: list[tuple[str, str]] = []
+    for path in sorted((realdata / "feeds").rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            feed = parse_feed("s1", path.read_bytes(), url="https://example.org/", fetched_at=T0)
+        except ParseError:  # a feed the parser refuses has no words to compare
+            continue
+        texts += [(i.title, i.text) for i in feed.items]
+    assert len(texts) > 1000
+    write_texts(db, texts)
+    ours, reference = reference_words(db)
+    assert len(ours) > 100_000
+    assert ours == reference
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_each_hostile_text_alone(db: Path, text: str) -> None:
+    write_texts(db, [(text, text), ("x", text)])
+    ours, reference = reference_words(db)
+    assert ours == reference
