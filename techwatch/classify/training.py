@@ -5,9 +5,11 @@ Labelled data comes from six origins, counted in the model's metadata (held-out 
     seed           the hand-written corpus in the repository
     realdata:*     real labelled advisories (../shared/realdata/labeled, realdata.py), capped,
                    when a folder is given: the default model's and `model train`'s
-    realnews       the DEV half of the hand-labelled real news items (realnews.py), read from
-                   the same realdata folder: always trained on, never held out (few and
-                   precious; their TEST half is the held-out measure, bench/classify_realnews.py)
+    realnews       the DEV half and the train part (few of its off_topic items) of the
+                   hand-labelled real news items (realnews.py), read from the same realdata
+                   folder: always trained on, never
+                   held out (few and precious; their TEST half is the held-out measure,
+                   bench/classify_realnews.py)
     weak:*         advisories in the store that label themselves (weak.py)
     consultant     consultants' labels (`techwatch items label`): always trained on, never
                    held out, since each was given so that the next model learns it
@@ -78,7 +80,8 @@ def gather(
             files, origins = [*files, *fresh], [*origins, *[f"realdata:{name}"] * len(fresh)]
         news = realnews.for_training(realdata_folder.parent, realnews_labels)
         news = [e for e in news if e.document.id not in taken]
-        sources += [str(realdata_folder), *([str(realnews_labels)] if news else [])]
+        news_files = [str(realnews_labels), str(realnews.TRAIN_LABELS)]
+        sources += [str(realdata_folder), *(news_files if news else [])]
     store = StoreLabels()
     if db_path is not None and db_path.is_file():
         store = read_store(db_path, weak_cap)
@@ -104,8 +107,8 @@ def combine(
 ) -> TrainingData:
     """Put the origins together; consultants' labels override weak ones on the axes they say.
 
-    `news` (realnews DEV items) train only, as consultants' labels do: held out, a fifth of
-    them would not teach (TEST topics micro-F1 0.651 held out, 0.657 all trained; sectors
+    `news` (realnews DEV and train items) train only, as consultants' labels do: held out, a
+    fifth of them would not teach (TEST topics micro-F1 0.651 held out, 0.657 all trained; sectors
     macro-F1 0.245 -> 0.321)."""
     consultant = [_consultant_example(row, store.history[row["id"]]) for row in store.labelled]
     overridden = {e.document.id for e in consultant}
