@@ -102,9 +102,12 @@ class CpuSampler:
 def _timed_flow(
     flow, sources_path: Path, db_path: Path, batch_size: int
 ) -> tuple[float, dict, float]:  # type: ignore[no-untyped-def]
-    # The feed server and Prefect's API server are not part of the ingestion's CPU.
+    # The feed server and Prefect's API server are not part of the ingestion's CPU. The flow
+    # runs as `techwatch ingest` runs it (pipelines.local.one_shot).
+    from pipelines.local import one_shot
+
     servers = {c.pid for c in psutil.Process().children(recursive=True)}
-    with CpuSampler(exclude=servers) as cpu:
+    with CpuSampler(exclude=servers) as cpu, one_shot():
         t0 = time.perf_counter()
         report = flow(
             sources_path=sources_path,

@@ -95,12 +95,18 @@ def _morning(where: Paths, clients: Path) -> dict:
     """The morning flow for every demo client over the demo feeds' days."""
     prepare_prefect(where, verbose=False)
     from pipelines.briefings import briefings_flow
+    from pipelines.local import one_shot
 
     today = local_date(datetime.now(UTC))
     period = span(DEMO_FIRST_DAY, max(today, DEMO_FIRST_DAY))
-    return briefings_flow(
-        db_path=where.db, clients_path=clients, var_path=where.var, period=period.label, smtp=False
-    )
+    with one_shot():
+        return briefings_flow(
+            db_path=where.db,
+            clients_path=clients,
+            var_path=where.var,
+            period=period.label,
+            smtp=False,
+        )
 
 
 def _print_morning(where: Paths, morning: dict) -> None:

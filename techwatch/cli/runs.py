@@ -55,10 +55,11 @@ def run_flow(
         pass
     prepare_prefect(where, verbose)
     from pipelines.ingest import ingest_flow
+    from pipelines.local import one_shot
 
     where.db.parent.mkdir(parents=True, exist_ok=True)
     bar = _progress_bar() if show else nullcontext()
-    with bar:
+    with bar, one_shot():
         return ingest_flow(
             sources_path=sources,
             db_path=where.db,
