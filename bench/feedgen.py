@@ -63,3 +63,22 @@ def rss_feed(index: int, entries: int, seed: int = 7) -> bytes:
         f"<title>Bench feed {index}</title><link>https://news{index}.example.org/</link>"
         f"<description>Synthetic feed {index}</description>{body}</channel></rss>"
     ).encode()
+
+
+def sources_yaml(base_url: str, feeds: int, concurrency: int) -> str:
+    """The sources.yml of the ingestion bench: one feed source per generated feed."""
+    lines = [
+        "settings:",
+        "  allow_private_networks: true",
+        f"  concurrency: {concurrency}",
+        "sources:",
+    ]
+    for i in range(feeds):
+        lines += [
+            f"  - id: bench-{i}",
+            f"    name: Bench feed {i}",
+            "    kind: feed",
+            f"    url: {base_url}/feed{i}.rss",
+            "    category: press",
+        ]
+    return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feedgen import rss_feed
+from feedgen import rss_feed, sources_yaml
 
 
 def _serve_forever(
@@ -42,24 +42,6 @@ def _serve_forever(
         port_q.put(base_url)
         while True:
             time.sleep(3600)
-
-
-def _sources_yaml(base_url: str, feeds: int, concurrency: int) -> str:
-    lines = [
-        "settings:",
-        "  allow_private_networks: true",
-        f"  concurrency: {concurrency}",
-        "sources:",
-    ]
-    for i in range(feeds):
-        lines += [
-            f"  - id: bench-{i}",
-            f"    name: Bench feed {i}",
-            "    kind: feed",
-            f"    url: {base_url}/feed{i}.rss",
-            "    category: press",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 class CpuSampler:
@@ -195,7 +177,7 @@ def main() -> None:
     server.start()
     base_url = port_q.get(timeout=120)
     sources_path = workdir / "sources.yml"
-    sources_path.write_text(_sources_yaml(base_url, args.feeds, args.concurrency))
+    sources_path.write_text(sources_yaml(base_url, args.feeds, args.concurrency))
     db_path = workdir / "bench.duckdb"
 
     from prefect import flow

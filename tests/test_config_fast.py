@@ -106,16 +106,14 @@ def test_plain_values_are_typed_as_yaml_1_2_types_them() -> None:
 
 
 def test_the_shipped_and_bench_sources_take_the_fast_path_with_the_same_result(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sys
-
-    sys.path.insert(0, str(REPO / "bench"))
-    from ingest_bench import _sources_yaml
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from feedgen import sources_yaml
 
     texts = [
         DEMO.read_text().replace("{base_url}", "https://demo.example"),
-        _sources_yaml("http://127.0.0.1:8080", 50, 10),
+        sources_yaml("http://127.0.0.1:8080", 50, 10),
     ]
     for text in texts:
         fast = load_yaml_fast(text)
