@@ -64,6 +64,10 @@ CPU per call before -> after: portfolio 8.8 -> 6.7 ms, brief busy 14.9 -> 11.9, 
 load 7.4-8.4, build 1304 s niced, 4.3 GB), same method, 100 rounds: CPU portfolio 11.8 -> 9.2
 ms, busy 20.5 -> 16.5, each client 18.9 -> 14.8, real 13.6 -> 12.7; wall p50 / p95 busy
 49.5 / 114.1 -> 39.5 / 96.5 ms; scoring 11.3 -> 11.0 s CPU (31 s wall).
+Quiet machine (2026-11-29 01:09-01:15, load 1.1-1.6), held Desk p95: 1M portfolio 7.0-7.6 ms,
+busy 13.6-16.6, each client 11.7-15.9, realistic 9.2-11.8; scoring the night 8.2-8.4 s wall
+(8.8-9.1 s CPU). 5M (built in 139 s): portfolio 8.6, busy 17.4, each client 14.5, realistic
+11.5 ms; scoring 9.1 s wall (10.8 s CPU). Every target met when the machine is not shared.
 """
 
 from __future__ import annotations
