@@ -160,3 +160,12 @@ def _bench_module() -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def test_a_train_row_without_topics_trains_as_labelled_on_its_other_axes() -> None:
+    rows = [
+        {k: v for k, v in _row(FEED, "sectors-only").items() if k != "topics"},
+        {**_row(FEED, "off"), "topics": ["off_topic"], "sectors": []},
+    ]
+    kept = realnews.fewer_off_topic(rows, 0.03)
+    assert [realnews.row_key(r) for r in kept] == [realnews.row_key(rows[0])]
