@@ -72,12 +72,7 @@ def kept(
     skipped: list[Skipped] = []
     for row in decisions:
         story = row["story_id"]
-        if story not in triage and story not in told:  # `shown`'s answer, without its cost
-            keep.append(Kept(row, False))
-            continue
-        show, renewed, why = shown(
-            story, frozenset(row["marks"]), triage=triage, told=told, today=today
-        )
+        show, renewed, why = shown(story, row["marks"], triage=triage, told=told, today=today)
         if show:
             keep.append(Kept(row, renewed))
         else:

@@ -10,7 +10,7 @@ most recent. Past the cap the rest is counted, not dropped silently.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -77,18 +77,25 @@ def select(
 
 def shown(
     story: str,
-    marks: frozenset[str],
+    marks: Iterable[str],
     *,
     triage: Mapping[str, Triage],
     told: Mapping[str, frozenset[str]],
     today: date,
 ) -> tuple[bool, bool, str]:
-    """(show, renewed, why not) for one story: the triage rule, then the told-once rule."""
+    """(show, renewed, why not) for one story: the triage rule, then the told-once rule.
+
+    A story neither triaged nor told before is shown without reading its marks: most of a
+    busy client's week, decided per row before any facts are read (`build.kept`)."""
     decision = triage.get(story)
+    reported = told.get(story)
+    if decision is None and reported is None:
+        return True, False, ""
+    marks = frozenset(marks)
     if hidden_by_triage(decision, marks, today):
         assert decision is not None
         return False, False, f"triage:{decision.status}"
-    show, renewed = repeat(told.get(story), marks)
+    show, renewed = repeat(reported, marks)
     return show, renewed, "" if show else "already_told"
 
 
