@@ -87,21 +87,8 @@ def band_keys(shingle_sets: Sequence[frozenset[int]]) -> list[tuple[int, ...]]:
     return _keys(_signatures(hashes, counts), counts > 0)
 
 
-def text_band_keys(texts: Sequence[str]) -> list[tuple[int, ...]]:
-    """`band_keys([shingles(t) for t in texts])`, vectorised over the whole batch.
-
-    Why: hashing 5-grams one by one in Python cost about 1 ms an item, most of a night's
-    grouping. The 5-grams of all texts are hashed at once with numpy (CRC-32 is linear, so a
-    gram's checksum is the XOR of one table lookup per byte), giving the same keys as the
-    per-item path, so keys stored by earlier runs stay comparable.
-    """
-    data = _fold_all(texts)
-    hashes, counts = _all_gram_hashes(data)
-    return _keys(_signatures(hashes, counts), counts > 0)
-
-
 def text_grams(texts: Sequence[str]) -> list[np.ndarray]:
-    """`grams(t)` of every text, vectorised over the batch like `text_band_keys` (one numpy
+    """`grams(t)` of every text, vectorised over the batch like `text_signs` (one numpy
     pass instead of ~0.4 ms of Python per item)."""
     return _split_unique(*_all_gram_hashes(_fold_all(texts)))
 
@@ -129,8 +116,15 @@ def _all_gram_hashes(data: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def text_signs(texts: Sequence[str]) -> tuple[list[tuple[int, ...]], list[np.ndarray]]:
-    """`text_band_keys(texts)` and `text_grams(texts)` from one folding and hashing pass: the
-    planner compares the grams of the items whose band keys it looks up."""
+    """(`band_keys([shingles(t) for t in texts])`, `text_grams(texts)`) from one folding and
+    hashing pass, vectorised over the whole batch: the planner compares the grams of the items
+    whose band keys it looks up.
+
+    Why: hashing 5-grams one by one in Python cost about 1 ms an item, most of a night's
+    grouping. The 5-grams of all texts are hashed at once with numpy (CRC-32 is linear, so a
+    gram's checksum is the XOR of one table lookup per byte), giving the same keys as the
+    per-item path, so keys stored by earlier runs stay comparable.
+    """
     hashes, counts = _all_gram_hashes(_fold_all(texts))
     return _keys(_signatures(hashes, counts), counts > 0), _split_unique(hashes, counts)
 

@@ -105,11 +105,6 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def with_bands(items: list[grouping.StoryItem]) -> list[grouping.StoryItem]:
-    """The items with the MinHash band keys of their title and lead (see `sign`)."""
-    return sign(items)[0]
-
-
 def sign(
     items: list[grouping.StoryItem],
 ) -> tuple[list[grouping.StoryItem], dict[str, np.ndarray]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from techwatch.storage import open_writer
-from techwatch.stories.run import group_pending, with_bands
+from techwatch.stories.run import group_pending, sign
 from tests.storage.factories import T0
 from tests.storage.test_stories_store import WIRE, WIRE_EDITED, iid, store, story_item
 
@@ -25,7 +25,7 @@ def test_a_candidate_carries_only_the_band_keys_the_chunk_shares(tmp_path: Path)
     store(db, T0 + DAY, copy)
     with open_writer(db) as writer:
         [(pending, story)] = writer.story_pending(10)
-        [signed] = with_bands([pending])
+        [signed] = sign([pending])[0]
         known, stories = writer.story_candidates([signed])
     with duckdb.connect(str(db), read_only=True) as conn:
         rows = conn.execute(

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from techwatch.stories.evidence import DEFAULT
 from techwatch.stories.grouping import Plan, StoredStory, StoryItem, _Planner, plan
-from techwatch.stories.neardup import lead, text_band_keys
+from techwatch.stories.neardup import lead, text_signs
 
 T0 = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 TEXTS = [
@@ -58,7 +58,7 @@ def items_from(specs: list[tuple[int, frozenset[int], int | None, int | None, in
                 seen=T0 + timedelta(days=day),
             )
         )
-    keys = text_band_keys([lead(i.title, i.text) for i in made])
+    keys = text_signs([lead(i.title, i.text) for i in made])[0]
     return [
         StoryItem(**{**{f: getattr(i, f) for f in i.__slots__}, "bands": k})
         for i, k in zip(made, keys, strict=True)
