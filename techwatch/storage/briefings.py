@@ -419,6 +419,9 @@ class Briefings:
     ) -> tuple[dict[str, str], dict[str, str]]:
         return told.told_stories(self._conn, decisions)
 
+    def told_facts(self, story_ids: Sequence[str]) -> dict[str, str]:
+        return told.told_facts(self._conn, story_ids)
+
     def decision(self, client_id: str, story_id: str) -> dict[str, Any] | None:
         return decision(self._conn, client_id, story_id)
 
