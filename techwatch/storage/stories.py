@@ -1,9 +1,10 @@
 """SQL of stories: pending items, candidate retrieval, storing a plan, and the read views.
 
 Candidates for a chunk of pending items come from three narrow lookups, never a scan of every
-item's text: items naming one of the chunk's CVEs, items with one of its canonical URLs, and
-items sharing a MinHash band key (story_bands keeps the keys of items stored in the last
-BAND_RETENTION, enough for the text window of evidence.py).
+item's text: items naming one of the chunk's CVEs (story_cves holds the CVEs of grouped items,
+one row each), items with one of its canonical URLs, and items sharing a MinHash band key
+(story_bands keeps the keys of items stored in the last BAND_RETENTION, enough for the text
+window of evidence.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ TITLE_PREFERENCE = ["advisory", "vendor", "regulation", "status", "press", "blog
 #: An item's date: its publication, unless missing or later than when we first saw it.
 _SEEN = "least(coalesce(i.published, i.first_seen), i.first_seen)"
 
-_ITEM_FIELDS = f"i.id, i.source_id, i.title, left(i.text, {LEAD_CHARS}), i.canonical_url, i.cves"
+_LEAD = f"left(i.text, {LEAD_CHARS})"
+_ITEM_FIELDS = f"i.id, i.source_id, i.title, {_LEAD}, i.canonical_url, i.cves"
 
 STR = pa.string()
 
@@ -39,28 +41,79 @@ def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[StoryItem
     when new).
 
     Ordered by first sighting, then date, then id: the same store gives the same order. Every
-    pending item is lined up once, in the connection's temp table `story_queue`, when the queue
-    is empty; each call then takes the next chunk from it. Why: choosing each chunk among all
-    pending items sorted the whole backlog once per chunk, a cost that grew with the square of
-    a first grouping's size. Items a failed run left in the queue are still pending: they come
-    first, then the queue is lined up again.
+    pending item is lined up once, with what grouping reads of it, in the connection's temp
+    table `story_queue`, when the queue is empty; each call then takes the next chunk from it.
+    Why: choosing each chunk among all pending items sorted the whole backlog once per chunk,
+    and reading a chunk's rows back from `items` scanned every stored text once per chunk,
+    two costs that grew with the square of a first grouping's size. Items a failed run left in
+    the queue are still pending: they come first, unless one of them changed since it was
+    lined up, then the queue is lined up again.
     """
     if not _queued(conn):
-        conn.execute(
-            "CREATE OR REPLACE TEMP TABLE story_queue AS "
-            f"SELECT i.id, row_number() OVER (ORDER BY i.first_seen, {_SEEN}, i.id) AS pos "
-            "FROM items i LEFT JOIN story_items s ON s.item_id = i.id "
-            "WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at"
-        )
-    table = conn.execute(
-        f"SELECT {_ITEM_FIELDS}, epoch_us({_SEEN}), s.story_id, q.pos FROM "
-        "(SELECT id, pos FROM story_queue ORDER BY pos LIMIT ?) q JOIN items i ON i.id = q.id "
-        "LEFT JOIN story_items s ON s.item_id = i.id ORDER BY q.pos",
+        _line_up(conn)
+    table = _next_chunk(conn, limit)
+    if table.num_rows and _changed(conn, table):
+        _line_up(conn)
+        table = _next_chunk(conn, limit)
+    if not table.num_rows:
+        return []
+    conn.execute("DELETE FROM story_queue WHERE pos <= ?", [table["pos"][-1].as_py()])
+    return list(zip(_story_items(table), _current_stories(conn, table), strict=True))
+
+
+def _line_up(conn: duckdb.DuckDBPyConnection) -> None:
+    """Fill `story_queue` with every pending item. Positions are numbered on narrow rows, then
+    the texts joined once: sorting the wide rows held every pending text in the sort at once."""
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE story_queue AS "
+        f"SELECT i.id, i.source_id, i.title, {_LEAD} AS lead, i.canonical_url, i.cves, "
+        f"       epoch_us({_SEEN}) AS seen, q.grouped, q.pos, i.updated_at, i.content_hash "
+        "FROM (SELECT i.id, s.item_id IS NOT NULL AS grouped, "
+        f"            row_number() OVER (ORDER BY i.first_seen, {_SEEN}, i.id) AS pos "
+        "      FROM items i LEFT JOIN story_items s ON s.item_id = i.id "
+        "      WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at) q "
+        "JOIN items i ON i.id = q.id"
+    )
+
+
+def _next_chunk(conn: duckdb.DuckDBPyConnection, limit: int) -> pa.Table:
+    return conn.execute(
+        "SELECT * FROM story_queue WHERE pos < (SELECT min(pos) FROM story_queue) + ? ORDER BY pos",
         [limit],
     ).to_arrow_table()
-    if table.num_rows:
-        conn.execute("DELETE FROM story_queue WHERE pos <= ?", [table.column(8)[-1].as_py()])
-    return list(zip(_story_items(table), table.column(7).to_pylist(), strict=True))
+
+
+def _changed(conn: duckdb.DuckDBPyConnection, chunk: pa.Table) -> bool:
+    """Whether an item of a queued chunk was written again since it was lined up (a grouping
+    that failed left the queue, then the caller stored items through the same connection).
+    A narrow look-up: ids, dates and hashes only."""
+    lined = chunk.select(["id", "updated_at", "content_hash"])
+    with registered(conn, p_lined=lined):
+        row = conn.execute(
+            "SELECT count(*) FROM items i JOIN p_lined q ON q.id = i.id "
+            "WHERE i.updated_at IS DISTINCT FROM q.updated_at "
+            "OR i.content_hash IS DISTINCT FROM q.content_hash"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def _current_stories(conn: duckdb.DuckDBPyConnection, chunk: pa.Table) -> list[str | None]:
+    """The story each item of a queued chunk is in now (None when new). Only items grouped
+    before they were queued are looked up (a merge may have moved them since): a first
+    grouping's chunks need no look-up at all."""
+    ids = chunk.column(0).to_pylist()
+    grouped = [i for i, was in zip(ids, chunk["grouped"].to_pylist(), strict=True) if was]
+    if not grouped:
+        return [None] * len(ids)
+    wanted = pa.table({"id": grouped}, schema=pa.schema([("id", STR)]))
+    with registered(conn, p_grouped=wanted):
+        found = dict(
+            conn.execute(
+                "SELECT item_id, story_id FROM story_items "
+                "WHERE item_id IN (SELECT id FROM p_grouped)"
+            ).fetchall()
+        )
+    return [found.get(item_id) for item_id in ids]
 
 
 def _queued(conn: duckdb.DuckDBPyConnection) -> bool:
@@ -92,11 +145,10 @@ def candidates(
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE story_cand AS "
             "SELECT id FROM ("
-            f"   SELECT id FROM (SELECT i.id, unnest(i.cves) AS cve, {_SEEN} AS seen "
-            "        FROM items i JOIN story_items s ON s.item_id = i.id "
-            "        WHERE len(i.cves) > 0 AND i.id NOT IN (SELECT id FROM p_ids)) "
-            "    WHERE cve IN (SELECT cve FROM p_cves) "
-            "    QUALIFY row_number() OVER (PARTITION BY cve ORDER BY seen DESC, id DESC) <= ?) "
+            "   SELECT item_id AS id FROM story_cves "
+            "    WHERE cve IN (SELECT cve FROM p_cves) AND item_id NOT IN (SELECT id FROM p_ids) "
+            "    QUALIFY row_number() OVER (PARTITION BY cve ORDER BY seen DESC, item_id DESC) "
+            "            <= ?) "
             "UNION SELECT id FROM items WHERE canonical_url IN (SELECT url FROM p_urls) "
             "UNION SELECT item_id FROM ("
             "    SELECT b.item_id FROM story_bands b JOIN p_bands p ON p.key = b.key "
@@ -192,6 +244,7 @@ def apply(
         s_merges=merges,
         s_bands=bands,
         s_touched=touched,
+        s_cves=_cve_rows(items),
     ):
         conn.execute(
             "UPDATE story_items SET grouped_at = greatest($now, i.updated_at) FROM items i "
@@ -217,6 +270,8 @@ def apply(
             )
         conn.execute("DELETE FROM stories WHERE story_id IN (SELECT loser FROM s_merged)")
         conn.execute("DELETE FROM story_bands WHERE item_id IN (SELECT id FROM s_grouped)")
+        conn.execute("DELETE FROM story_cves WHERE item_id IN (SELECT id FROM s_grouped)")
+        conn.execute("INSERT INTO story_cves SELECT cve, item_id, seen FROM s_cves")
         conn.execute(
             "DELETE FROM story_bands WHERE stored_at < $cutoff", {"cutoff": now - BAND_RETENTION}
         )
@@ -226,6 +281,19 @@ def apply(
             params,
         )
         _refresh(conn, now)
+
+
+def _cve_rows(items: Sequence[StoryItem]) -> pa.Table:
+    """The story_cves rows of grouped items: one per CVE an item names, with its date."""
+    named = [(cve, i.item_id, i.seen) for i in items for cve in sorted(i.cves)]
+    return pa.table(
+        {
+            "cve": [cve for cve, _, _ in named],
+            "item_id": [item_id for _, item_id, _ in named],
+            "seen": [seen for _, _, seen in named],
+        },
+        schema=_CVE_ROWS,
+    )
 
 
 def plan_winner(plan: Plan, story_id: str) -> str:
@@ -357,6 +425,7 @@ def _story_items(
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CVE = pa.schema([("cve", STR)])
 _URL = pa.schema([("url", STR)])
+_CVE_ROWS = pa.schema([("cve", STR), ("item_id", STR), ("seen", pa.timestamp("us", tz="UTC"))])
 _KEY = pa.schema([("key", pa.int64()), ("cveless", pa.bool_())])
 _MAP = pa.schema([("loser", STR), ("winner", STR)])
 _MERGES = pa.schema(

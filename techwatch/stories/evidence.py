@@ -106,14 +106,19 @@ def _site(url: str) -> str:
 
 
 def text_evidence(
-    a: np.ndarray, b: np.ndarray, apart: timedelta, t: Thresholds = DEFAULT
+    a: np.ndarray,
+    b: np.ndarray,
+    apart: timedelta,
+    t: Thresholds = DEFAULT,
+    similarity: float | None = None,
 ) -> Evidence | None:
-    """Near-duplicate leads (their `neardup.grams`) published close together."""
+    """Near-duplicate leads (their `neardup.grams`) published close together. `similarity`
+    may hold their Jaccard index already computed (neardup.jaccards)."""
     if abs(apart) > t.text_window:
         return None
     if min(len(a), len(b)) < t.text_jaccard * max(len(a), len(b)):
         return None  # the Jaccard index is at most the ratio of the sizes: no need to intersect
-    score = jaccard(a, b)
+    score = jaccard(a, b) if similarity is None else similarity
     return Evidence("text", round(score, 4)) if score >= t.text_jaccard else None
 
 

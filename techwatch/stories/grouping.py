@@ -37,7 +37,7 @@ from techwatch.stories.evidence import (
     url_evidence,
     when_apart,
 )
-from techwatch.stories.neardup import grams, lead, text_grams
+from techwatch.stories.neardup import grams, jaccards, lead, text_grams
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +107,11 @@ def item_evidence(
     a_text: np.ndarray,
     b_text: np.ndarray,
     t: Thresholds = DEFAULT,
+    similarity: float | None = None,
 ) -> Evidence | None:
     """Why `a` and `b` tell one story, or None. Items of one source never do; when both name
-    CVEs, the CVE lists decide (see evidence.py)."""
+    CVEs, the CVE lists decide (see evidence.py). `similarity`: the Jaccard index of the two
+    texts when already computed."""
     if a.source_id == b.source_id:
         return None
     apart = when_apart(a.seen, b.seen)
@@ -119,7 +121,7 @@ def item_evidence(
         return strongest(cve, url) if cve is not None else None
     if other_page(a.canonical_url, b.canonical_url):
         return url
-    return strongest(url, text_evidence(a_text, b_text, apart, t))
+    return strongest(url, text_evidence(a_text, b_text, apart, t, similarity))
 
 
 def plan(
@@ -287,16 +289,27 @@ class _Planner:
         candidates.update(other for other, _ in ranked[:MAX_TEXT_CANDIDATES])
         candidates.discard(item.item_id)
         matches: dict[str, tuple[Evidence, str]] = {}
-        for other_id in sorted(candidates):
-            other = self.items[other_id]
+        others = [self.items[other_id] for other_id in sorted(candidates)]
+        similar = self._similarities(item, others)
+        floor = self.thresholds.text_jaccard
+        for other in others:
+            score = similar.get(other.item_id)
+            if score is not None and score < floor and not _same_url(item, other):
+                continue  # only text could tie them and it does not: item_evidence says None
             if item.cves and other.cves:  # the CVE lists decide: no text needed
                 found = item_evidence(item, other, _NO_TEXT, _NO_TEXT, self.thresholds)
             else:
                 found = item_evidence(
-                    item, other, self._text(item), self._text(other), self.thresholds
+                    item,
+                    other,
+                    self._text(item),
+                    self._text(other),
+                    self.thresholds,
+                    score,
                 )
             if found is None:
                 continue
+            other_id = other.item_id
             story = self.resolve(self.story_of[other_id])
             best = matches.get(story)
             if best is None or _strength(found) < _strength(best[0]):
@@ -347,6 +360,19 @@ class _Planner:
         self.merges.append(Merge(loser, winner, item_id, evidence.reason, evidence.score))
         return winner
 
+    def _similarities(self, item: StoryItem, others: list[StoryItem]) -> dict[str, float]:
+        """Jaccard index of `item`'s text with each of `others` that may be compared by text
+        (another source, not both naming CVEs), by item id, in one pass (neardup.jaccards)."""
+        texted = [
+            other
+            for other in others
+            if other.source_id != item.source_id and not (item.cves and other.cves)
+        ]
+        if not texted:
+            return {}
+        scores = jaccards(self._text(item), [self._text(other) for other in texted])
+        return {other.item_id: score for other, score in zip(texted, scores, strict=True)}
+
     def _text(self, item: StoryItem) -> np.ndarray:
         cached = self.texts.get(item.item_id)
         if cached is None:
@@ -391,6 +417,11 @@ def _compared_by_text(
         for item, item_keys in items
         if not (without_cves if item.cves else text_keys).isdisjoint(item_keys)
     ]
+
+
+def _same_url(a: StoryItem, b: StoryItem) -> bool:
+    """Whether URL evidence may tie two items (url_evidence decides whether it does)."""
+    return a.canonical_url is not None and a.canonical_url == b.canonical_url
 
 
 def _recency(item: StoryItem) -> tuple[datetime, str]:

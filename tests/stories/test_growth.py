@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from techwatch.dedupe import item_id
@@ -149,3 +150,53 @@ def _story_item(parsed: ParsedItem) -> StoryItem:
         frozenset(parsed.cves),
         parsed.published,
     )
+
+
+def story_cves(db: Path) -> set[tuple[str, str]]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        rows = conn.execute("SELECT cve, item_id FROM story_cves").fetchall()
+    return {(str(cve), str(item)) for cve, item in rows}
+
+
+def test_the_cves_of_grouped_items_are_kept_apart_and_replaced_when_regrouped(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "store.duckdb"
+    first, second = named(0, HOT, "CVE-2026-0002"), named(1)
+    store(db, first, second)
+    assert story_cves(db) == set()  # only grouped items are there
+    group_pending(db, now=T0)
+    first_id = item_id(first.source_id, first.identity)
+    assert story_cves(db) == {(HOT, first_id), ("CVE-2026-0002", first_id)}
+    with open_writer(db) as writer:
+        writer.begin_run("edit", started_at=T0, kind="test", flow_run_id=None)
+        edited = replace(first, cves=("CVE-2026-0003",), content_hash="changed")
+        writer.write_outcomes("edit", [outcome("s0", [edited])], [], T0 + HOUR)
+    group_pending(db, now=T0 + 2 * HOUR)
+    assert story_cves(db) == {("CVE-2026-0003", first_id)}
+
+
+def test_migration_0013_fills_the_cves_of_items_grouped_before_it(tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    store(db, named(0, HOT), named(1, HOT, "CVE-2026-0002"), named(2))
+    group_pending(db, now=T0)
+    grouped = story_cves(db)
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("DROP TABLE story_cves")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 13")
+    with open_writer(db):
+        pass
+    assert story_cves(db) == grouped and len(grouped) == 3
+
+
+def test_items_written_again_since_they_were_lined_up_are_read_afresh(tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    early, late = named(0), named(1)
+    store(db, early, late)
+    with open_writer(db) as writer:
+        assert [i.title for i, _ in writer.story_pending(1)] == ["note 0"]
+        writer.begin_run("edit", started_at=T0, kind="test", flow_run_id=None)
+        edited = replace(late, title="note 1 edited", content_hash="edited")
+        writer.write_outcomes("edit", [outcome("s1", [edited])], [], T0 + HOUR)
+        left = writer.story_pending(10)
+    assert [i.title for i, _ in left] == ["note 0", "note 1 edited"]

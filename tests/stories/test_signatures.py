@@ -15,6 +15,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from techwatch.stories import neardup
 from techwatch.stories.neardup import (
     BAND_ROWS,
     BANDS,
@@ -24,6 +25,7 @@ from techwatch.stories.neardup import (
     fold,
     grams,
     jaccard,
+    jaccards,
     lead,
     shingles,
     text_grams,
@@ -137,3 +139,27 @@ def test_real_advisory_titles_get_the_reference_keys(realdata: Path) -> None:
     leads = [lead(i.title, i.text) for i in corpus.items[::7]]
     assert len(leads) > 500
     assert text_signs(leads)[0] == [reference_keys(reference_shingles(t)) for t in leads]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=80), st.lists(st.text(max_size=80), max_size=6))
+def test_jaccards_in_one_pass_equal_one_jaccard_at_a_time(a: str, others: list[str]) -> None:
+    mine, theirs = grams(a), [grams(b) for b in others]
+    assert jaccards(mine, theirs) == [jaccard(mine, b) for b in theirs]
+
+
+def test_jaccards_with_empty_texts_on_either_side_are_zero() -> None:
+    empty, some = grams(""), grams("Zimbra flaw exploited")
+    assert jaccards(some, [empty, some, empty]) == [0.0, 1.0, 0.0]
+    assert jaccards(empty, [some]) == [0.0]
+    assert jaccards(some, []) == []
+
+
+def test_signing_in_blocks_gives_what_one_pass_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["Faille – Zimbra", "", "Zimbra flaw", "a", "Vulnérabilité dans Fortinet", "ok ok"]
+    whole_keys, whole_grams = text_signs(texts)
+    monkeypatch.setattr(neardup, "SIGN_TEXTS", 2)
+    keys, found = text_signs(texts)
+    assert keys == whole_keys
+    assert [g.tolist() for g in found] == [g.tolist() for g in whole_grams]
+    assert [g.tolist() for g in text_grams(texts)] == [g.tolist() for g in whole_grams]
