@@ -7,7 +7,8 @@ budget guards against hostile files); writes go through the one writer under the
 
 A bulk import is shaped for throughput: one writer session with a transaction per
 BATCH_ITEMS items (committed batches survive an interruption), files parsed while the previous
-ones are stored, and enrichment, story grouping and the search index done once, at the end.
+ones are stored, and enrichment, story grouping and the search index done once, at the end,
+side by side: the idle parse workers compute the CVE rows, a second connection indexes.
 Each stored file is recorded with the digest of its bytes and of the parser code: the same
 file imported again for the same source is skipped, unparsed (`reparse=True` reads it anyway).
 """
@@ -19,17 +20,16 @@ import hashlib
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 
 from techwatch.config import SourcesConfig
-from techwatch.enrich.refresh import refresh
+from techwatch.enrich.refresh import refresh_with
 from techwatch.errors import ConfigError, ParseError
-from techwatch.ingest import close_run, new_run_id
+from techwatch.ingest import new_run_id
 from techwatch.parse.pool import ParsePool
 from techwatch.parse.registry import parsers_fingerprint
 from techwatch.report import merge_stats
@@ -37,16 +37,19 @@ from techwatch.runlock import lock_path_for, run_lock
 from techwatch.storage import open_writer
 from techwatch.storage.imports import ImportedFile
 from techwatch.storage.writer import Writer
-from techwatch.stories.run import group_pending
+from techwatch.stories.run import group_with
 from techwatch.types import ParsedFeed, Source, SourceOutcome, WriteStats
 
 #: Items (and EPSS rows) stored per transaction. A write has a fixed cost (staging, joins over
 #: the store) of tens of milliseconds, so a bulk import writes large batches; an interrupted
 #: import keeps every committed batch, and a re-import finds those items unchanged.
 BATCH_ITEMS = 2_000
-#: Files handed to the workers ahead of the one being stored, so parsing and storing overlap;
-#: bounds the bytes held in memory to LOOKAHEAD_FILES x max_bytes.
-LOOKAHEAD_FILES = 64
+#: Files handed to the workers ahead of the one being stored, so parsing and storing overlap,
+#: and the bytes they may hold (one file is always allowed, however large). A batch takes the
+#: parent ~0.4 s to store: a window of 64 files (~80 ms of parsing for two workers) left them
+#: idle for most of it; a window of every file would read them all before storing any.
+LOOKAHEAD_FILES = 512
+LOOKAHEAD_BYTES = 64 * 1024 * 1024
 #: Source kinds whose parsers detect the language of entries: only they need the workers to
 #: load the language model.
 LANGUAGE_KINDS = frozenset({"feed", "html"})
@@ -76,7 +79,7 @@ class ImportReport:
     #: Files skipped: imported before for the same source, same bytes, same parser code.
     unchanged_files: int = 0
     #: Seconds per stage: read (files into the pool), parse (waiting on the workers), store,
-    #: enrich, stories, close (search index when due, run record).
+    #: enrich, stories, close (the rest of the search index, run record, checkpoint).
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -153,80 +156,110 @@ def _import(
     t0 = time.perf_counter()
     run_id = new_run_id(started)
     settings = config.settings
-    parts: list[WriteStats] = []
-    failed: list[tuple[str, str]] = []
-    warnings: list[str] = []
-    parsed = scores = unchanged = 0
     stages = dict.fromkeys(("read", "parse", "store", "enrich", "stories", "close"), 0.0)
-    with run_lock(lock_path_for(db_path)):
-        # One connection for every batch: each close checkpoints the whole file (~0.3 s).
+    with run_lock(lock_path_for(db_path)), open_writer(db_path, bulk=True) as writer:
+        # One connection for the whole run, checkpointed once: when it closes.
+        writer.sync_sources(config.sources, started)
+        writer.begin_run(run_id, started_at=started, kind="import", flow_run_id=None)
+        written_since = datetime.now(UTC)
+        known = {} if reparse else writer.imported_files().known([s.id for s, _ in jobs])
         with (
-            open_writer(db_path) as writer,
             ParsePool(
                 settings.parse_workers,
                 settings.parse_timeout_s,
                 language_model=any(s.kind in LANGUAGE_KINDS for s, _ in jobs),
             ) as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="search-index") as side,
         ):
-            writer.sync_sources(config.sources, started)
-            writer.begin_run(run_id, started_at=started, kind="import", flow_run_id=None)
-            written_since = datetime.now(UTC)
-            known = {} if reparse else writer.imported_files().known([s.id for s, _ in jobs])
             reader = _Reader(pool, settings.max_bytes, known, parsers_fingerprint())
-            batch: list[SourceOutcome] = []
-            stored: list[ImportedFile] = []
-            size = 0
-            for path, outcome, record in _parsed(reader, jobs, stages):
-                if outcome.status == "failed":
-                    failed.append((str(path), f"{outcome.error_kind}: {outcome.error}"))
-                elif record is None:
-                    unchanged += 1
-                else:
-                    parsed += 1
-                    warnings.extend(f"{path.name}: {w}" for w in outcome.warnings)
-                    scores += len(outcome.epss)
-                    stored.append(record)
-                batch.append(outcome)
-                size += 1 + len(outcome.items) + len(outcome.epss)
-                if size >= BATCH_ITEMS:
-                    parts.append(_store(writer, run_id, batch, stages))
-                    batch, size = [], 0
-            if batch:
-                parts.append(_store(writer, run_id, batch, stages))
-            _record(writer, run_id, stored, stages)
-        t = time.perf_counter()
-        enriched = refresh(db_path, since=written_since)
-        stages["enrich"] = time.perf_counter() - t
-        t = time.perf_counter()
-        grouped = group_pending(db_path, now=datetime.now(UTC))
-        stages["stories"] = time.perf_counter() - t
-        stats = merge_stats(parts)
+            tally = _store_all(writer, run_id, reader, jobs, stages)
+            # The search index is DuckDB's work, on its own connection: it runs beside the
+            # Python of enrichment and grouping (their tables and its tables are disjoint).
+            indexing = side.submit(_index_search, db_path)
+            t = time.perf_counter()  # the idle workers compute CVE rows meanwhile
+            enriched = refresh_with(writer, since=written_since, offload=pool)
+            stages["enrich"] = time.perf_counter() - t
+            t = time.perf_counter()
+            grouped = group_with(writer, now=datetime.now(UTC))
+            stages["stories"] = time.perf_counter() - t
+            t = time.perf_counter()
+            indexing.result()
+        stats = merge_stats(tally.parts)
         report = ImportReport(
             run_id=run_id,
             source_id=",".join(dict.fromkeys(sid for sid, _ in groups)),
             files=len(jobs),
-            parsed=parsed,
-            failed=tuple(failed),
+            parsed=tally.parsed,
+            failed=tuple(tally.failed),
             new_items=stats.total_new,
             updated_items=stats.total_updated,
             seconds=round(time.perf_counter() - t0, 3),
-            warnings=tuple(warnings[:100]),
-            epss_scores=scores,
+            warnings=tuple(tally.warnings[:100]),
+            epss_scores=tally.scores,
             cves_refreshed=enriched.cves,
             new_stories=grouped.new_stories,
-            unchanged_files=unchanged,
+            unchanged_files=tally.unchanged,
             stage_seconds=stages,
         )
-        t = time.perf_counter()
-        close_run(  # indexes for search what the batches stored
-            db_path,
-            run_id,
-            finished_at=datetime.now(UTC),
-            failed=bool(failed),
-            summary=_summary(report),
+        status = "partial" if report.failed else "ok"
+        writer.finish_run(
+            run_id, finished_at=datetime.now(UTC), status=status, summary=_summary(report)
         )
-        stages["close"] = time.perf_counter() - t
+    stages["close"] = time.perf_counter() - t  # with the checkpoint of the writer's close
     return replace(report, stage_seconds={k: round(v, 3) for k, v in stages.items()})
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the files came to, counted as they are stored."""
+
+    parts: list[WriteStats] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    parsed: int = 0
+    scores: int = 0
+    unchanged: int = 0
+
+
+def _store_all(
+    writer: Writer,
+    run_id: str,
+    reader: _Reader,
+    jobs: Sequence[tuple[Source, Path]],
+    stages: dict[str, float],
+) -> _Tally:
+    """Store every file's outcome as the workers deliver them, BATCH_ITEMS per transaction,
+    then record the stored files."""
+    tally = _Tally()
+    batch: list[SourceOutcome] = []
+    stored: list[ImportedFile] = []
+    size = 0
+    for path, outcome, record in _parsed(reader, jobs, stages):
+        if outcome.status == "failed":
+            tally.failed.append((str(path), f"{outcome.error_kind}: {outcome.error}"))
+        elif record is None:
+            tally.unchanged += 1
+        else:
+            tally.parsed += 1
+            tally.warnings.extend(f"{path.name}: {w}" for w in outcome.warnings)
+            tally.scores += len(outcome.epss)
+            stored.append(record)
+        batch.append(outcome)
+        size += 1 + len(outcome.items) + len(outcome.epss)
+        if size >= BATCH_ITEMS:
+            tally.parts.append(_store(writer, run_id, batch, stages))
+            batch, size = [], 0
+    if batch:
+        tally.parts.append(_store(writer, run_id, batch, stages))
+    _record(writer, run_id, stored, stages)
+    return tally
+
+
+def _index_search(db_path: Path) -> None:
+    """Index for search what the batches stored (see Writer.update_search_index), through a
+    second connection to the import's database."""
+    with open_writer(db_path) as side:
+        side.update_search_index()
 
 
 @contextmanager
@@ -291,20 +324,27 @@ def _parsed(
     stages: dict[str, float],
 ) -> Iterator[tuple[Path, SourceOutcome, ImportedFile | None]]:
     """Each file's outcome, in order, with what to record of it once stored (None for a file
-    that failed or was skipped), with up to LOOKAHEAD_FILES files in the workers' hands while
-    the caller stores the previous ones."""
+    that failed or was skipped), with up to LOOKAHEAD_FILES files (LOOKAHEAD_BYTES) in the
+    workers' hands while the caller stores the previous ones."""
     window: deque[_Job] = deque()
+    held = 0  # bytes of the files in the workers' hands
     todo = iter(jobs)
 
     def fill() -> None:
+        nonlocal held
         t = time.perf_counter()
-        for source, path in islice(todo, LOOKAHEAD_FILES - len(window)):
-            window.append(_submit(reader, source, path))
+        while len(window) < LOOKAHEAD_FILES and (held < LOOKAHEAD_BYTES or not window):
+            following = next(todo, None)
+            if following is None:
+                break
+            window.append(_submit(reader, *following))
+            held += _held(window[-1])
         stages["read"] += time.perf_counter() - t
 
     fill()
     while window:
         job = window.popleft()
+        held -= _held(job)
         t = time.perf_counter()
         outcome = _outcome(job)
         stages["parse"] += time.perf_counter() - t
@@ -320,6 +360,11 @@ def _parsed(
                 len(outcome.items),
             )
         yield job.path, outcome, record
+
+
+def _held(job: _Job) -> int:
+    """Bytes a job holds in the workers' hands: none once decided without them."""
+    return 0 if isinstance(job.job, SourceOutcome) else job.size
 
 
 def _submit(reader: _Reader, source: Source, path: Path) -> _Job:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -258,11 +261,15 @@ def test_html_to_text_survives_garbage() -> None:
     assert html_to_text("<p>a\x00b\x01\ud800c</p>") == "abc"
 
 
+# The reference marks blocks as html_to_text first did: before each start tag, after each end tag.
+_REFERENCE_START = re.compile(rf"<(?:{clean._BLOCK_NAMES})(?=[\s/>])")
+_REFERENCE_END = re.compile(rf"</(?:{clean._BLOCK_NAMES})>")
+
+
 def _read_with_beautifulsoup(safe: str) -> str:
     """The reference reading of nh3's output: a real HTML parser's strings, per block."""
-    marked = clean._BLOCK_END.sub(
-        rf"\g<0>{clean._BLOCK_MARK}", clean._BLOCK_START.sub(rf"{clean._BLOCK_MARK}\g<0>", safe)
-    )
+    mark = clean._BLOCK_MARK
+    marked = _REFERENCE_END.sub(rf"\g<0>{mark}", _REFERENCE_START.sub(rf"{mark}\g<0>", safe))
     raw = BeautifulSoup(marked, "lxml").get_text()
     blocks = (" ".join(block.split()) for block in raw.split(clean._BLOCK_MARK))
     return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
@@ -360,3 +367,19 @@ def test_detect_language_on_a_real_sentence(text: str, expected: str) -> None:
 @pytest.mark.parametrize("text", ["", "Patch now", "CVE-2026-1234", "v3.9.0 released", "12345 678"])
 def test_detect_language_abstains_on_short_text(text: str) -> None:
     assert detect_language(text) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(min_size=1, max_size=400))
+@example(text="Sécurité : mise à jour urgente des routeurs Synology, Schwachstelle im Dienst")
+def test_the_widened_language_model_scores_exactly_as_py3langid_does(text: str) -> None:
+    """The float32 copy of the feature table changes the speed of scoring, not one bit of it."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    stock = _stock_identifier(LanguageIdentifier, MODEL_FILE)
+    assert clean._identifier().rank(text) == stock.rank(text)
+
+
+@lru_cache(maxsize=1)
+def _stock_identifier(identifier: Any, model_file: str) -> Any:
+    return identifier.from_model_file(model_file, norm_probs=True)

@@ -184,6 +184,40 @@ def test_several_sources_are_imported_in_one_run(home: Path, tmp_path: Path) -> 
         assert {s["source_id"] for s in reader.run_sources(run["run_id"])} == {"kev", "certfr"}
 
 
+@pytest.mark.parametrize(("files", "max_bytes"), [(2, 10**9), (512, 1)])
+def test_the_files_ahead_in_the_workers_are_bounded_and_every_file_is_stored_in_order(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: int, max_bytes: int
+) -> None:
+    """The window of files handed to the workers ahead is bounded by count and by bytes; a
+    file larger than the byte bound still goes, alone."""
+    folder = _avis_folder(tmp_path / "avis", 5)
+    monkeypatch.setattr(importer, "LOOKAHEAD_FILES", files)
+    monkeypatch.setattr(importer, "LOOKAHEAD_BYTES", max_bytes)
+    submitted: list[str] = []
+    consumed: list[str] = []
+    ahead: list[int] = []  # files in the workers' hands when one more is handed over
+    real_submit, real_outcome = importer._submit, importer._outcome
+
+    def submit(reader: Any, source: Any, path: Path) -> Any:
+        ahead.append(len(submitted) - len(consumed))
+        submitted.append(path.name)
+        return real_submit(reader, source, path)
+
+    def outcome(job: Any) -> Any:
+        consumed.append(job.path.name)
+        return real_outcome(job)
+
+    monkeypatch.setattr(importer, "_submit", submit)
+    monkeypatch.setattr(importer, "_outcome", outcome)
+    db = home / "store.duckdb"
+    report = import_files(db, load_sources(home / "sources.yml"), "certfr", [folder])
+    assert (report.parsed, report.new_items, report.failed) == (5, 5, ())
+    assert consumed == submitted == sorted(p.name for p in folder.iterdir())
+    assert max(ahead) == (files - 1 if max_bytes > 1 else 0)
+    with open_reader(db) as reader:
+        assert len(reader.runs()) == 1 and reader.info()["counts"]["items"] == 5
+
+
 def test_files_stored_before_are_skipped_and_a_changed_one_is_read_again(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,13 +8,15 @@ upgrade or when the alias table changed.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import pyarrow as pa
 
@@ -30,13 +32,15 @@ from techwatch.enrich.cves import (
 from techwatch.enrich.names import canonical_pairs
 from techwatch.enrich.products import MAX_TEXT_CHARS, Dictionary, Entry, Mention, learn, merge
 from techwatch.ingest import batches
+from techwatch.storage import Writer, open_writer
 from techwatch.storage import cves as store
-from techwatch.storage import open_writer
 from techwatch.types import CvssScore, KevEntry
 
 #: Items whose texts are in memory at once; CVEs aggregated per read.
 ITEM_CHUNK: Final = 2_000
 CVE_CHUNK: Final = 20_000
+#: Chunks of CVE rows computed at once (in an offload's workers): bounds their inputs in memory.
+IN_FLIGHT: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,49 +62,117 @@ class RefreshReport:
 def refresh(db_path: Path, *, since: datetime | None, now: datetime | None = None) -> RefreshReport:
     """Refresh the dictionary, item mentions and CVE rows for items written since `since`
     (every item when None); `now` stamps the rows (refreshed_at, a product's first_seen)."""
+    with open_writer(db_path) as writer:
+        return refresh_with(writer, since=since, now=now)
+
+
+class Offload(Protocol):
+    """Where CPU work can run beside the caller: the import's parse pool (ParsePool.call)."""
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Future[Any]: ...
+
+
+def refresh_with(
+    writer: Writer,
+    *,
+    since: datetime | None,
+    now: datetime | None = None,
+    offload: Offload | None = None,
+) -> RefreshReport:
+    """`refresh` through an open writer: an import enriches through the connection that
+    stored its batches, so that the file is checkpointed once, when the import closes it.
+
+    With `offload`, the CVE rows are computed there while this process recognises products
+    in the items' texts (the two need only the learnt dictionary entries in common).
+    """
     now = now or datetime.now(UTC)
     t0 = time.perf_counter()
     stages: dict[str, float] = {}
-    with open_writer(db_path) as writer:
-        data = writer.enrichment()
-        item_ids = data.changed_items(since)
-        if since is not None and not item_ids:  # an unchanged night: nothing to learn or redo
-            return RefreshReport(0, 0, 0, 0, 0, round(time.perf_counter() - t0, 3))
-        known = [_entry(row) for row in data.products()]
+    data = writer.enrichment()
+    item_ids = data.changed_items(since)
+    if since is not None and not item_ids:  # an unchanged night: nothing to learn or redo
+        return RefreshReport(0, 0, 0, 0, 0, round(time.perf_counter() - t0, 3))
+    known = [_entry(row) for row in data.products()]
 
-        t = time.perf_counter()
-        entries, learnt, mentions = _recognise(data, item_ids, known)
-        dictionary_terms = len(mentions.dictionary)
-        stages["products"] = time.perf_counter() - t
+    t = time.perf_counter()
+    statements = data.statements(item_ids)
+    entries, learnt = _learn(statements, known)
+    cve_ids = data.cves_of(None if since is None else item_ids)
+    names = {e.key: (e.vendor, e.product) for e in entries}
+    chunks = batches(cve_ids, CVE_CHUNK)
+    pending = [_cve_chunk(data, chunk, names, now, offload) for chunk in chunks[:IN_FLIGHT]]
+    mentions = _recognise(data, item_ids, entries, statements)
+    stages["products"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        cve_ids = data.cves_of(None if since is None else item_ids)
-        display = display_from({e.key: (e.vendor, e.product) for e in entries})
-        records: list[CveRecord] = []
-        for chunk in batches(cve_ids, CVE_CHUNK):
-            facts, lists, seen = data.cve_inputs(chunk)
-            records.extend(cve_records(chunk, facts_from_table(facts, lists), seen, display))
-        stages["cves"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tables: list[pa.Table] = []
+    for chunk in chunks[IN_FLIGHT:]:  # the next chunk goes out before one is awaited
+        pending.append(_cve_chunk(data, chunk, names, now, offload))
+        tables.append(pending.pop(0).result())
+    tables.extend(future.result() for future in pending)
+    cves = pa.concat_tables(tables) if tables else cves_table([], now)
+    stages["cves"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        data.save(
-            item_ids=item_ids,
-            products=_products_table(learnt),
-            mentions=_mentions_table(mentions.rows),
-            cve_ids=cve_ids,
-            cves=cves_table(records, now),
-            now=now,
-        )
-        stages["save"] = time.perf_counter() - t
+    t = time.perf_counter()
+    data.save(
+        item_ids=item_ids,
+        products=_products_table(learnt),
+        mentions=_mentions_table(mentions.rows),
+        cve_ids=cve_ids,
+        cves=cves,
+        now=now,
+    )
+    stages["save"] = time.perf_counter() - t
     return RefreshReport(
         items=len(item_ids),
         mentions=len(mentions.rows),
         products_learnt=len(learnt),
-        dictionary_terms=dictionary_terms,
-        cves=len(records),
+        dictionary_terms=len(mentions.dictionary),
+        cves=cves.num_rows,
         seconds=round(time.perf_counter() - t0, 3),
         stage_seconds={k: round(v, 3) for k, v in stages.items()},
     )
+
+
+def cve_rows(
+    cve_ids: Sequence[str],
+    facts: pa.Table,
+    lists: pa.Table,
+    seen: Iterable[tuple[str, str, str, datetime]],
+    names: Mapping[tuple[str, str], tuple[str, str]],
+    now: datetime,
+) -> pa.Table:
+    """The CVE rows of one chunk from its stored inputs (Enrichment.cve_inputs), as the
+    table `save` takes: pure, and small to send back from a worker."""
+    facts_list = facts_from_table(facts, lists)
+    return cves_table(cve_records(cve_ids, facts_list, seen, display_from(names)), now)
+
+
+def _offloaded_cve_rows(*inputs: Any) -> pa.Table:
+    """`cve_rows` in a worker, its cyclic collector paused meanwhile: the rows are built of
+    ~100k short-lived objects, and at Python's default pace collections cost a fifth more
+    (the importer paces the parent's collector likewise)."""
+    gc.disable()
+    try:
+        return cve_rows(*inputs)
+    finally:
+        gc.enable()
+
+
+def _cve_chunk(
+    data: store.Enrichment,
+    chunk: Sequence[str],
+    names: Mapping[tuple[str, str], tuple[str, str]],
+    now: datetime,
+    offload: Offload | None,
+) -> Future[pa.Table]:
+    """One chunk's CVE rows: computed in `offload` when given, else here (a done future)."""
+    inputs = (chunk, *data.cve_inputs(chunk), names, now)
+    if offload is not None:
+        return offload.call(_offloaded_cve_rows, *inputs)
+    done: Future[pa.Table] = Future()
+    done.set_result(cve_rows(*inputs))
+    return done
 
 
 @dataclass
@@ -109,12 +181,11 @@ class _Recognised:
     rows: list[tuple[str, Mention]]
 
 
-def _recognise(
-    data: store.Enrichment, item_ids: Sequence[str], known: list[Entry]
-) -> tuple[list[Entry], list[Entry], _Recognised]:
-    """Learn from the items' advisories first (so an item's own products are known), then
-    recognise, chunk by chunk; returns all entries, the changed ones and the mentions."""
-    statements = data.statements(item_ids)
+def _learn(
+    statements: Sequence[tuple[str, str, str, bool]], known: list[Entry]
+) -> tuple[list[Entry], list[Entry]]:
+    """Learn from the items' advisories (so an item's own products are known): all entries,
+    and the new or changed ones."""
     by_key = {e.key: e for e in known}
     changed: list[Entry] = []
     for entry in learn((v, p, package) for _, v, p, package in statements):
@@ -122,12 +193,23 @@ def _recognise(
         if merged != by_key.get(entry.key):
             by_key[entry.key] = merged
             changed.append(merged)
-    dictionary = Dictionary(list(by_key.values()))
+    return list(by_key.values()), changed
+
+
+def _recognise(
+    data: store.Enrichment,
+    item_ids: Sequence[str],
+    entries: list[Entry],
+    statements: Iterable[tuple[str, str, str, bool]],
+) -> _Recognised:
+    """Recognise the dictionary's products in the items' texts, chunk by chunk, with what
+    their advisories state."""
+    dictionary = Dictionary(entries)
     stated = stated_mentions(statements)
     rows: list[tuple[str, Mention]] = []
     for texts in data.texts(item_ids, MAX_TEXT_CHARS, ITEM_CHUNK):
         rows.extend(item_mentions(dictionary, texts, stated))
-    return list(by_key.values()), changed, _Recognised(dictionary, rows)
+    return _Recognised(dictionary, rows)
 
 
 def stated_mentions(

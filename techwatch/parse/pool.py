@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import sys
+from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, InvalidStateError
 from datetime import datetime
 from types import TracebackType
@@ -24,20 +25,35 @@ from techwatch.errors import ParseError
 from techwatch.parse.registry import parse_document
 from techwatch.types import HtmlSelectors, ParsedFeed
 
-# Modules the forkserver imports once, so each (re)started worker begins warm.
+# Modules the forkserver imports once, so each (re)started worker begins warm; pools that
+# detect languages also load the model there (techwatch.parse.warm). The forkserver is one per
+# process: whichever pool starts it first decides, and a worker without the model loads it.
 _PRELOAD: Final = ["techwatch.parse.registry"]
+_PRELOAD_WITH_MODEL: Final = [*_PRELOAD, "techwatch.parse.warm"]
 # Address-space cap per worker: a runaway document fails with MemoryError in its own worker
 # instead of pushing the host into swap. Generous: numpy and lxml map a few hundred MiB.
 DEFAULT_MAX_MEMORY_MB: Final = 2048
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(language_model: bool) -> multiprocessing.context.BaseContext:
     """forkserver where the platform has it (Linux, macOS), else spawn; never fork."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
+        context.set_forkserver_preload(_PRELOAD_WITH_MODEL if language_model else _PRELOAD)
         return context
     return multiprocessing.get_context("spawn")
+
+
+def start_forkserver(*, language_model: bool = True) -> None:
+    """Start the workers' forkserver now, in the background, so that its imports and language
+    model (~0.9 s of CPU) load while the caller does other work (a run's preparation) instead of
+    delaying the first parse of the first pool. Returns at once; nothing to do without a
+    forkserver, or when it runs already."""
+    context = _context(language_model)
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _init_worker(max_memory_mb: int | None, language_model: bool = True) -> None:
@@ -104,7 +120,7 @@ class ParsePool:
             max_workers=self.workers,
             initializer=_init_worker,
             initargs=(max_memory_mb, language_model),
-            context=_context(),
+            context=_context(language_model),
         )
 
     def __enter__(self) -> ParsePool:
@@ -180,6 +196,12 @@ class ParsePool:
         outer.add_done_callback(forward_cancel)
         inner.add_done_callback(relay)
         return outer
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run a module-level `function` in a worker, without the parse time budget: CPU work
+        of the caller that the idle workers take once parsing is done (an import's CVE rows)."""
+        future: Future[Any] = self._pool.schedule(function, args=args)
+        return future
 
     async def parse(
         self,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import unicodedata
 import warnings
 from datetime import UTC, datetime
@@ -11,8 +13,11 @@ from pathlib import Path
 import feedparser
 import pytest
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from techwatch import clean
 from techwatch.errors import ParseError
+from techwatch.parse import feeds
 from techwatch.parse.feeds import MAX_TEXT_CHARS, parse_feed
 from techwatch.types import ParsedFeed
 
@@ -130,3 +135,48 @@ def test_feedparser_fixtures_raise_nothing_but_parse_error(realdata: Path) -> No
         else:
             outcomes["ok"] += 1
     assert outcomes["ok"] > len(sample) // 2
+
+
+_REFERENCE_START = re.compile(rf"<(?:{clean._BLOCK_NAMES})(?=[\s/>])")
+_REFERENCE_END = re.compile(rf"</(?:{clean._BLOCK_NAMES})>")
+
+
+def _reference_html_to_text(fragment: str, *, sanitized: bool = False) -> str:
+    """html_to_text as it was before its block marks became one zero-width substitution."""
+    if not fragment or not fragment.strip():
+        return ""
+    safe = fragment if sanitized else clean._BLOCK_KEEPER.clean(clean.strip_controls(fragment))
+    mark = clean._BLOCK_MARK
+    marked = _REFERENCE_END.sub(rf"\g<0>{mark}", _REFERENCE_START.sub(rf"{mark}\g<0>", safe))
+    raw = html.unescape(clean._NORMALISED_TAG.sub("", marked))
+    blocks = (" ".join(block.split()) for block in raw.split(mark))
+    return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
+
+
+def _parse_all(paths: list[Path]) -> list[ParsedFeed | str]:
+    results: list[ParsedFeed | str] = []
+    for path in paths:
+        try:
+            results.append(_parse(path))
+        except ParseError as error:
+            results.append(f"{error.kind}: {error}")
+    return results
+
+
+def test_speed_ups_store_exactly_what_the_stock_components_stored(
+    realdata: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same items, field for field, with feedparser's own cp1252 dict, py3langid's float16
+    model and the two-pass block marking as with the faster versions that replaced them."""
+    paths = _files(realdata / "feeds") + _fixture_sample(realdata / "feeds-feedparser-fixtures")
+    faster = _parse_all(paths)
+    stock_model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    assert stock_model.nb_ptc.dtype != clean._identifier().nb_ptc.dtype
+    monkeypatch.setattr(feedparser.mixin, "_cp1252", feedparser.html._cp1252)
+    monkeypatch.setattr(clean, "_identifier", lambda: stock_model)
+    monkeypatch.setattr(feeds, "html_to_text", _reference_html_to_text)
+    stock = _parse_all(paths)
+    assert sum(len(r.items) for r in stock if isinstance(r, ParsedFeed)) > 1500
+    assert sum(bool(i.language) for r in stock if isinstance(r, ParsedFeed) for i in r.items) > 500
+    for path, before, after in zip(paths, stock, faster, strict=True):
+        assert after == before, path.name

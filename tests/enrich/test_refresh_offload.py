@@ -1,0 +1,84 @@
+"""An import computes CVE rows in its parse workers (refresh_with's offload): the rows, mentions
+and dictionary must be those of a refresh done in one process."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from techwatch.enrich import refresh as refresh_module
+from techwatch.enrich.refresh import refresh, refresh_with
+from techwatch.parse.pool import ParsePool
+from techwatch.storage import open_writer
+from techwatch.types import Affected, CvssScore, KevEntry, ParsedItem, VulnFacts
+from tests.storage.factories import T0, item, outcome
+
+TABLES = (
+    "SELECT * EXCLUDE (refreshed_at) FROM cves ORDER BY cve_id",
+    "SELECT * FROM item_products ORDER BY ALL",
+    "SELECT * EXCLUDE (first_seen) FROM products ORDER BY ALL",
+)
+
+
+def bulletin(identity: str, *cves: str, vendor: str, product: str) -> ParsedItem:
+    """An advisory stating its CVEs alike (one shared product list), as CERT-FR does."""
+    affected = (Affected(vendor=vendor, product=product, versions=("< 2.0",)),)
+    score = CvssScore("3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8, "CRITICAL")
+    facts = tuple(
+        VulnFacts(
+            vuln_id=cve, description=f"{product} flaw {cve}.", cvss=(score,), affected=affected
+        )
+        for cve in cves
+    )
+    base = item(
+        "certfr", identity, title=f"Vulnérabilité dans {product}", text=f"{vendor} {product}"
+    )
+    return replace(base, cves=cves, facts=facts)
+
+
+def rows(db: Path) -> list[list[tuple[object, ...]]]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return [conn.execute(sql).fetchall() for sql in TABLES]
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Path:
+    db = tmp_path / "store.duckdb"
+    kev = KevEntry(date(2024, 4, 12), date(2024, 4, 19), "Patch.", True, "Fortinet", "FortiOS", "X")
+    items = [
+        bulletin("a", "CVE-2024-0001", "CVE-2024-0002", vendor="Fortinet", product="FortiOS"),
+        bulletin("b", "CVE-2024-0003", "CVE-2024-0001", vendor="Cisco", product="IOS XE"),
+        bulletin("c", "CVE-2024-0004", vendor="Microsoft", product="Exchange Server"),
+        replace(
+            item("kev", "k", title="Fortinet FortiOS flaw", text="Exploited."),
+            cves=("CVE-2024-0001",),
+            facts=(VulnFacts(vuln_id="CVE-2024-0001", kev=kev),),
+        ),
+        replace(
+            item("press", "p", text="FortiOS and IOS XE, CVE-2024-0005"), cves=("CVE-2024-0005",)
+        ),
+    ]
+    with open_writer(db) as writer:
+        writer.write_outcomes("run", [outcome(i.source_id, [i]) for i in items], [], T0)
+    return db
+
+
+@pytest.mark.parametrize("chunk", [2, 20_000])
+def test_cve_rows_computed_in_the_workers_equal_those_of_one_process(
+    stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(refresh_module, "CVE_CHUNK", chunk)  # 2: chunks queue behind IN_FLIGHT
+    offloaded = tmp_path / "offloaded.duckdb"
+    shutil.copy(stored, offloaded)
+    alone = refresh(stored, since=None, now=T0)
+    with open_writer(offloaded) as writer, ParsePool(2, 30, language_model=False) as pool:
+        report = refresh_with(writer, since=None, now=T0, offload=pool)
+    assert report.cves == alone.cves == 5
+    assert (report.mentions, report.products_learnt) == (alone.mentions, alone.products_learnt)
+    assert rows(offloaded) == rows(stored)
+    assert len(rows(stored)[1]) > 0  # mentions were found, so the comparison says something
