@@ -54,20 +54,25 @@ class CpuSampler:
     def __init__(self, exclude: set[int]) -> None:
         self._exclude = exclude
         self._seen: dict[int, float] = {}
+        self.peak_rss_mib = 0.0  # this process, sampled
+        self.peak_child_rss_mib = 0.0  # the largest descendant seen, parse workers included
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         me = psutil.Process()
         while not self._stop.wait(0.1):
+            self.peak_rss_mib = max(self.peak_rss_mib, me.memory_info().rss / 2**20)
             for child in me.children(recursive=True):
                 if child.pid in self._exclude:
                     continue
                 try:
                     times = child.cpu_times()
+                    rss = child.memory_info().rss / 2**20
                 except psutil.Error:
                     continue
                 self._seen[child.pid] = times.user + times.system
+                self.peak_child_rss_mib = max(self.peak_child_rss_mib, rss)
 
     def __enter__(self) -> CpuSampler:
         self._start_self = sum(psutil.Process().cpu_times()[:2])
@@ -83,7 +88,7 @@ class CpuSampler:
 
 def _timed_flow(
     flow, sources_path: Path, db_path: Path, batch_size: int
-) -> tuple[float, dict, float]:  # type: ignore[no-untyped-def]
+) -> tuple[float, dict, CpuSampler]:  # type: ignore[no-untyped-def]
     # The feed server and Prefect's API server are not part of the ingestion's CPU. The flow
     # runs as `techwatch ingest` runs it (pipelines.local.one_shot).
     from pipelines.local import one_shot
@@ -99,7 +104,7 @@ def _timed_flow(
             batch_size=batch_size,
         )
         wall = time.perf_counter() - t0
-    return wall, report, cpu.seconds
+    return wall, report, cpu
 
 
 def _fetch_only(base_url: str, feeds: int, concurrency: int) -> float:
@@ -193,7 +198,11 @@ def main() -> None:
     prefect_start = time.perf_counter() - t0
 
     fetch_only = _fetch_only(base_url, args.feeds, args.concurrency)
-    first_wall, first, first_cpu = _timed_flow(ingest_flow, sources_path, db_path, args.batch_size)
+    rss_before = psutil.Process().memory_info().rss / 2**20
+    first_wall, first, first_sampled = _timed_flow(
+        ingest_flow, sources_path, db_path, args.batch_size
+    )
+    first_cpu = first_sampled.seconds
     second_wall, second, _ = _timed_flow(ingest_flow, sources_path, db_path, args.batch_size)
     reader_wall = (
         None
@@ -228,6 +237,11 @@ def main() -> None:
         "second_stage_seconds": second["stage_seconds"],
         "peak_rss_main_mib": round(peak_self, 1),
         "peak_rss_largest_child_mib": round(peak_children, 1),
+        # sampled every 0.1 s during the first run: what the process held before it, its peak,
+        # and the largest parse worker (rusage above only sees children that were waited for)
+        "rss_before_first_run_mib": round(rss_before, 1),
+        "peak_rss_first_run_sampled_mib": round(first_sampled.peak_rss_mib, 1),
+        "peak_rss_worker_sampled_mib": round(first_sampled.peak_child_rss_mib, 1),
         "stage_seconds": stages,
         "stage_share": {k: round(v / total_stage, 3) for k, v in stages.items()},
         "reader_update_s": None if reader_wall is None else round(reader_wall, 2),

@@ -23,9 +23,10 @@ from techwatch.classify.apply import classify_new_items
 from techwatch.config import SourcesConfig, load_sources
 from techwatch.enrich.refresh import refresh
 from techwatch.errors import TransientError
-from techwatch.parse.pool import ParsePool
+from techwatch.parse.pool import ParsePool, start_forkserver
 from techwatch.report import build_report, merge_stats
 from techwatch.runlock import lock_path_for, run_lock
+from techwatch.storage import staging
 from techwatch.stories.run import group_pending
 from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
 
@@ -151,6 +152,8 @@ def ingest_flow(
     trains the default model when there is none; a nightly run skips classification and says so.
     """
     logger = get_run_logger()
+    staging.use_system_allocator()
+    start_forkserver()  # the workers' imports and language model load while the run prepares
     config = load_config(sources_path)
     with run_lock(lock_path_for(db_path), wait_s=lock_wait_s):
         started = datetime.now(UTC)
@@ -236,7 +239,12 @@ def _collect_and_store(
 
         pending = submit(0) if work else None
         for index in range(len(work)):
-            unstored.extend(pending.result())
+            collected = pending.result()
+            unstored.extend(collected)
+            # Prefect's finished future holds its state, and so this list, in a reference cycle
+            # that only a full garbage collection frees: every item of the run would stay in
+            # memory until then (~130 MiB for 15k items, with the UTF-8 copies Arrow caches).
+            collected.clear()
             stage["collect"] += time.perf_counter() - t
             t = time.perf_counter()
             last = index + 1 == len(work)

@@ -91,6 +91,17 @@ RUN_SOURCES = pa.schema(
 )
 
 
+def use_system_allocator() -> None:
+    """Make Arrow allocate with the C library's malloc from now on, for the whole process.
+
+    Why: Arrow's default pool (mimalloc) keeps the pages of freed tables for later ones, so
+    what every batch and grouping chunk staged stayed resident for the rest of the night. On
+    the ingestion bench (15k items) the stories stage peaked at 659 MiB with it and at 493 MiB
+    with malloc, which returns large blocks at once, for the same CPU.
+    """
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 def content_hash(item: ParsedItem) -> str:
     """The parser's hash, or one over the stored content when the parser left it empty.
 
