@@ -27,9 +27,12 @@ from techwatch.errors import TerminalError
 METADATA: Final = "metadata.json"
 CURRENT: Final = "current"
 AXES: Final = ("topics", "sectors", "severity")
-# Types beyond skops' defaults that our pipelines may contain: the function of the structured
-# features' FunctionTransformer (features.py). Anything else is refused.
-TRUSTED_TYPES: Final[tuple[str, ...]] = ("techwatch.classify.features.stated_bands",)
+# Types beyond skops' defaults that our pipelines may contain: the functions of the structured
+# features' FunctionTransformers (features.py, cvss_words.py). Anything else is refused.
+TRUSTED_TYPES: Final[tuple[str, ...]] = (
+    "techwatch.classify.features.stated_bands",
+    "techwatch.classify.cvss_words.cvss_word_flags",
+)
 
 
 class ArtefactError(TerminalError):

@@ -139,4 +139,4 @@ def test_the_default_model_says_what_it_was_trained_on(
     model = train_and_save(tmp_path / "models", now=NOW, bits=TEST_BITS)
     assert model.metadata["origins"] == {"realdata:cisa_ics": 3, "seed": 50}
     assert str(tmp_path / "real" / "labeled") in model.metadata["sources"]
-    assert model.metadata["features"]["structured"] == {"cvss_stated": 1.0}
+    assert model.metadata["features"]["structured"] == {"cvss_stated": 1.0, "cvss_words": 1.0}
