@@ -28,6 +28,8 @@ from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
+from techwatch.classify.hashing import WORD_NGRAMS, hashed_counts
+
 # flag -> words or two-word phrases (lower-cased, accents stripped, as the word hashing sees
 # them: hyphenated words are one token). English only: CVE descriptions are.
 # fmt: off
@@ -94,23 +96,12 @@ _FLAW_COLUMNS: Final = frozenset(FLAGS.index(flag) for flag in FLAWS)
 _PAIRS: Final = tuple(combinations(range(len(FLAGS)), 2))
 _TRIPLES: Final = tuple(combinations(range(len(FLAGS)), 3))
 WIDTH: Final = len(FLAGS) + len(_PAIRS) + len(_TRIPLES)
-# Same hashing as model._tfidf's word vectorizer, so a phrase lands in the text's own column.
-TOKEN_PATTERN: Final = r"(?u)\b\w[\w.-]*\w\b"
 
 
 def word_hashing(n_features: int) -> HashingVectorizer:
-    """The word (1, 2)-gram hashing of model.build_features' text_words block."""
-    return HashingVectorizer(
-        analyzer="word",
-        ngram_range=(1, 2),
-        strip_accents="unicode",
-        lowercase=True,
-        n_features=n_features,
-        alternate_sign=False,
-        norm=None,
-        dtype=np.float32,
-        token_pattern=TOKEN_PATTERN,
-    )
+    """The hashing of model.build_features' text_words block, so a phrase lands in the text's
+    own column."""
+    return hashed_counts("word", WORD_NGRAMS, n_features)
 
 
 def cvss_word_flags(counts: sparse.spmatrix) -> sparse.csr_matrix:

@@ -25,7 +25,7 @@ import scipy
 import sklearn
 import skops
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
@@ -36,6 +36,7 @@ from threadpoolctl import threadpool_limits
 from techwatch.classify.corpus import Document, Example, counts
 from techwatch.classify.cvss_words import cvss_word_flags, word_hashing
 from techwatch.classify.features import stated_bands
+from techwatch.classify.hashing import WORD_NGRAMS, hashed_counts
 from techwatch.errors import TerminalError
 from techwatch.taxonomy import SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
 
@@ -98,7 +99,7 @@ def build_features(bits: int = HASH_BITS, *, cvss_words: bool = False) -> Column
     blocks: list[tuple[str, Any, int]] = [
         ("title_words", _tfidf("word", (1, 2), 2 ** (bits - 2)), title),
         ("title_chars", _tfidf("char_wb", (2, 5), 2 ** (bits - 2)), title),
-        ("text_words", _tfidf("word", (1, 2), 2**bits), text),
+        ("text_words", _tfidf("word", WORD_NGRAMS, 2**bits), text),
         ("text_chars", _tfidf("char_wb", TEXT_CHAR_NGRAMS, 2**bits), text),
         ("cvss_stated", FunctionTransformer(stated_bands), text),
     ]
@@ -225,25 +226,8 @@ def tune_threshold(truth: np.ndarray, proba: np.ndarray) -> float:
 
 
 def _tfidf(analyzer: str, ngrams: tuple[int, int], n_features: int) -> Pipeline:
-    """Hashed n-gram counts re-weighted by TF-IDF.
-
-    Hashing instead of a vocabulary: skops stores a vocabulary as a JSON schema of about
-    700 bytes per term (100 MB and seconds to load per axis on the seed corpus), while a hashed
-    space is only arrays. Collisions are rare at these sizes and the char n-grams absorb them.
-    """
-    hashing = HashingVectorizer(
-        analyzer=analyzer,
-        ngram_range=ngrams,
-        strip_accents="unicode",
-        lowercase=True,
-        n_features=n_features,
-        alternate_sign=False,
-        norm=None,
-        dtype=np.float32,
-    )
-    if analyzer == "word":
-        # Keeps CVE ids, versions and hyphenated compounds whole; char n-grams see their parts.
-        hashing.set_params(token_pattern=r"(?u)\b\w[\w.-]*\w\b")
+    """Hashed n-gram counts (hashing.py) re-weighted by TF-IDF."""
+    hashing = hashed_counts(analyzer, ngrams, n_features)
     return Pipeline([("hash", hashing), ("tfidf", TfidfTransformer(sublinear_tf=True))])
 
 
