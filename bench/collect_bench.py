@@ -16,7 +16,6 @@ import json
 import multiprocessing as mp
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -25,71 +24,17 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feedgen import rss_feed
+from feedgen import serve_feeds_forever
+from sampling import ProcessSampler
 
 from techwatch.collect import collect_batch
 from techwatch.parse.pool import ParsePool
 from techwatch.types import FetchSettings, Source, SourceState
 
 
-def _serve_forever(
-    feeds: int, entries: int, latency: tuple[float, float], port_q: mp.Queue
-) -> None:
-    from techwatch.demo.server import Site, serve
-
-    site = Site(
-        documents={f"/feed{i}.rss": rss_feed(i, entries) for i in range(feeds)}, latency_s=latency
-    )
-    with serve(site) as base_url:
-        port_q.put(base_url)
-        while True:
-            time.sleep(3600)
-
-
-class CpuSampler:
-    """CPU seconds of this process and of the descendants not excluded, sampled every 0.1 s
-    (forkserver workers are grandchildren that rusage never reports)."""
-
-    def __init__(self, exclude: set[int]) -> None:
-        self._exclude = exclude
-        self._seen: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self) -> None:
-        for child in psutil.Process().children(recursive=True):
-            if child.pid in self._exclude:
-                continue
-            try:
-                times = child.cpu_times()
-            except psutil.Error:
-                continue
-            self._seen[child.pid] = times.user + times.system
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.1):
-            self._sample()
-
-    def __enter__(self) -> CpuSampler:
-        self._start_seen = {}
-        self._sample()
-        self._start_seen = dict(self._seen)
-        self._start_self = sum(psutil.Process().cpu_times()[:2])
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._sample()
-        self._stop.set()
-        self._thread.join()
-        self.own = sum(psutil.Process().cpu_times()[:2]) - self._start_self
-        self.children = sum(v - self._start_seen.get(pid, 0.0) for pid, v in self._seen.items())
-        self.seconds = self.own + self.children
-
-
 def _run(sources, states, settings, batch_size: int, workers: int, exclude: set[int]):  # type: ignore[no-untyped-def]
     outcomes = []
-    with CpuSampler(exclude) as cpu:
+    with ProcessSampler(exclude) as cpu:
         t0 = time.perf_counter()
         with ParsePool(workers, settings.parse_timeout_s) as pool:
             for start in range(0, len(sources), batch_size):
@@ -119,7 +64,7 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     port_q: mp.Queue = ctx.Queue()
     server = ctx.Process(
-        target=_serve_forever, args=(args.feeds, args.entries, latency, port_q), daemon=True
+        target=serve_feeds_forever, args=(args.feeds, args.entries, latency, port_q), daemon=True
     )
     server.start()
     base_url = port_q.get(timeout=120)

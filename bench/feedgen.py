@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 _VOCABULARY = """
@@ -82,3 +83,21 @@ def sources_yaml(base_url: str, feeds: int, concurrency: int) -> str:
             "    category: press",
         ]
     return "\n".join(lines) + "\n"
+
+
+def serve_feeds_forever(
+    feeds: int, entries: int, latency: tuple[float, float], port_q: Any
+) -> None:
+    """A benchmark's feed server process: `feeds` feeds of `entries` entries at /feed{i}.rss,
+    each answer delayed by `latency` seconds (min, max); puts its base URL on `port_q`."""
+    import time
+
+    from techwatch.demo.server import Site, serve
+
+    site = Site(
+        documents={f"/feed{i}.rss": rss_feed(i, entries) for i in range(feeds)}, latency_s=latency
+    )
+    with serve(site) as base_url:
+        port_q.put(base_url)
+        while True:
+            time.sleep(3600)

@@ -24,14 +24,14 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psutil
+from sampling import ProcessSampler
 
 from techwatch.config import SourcesConfig, load_sources
 from techwatch.importer import ImportReport, import_files, import_sources
@@ -59,37 +59,6 @@ def sources_yaml() -> str:
     return f"sources:\n{entries}"
 
 
-class ChildrenCpu:
-    """CPU seconds of this process's descendants (the forkserver and its parse workers),
-    sampled every 0.05 s while in use: the last sample of each process is kept."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            for child in psutil.Process().children(recursive=True):
-                try:
-                    times = child.cpu_times()
-                except psutil.Error:
-                    continue
-                self._seen[child.pid] = times.user + times.system
-
-    def __enter__(self) -> ChildrenCpu:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def seconds(self) -> float:
-        return sum(self._seen.values())
-
-
 def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, object]:
     """One full import into a fresh store; figures of that run."""
     (folder / "sources.yml").write_text(sources_yaml())
@@ -102,7 +71,7 @@ def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, o
         for source_id, _, globs in SOURCES
     ]
     t0, cpu0 = time.perf_counter(), time.process_time()
-    with ChildrenCpu() as workers:
+    with ProcessSampler(interval_s=0.05) as sampled:
         reports = _import(db, config, groups, per_source=per_source)
     cpu = time.process_time() - cpu0
     for report in reports:
@@ -128,7 +97,7 @@ def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, o
         "stories": stories,
         "seconds": round(total, 2),
         "parent_cpu_s": round(cpu, 2),
-        "workers_cpu_s": round(workers.seconds, 2),
+        "workers_cpu_s": round(sampled.children, 2),
         "advisories_per_s": round(parsed / total, 1),
         "items_per_s": round(items / total, 1),
         "stage_seconds": {k: round(v, 2) for k, v in stages.items()},

@@ -18,7 +18,6 @@ import os
 import resource
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -27,74 +26,19 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feedgen import rss_feed, sources_yaml
-
-
-def _serve_forever(
-    feeds: int, entries: int, latency: tuple[float, float], port_q: mp.Queue
-) -> None:
-    from techwatch.demo.server import Site, serve
-
-    site = Site(
-        documents={f"/feed{i}.rss": rss_feed(i, entries) for i in range(feeds)}, latency_s=latency
-    )
-    with serve(site) as base_url:
-        port_q.put(base_url)
-        while True:
-            time.sleep(3600)
-
-
-class CpuSampler:
-    """CPU seconds of this process and of every descendant seen while sampling.
-
-    Parse workers are forkserver grandchildren that exit with the run: rusage never sees them,
-    so their CPU is sampled while they live (every 0.1 s; the last sample of each counts).
-    """
-
-    def __init__(self, exclude: set[int]) -> None:
-        self._exclude = exclude
-        self._seen: dict[int, float] = {}
-        self.peak_rss_mib = 0.0  # this process, sampled
-        self.peak_child_rss_mib = 0.0  # the largest descendant seen, parse workers included
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(0.1):
-            self.peak_rss_mib = max(self.peak_rss_mib, me.memory_info().rss / 2**20)
-            for child in me.children(recursive=True):
-                if child.pid in self._exclude:
-                    continue
-                try:
-                    times = child.cpu_times()
-                    rss = child.memory_info().rss / 2**20
-                except psutil.Error:
-                    continue
-                self._seen[child.pid] = times.user + times.system
-                self.peak_child_rss_mib = max(self.peak_child_rss_mib, rss)
-
-    def __enter__(self) -> CpuSampler:
-        self._start_self = sum(psutil.Process().cpu_times()[:2])
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.seconds = sum(psutil.Process().cpu_times()[:2]) - self._start_self
-        self.seconds += sum(self._seen.values())
+from feedgen import serve_feeds_forever, sources_yaml
+from sampling import ProcessSampler
 
 
 def _timed_flow(
     flow, sources_path: Path, db_path: Path, batch_size: int
-) -> tuple[float, dict, CpuSampler]:  # type: ignore[no-untyped-def]
+) -> tuple[float, dict, ProcessSampler]:  # type: ignore[no-untyped-def]
     # The feed server and Prefect's API server are not part of the ingestion's CPU. The flow
     # runs as `techwatch ingest` runs it (pipelines.local.one_shot).
     from pipelines.local import one_shot
 
     servers = {c.pid for c in psutil.Process().children(recursive=True)}
-    with CpuSampler(exclude=servers) as cpu, one_shot():
+    with ProcessSampler(exclude=servers) as cpu, one_shot():
         t0 = time.perf_counter()
         report = flow(
             sources_path=sources_path,
@@ -177,7 +121,7 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     port_q: mp.Queue = ctx.Queue()
     server = ctx.Process(
-        target=_serve_forever, args=(args.feeds, args.entries, latency, port_q), daemon=True
+        target=serve_feeds_forever, args=(args.feeds, args.entries, latency, port_q), daemon=True
     )
     server.start()
     base_url = port_q.get(timeout=120)

@@ -1,0 +1,64 @@
+"""CPU and memory of a benchmark's process and its descendants, sampled while a run lasts.
+
+Parse workers are forkserver grandchildren that exit with the run: rusage never reports them,
+so their CPU is sampled while they live (the last sample of each counts), from what each had
+used when sampling began: a forkserver that outlives a run is not counted again in the next.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import psutil
+
+
+class ProcessSampler:
+    """`own`, `children` and `seconds` (their sum) of CPU, and peak RSS of this process and of
+    its largest descendant, for the duration of a `with` block. `exclude`: pids not to count
+    (servers the benchmark started before the run)."""
+
+    def __init__(self, exclude: Iterable[int] = (), interval_s: float = 0.1) -> None:
+        self._exclude = set(exclude)
+        self._interval_s = interval_s
+        self._seen: dict[int, float] = {}
+        self._start_seen: dict[int, float] = {}
+        self._start_self = 0.0
+        self.own = self.children = self.seconds = 0.0
+        self.peak_rss_mib = 0.0
+        self.peak_child_rss_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        self.peak_rss_mib = max(self.peak_rss_mib, me.memory_info().rss / 2**20)
+        for child in me.children(recursive=True):
+            if child.pid in self._exclude:
+                continue
+            try:
+                times = child.cpu_times()
+                rss = child.memory_info().rss / 2**20
+            except psutil.Error:
+                continue
+            self._seen[child.pid] = times.user + times.system
+            self.peak_child_rss_mib = max(self.peak_child_rss_mib, rss)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            self._sample()
+
+    def __enter__(self) -> ProcessSampler:
+        self._sample()
+        self._start_seen = dict(self._seen)
+        self._start_self = sum(psutil.Process().cpu_times()[:2])
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.own = sum(psutil.Process().cpu_times()[:2]) - self._start_self
+        self.children = sum(v - self._start_seen.get(pid, 0.0) for pid, v in self._seen.items())
+        self.seconds = self.own + self.children
