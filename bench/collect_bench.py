@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -24,7 +23,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feedgen import serve_feeds_forever
+from feedgen import start_feed_server
 from sampling import ProcessSampler
 
 from techwatch.collect import collect_batch
@@ -61,13 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     latency = (args.latency_ms[0] / 1000, args.latency_ms[1] / 1000)
-    ctx = mp.get_context("spawn")
-    port_q: mp.Queue = ctx.Queue()
-    server = ctx.Process(
-        target=serve_feeds_forever, args=(args.feeds, args.entries, latency, port_q), daemon=True
-    )
-    server.start()
-    base_url = port_q.get(timeout=120)
+    server, base_url = start_feed_server(args.feeds, args.entries, latency)
     if args.early_forkserver:
         from techwatch.parse.pool import start_forkserver
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -85,11 +86,20 @@ def sources_yaml(base_url: str, feeds: int, concurrency: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def serve_feeds_forever(
-    feeds: int, entries: int, latency: tuple[float, float], port_q: Any
-) -> None:
-    """A benchmark's feed server process: `feeds` feeds of `entries` entries at /feed{i}.rss,
-    each answer delayed by `latency` seconds (min, max); puts its base URL on `port_q`."""
+def start_feed_server(
+    feeds: int, entries: int, latency: tuple[float, float]
+) -> tuple[multiprocessing.process.BaseProcess, str]:
+    """A feed server process for a benchmark, and its base URL: `feeds` feeds of `entries`
+    entries at /feed{i}.rss, each answer delayed by `latency` seconds (min, max). Its own
+    process, so that its threads take nothing from the measured one; `terminate()` it."""
+    ctx = multiprocessing.get_context("spawn")
+    port_q = ctx.Queue()
+    server = ctx.Process(target=_serve_forever, args=(feeds, entries, latency, port_q), daemon=True)
+    server.start()
+    return server, port_q.get(timeout=120)
+
+
+def _serve_forever(feeds: int, entries: int, latency: tuple[float, float], port_q: Any) -> None:
     import time
 
     from techwatch.demo.server import Site, serve

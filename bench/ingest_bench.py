@@ -13,7 +13,6 @@ import argparse
 import json
 import logging
 import math
-import multiprocessing as mp
 import os
 import resource
 import sys
@@ -26,7 +25,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feedgen import serve_feeds_forever, sources_yaml
+from feedgen import sources_yaml, start_feed_server
 from sampling import ProcessSampler
 
 
@@ -118,13 +117,7 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     latency = (args.latency_ms[0] / 1000, args.latency_ms[1] / 1000)
 
-    ctx = mp.get_context("spawn")
-    port_q: mp.Queue = ctx.Queue()
-    server = ctx.Process(
-        target=serve_feeds_forever, args=(args.feeds, args.entries, latency, port_q), daemon=True
-    )
-    server.start()
-    base_url = port_q.get(timeout=120)
+    server, base_url = start_feed_server(args.feeds, args.entries, latency)
     sources_path = workdir / "sources.yml"
     sources_path.write_text(sources_yaml(base_url, args.feeds, args.concurrency))
     db_path = workdir / "bench.duckdb"
