@@ -164,6 +164,7 @@ def main() -> None:
         "first_new_items": first["new_items"],
         "entries_per_s": round(entries / first_wall, 1),
         "cpu_ms_per_entry_all_processes": round(1000 * first_cpu / max(entries, 1), 3),
+        "cpu_s_main_and_workers": (round(first_sampled.own, 2), round(first_sampled.children, 2)),
         "fetch_only_wall_s": round(fetch_only, 3),
         "fetch_ideal_s": round(ideal_fetch, 3),
         "fetch_ratio_to_ideal": round(fetch_only / ideal_fetch, 2),
