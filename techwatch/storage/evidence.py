@@ -52,6 +52,7 @@ def story_rows(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dic
         stated = vulns.facts_sql(
             _span(conn, "item_vulns", "item_id", _MEMBERS),
             _span(conn, "item_affected", "item_id", _MEMBERS),
+            _span(conn, "item_refs", "item_id", _MEMBERS),
         )
         facts = dicts(
             conn.execute(

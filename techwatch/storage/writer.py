@@ -123,13 +123,13 @@ class Writer:
         """
         unique = staging.unique_items(outcomes)
         staged = staging.stage_items(unique)
-        facts, lists = vulns.stage_facts(unique)
+        facts, lists, refs = vulns.stage_facts(unique)
         state_table = staging.stage_states(states)
         source_ids = [o.source_id for o in outcomes]
         with (
             transaction(self._conn, f"write_outcomes for run {run_id}"),
             registered(self._conn, staged_items=staged),
-            registered(self._conn, staged_facts=facts, staged_affected=lists),
+            registered(self._conn, staged_facts=facts, staged_affected=lists, staged_refs=refs),
             registered(self._conn, staged_states=state_table),
         ):
             changes = _classify(self._conn)

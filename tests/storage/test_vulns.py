@@ -1,6 +1,6 @@
-"""stage_facts builds its tables column by column, each distinct product list of an item
-once: the facts with their lists put back must be the table a row-by-row conversion gives
-(reference below), on real and edge cases."""
+"""stage_facts builds its tables column by column, each distinct product list and the distinct
+links of an item once: the facts with their lists and links put back must be the table a
+row-by-row conversion gives (reference below), on real and edge cases."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ import pytest
 
 from techwatch.parse.registry import parse_document
 from techwatch.storage.staging import unique_items
-from techwatch.storage.vulns import AFFECTED, FACTS, stage_facts
+from techwatch.storage.vulns import AFFECTED, FACTS, STRINGS, stage_facts
 from techwatch.types import Affected, CvssScore, KevEntry, ParsedItem, SourceOutcome, VulnFacts
 
 WHEN = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
-#: A fact with its product list, as item_vulns stored it before migration 0014.
-WITH_LISTS = pa.schema(
-    pa.field("affected", pa.list_(AFFECTED)) if f.name == "affected_no" else f for f in FACTS
-)
+#: A fact with its product list and links, as item_vulns stored it before migration 0014.
+OLD_FIELDS = {
+    "affected_no": pa.field("affected", pa.list_(AFFECTED)),
+    "ref_nos": pa.field("refs", STRINGS),
+}
+WITH_LISTS = pa.schema(OLD_FIELDS.get(f.name, f) for f in FACTS)
 
 
 def reference(rows: dict[str, ParsedItem]) -> pa.Table:
@@ -61,14 +63,20 @@ def reference(rows: dict[str, ParsedItem]) -> pa.Table:
 
 
 def joined(rows: dict[str, ParsedItem]) -> pa.Table:
-    """The staged facts with their product lists put back; an item's lists are distinct."""
-    facts, lists = stage_facts(rows)
+    """The staged facts with their product lists and links put back; an item's lists, and
+    its links, are distinct."""
+    facts, lists, links = stage_facts(rows)
+    linked = dict(zip(links["item_id"].to_pylist(), links["refs"].to_pylist(), strict=True))
+    assert len(linked) == links.num_rows
+    assert all(len(set(refs)) == len(refs) for refs in linked.values())
     keys = list(zip(lists["item_id"].to_pylist(), lists["list_no"].to_pylist(), strict=True))
     assert len(set(keys)) == len(keys)
     by_key = dict(zip(keys, lists["affected"].to_pylist(), strict=True))
     records = facts.to_pylist()
     for record in records:
         record["affected"] = by_key[record["item_id"], record.pop("affected_no")]
+        own = linked.get(record["item_id"], [])
+        record["refs"] = [own[n - 1] for n in record.pop("ref_nos")]
     for item in {item for item, _ in keys}:
         own = [repr(by_key[key]) for key in keys if key[0] == item]
         assert len(set(own)) == len(own), f"{item}: a product list staged twice"
@@ -124,7 +132,29 @@ CASES = {
         ),
         "b": _item("b", (replace(FULL, affected=SHARED[1:]), replace(FULL, vuln_id="X-1"))),
     },
+    "links shared, repeated, own, none": {
+        "a": _item(
+            "a",
+            (
+                replace(FULL, references=("https://c/", "https://a/", "https://b/")),
+                replace(FULL, vuln_id="V-2", references=("https://own/", "https://a/")),
+                replace(FULL, vuln_id="V-3", references=("https://b/", "https://b/")),
+                replace(FULL, vuln_id="V-4", references=()),
+                replace(FULL, vuln_id="V-2", references=("https://dropped/",)),
+            ),
+        ),
+        "b": _item("b", (replace(FULL, references=()),)),
+        "c": _item("c", (replace(FULL, references=("https://a/",)),)),
+    },
 }
+
+
+def test_each_link_of_an_item_is_staged_once_and_named_by_position() -> None:
+    _, _, links = stage_facts(CASES["links shared, repeated, own, none"])
+    assert links.to_pylist() == [
+        {"item_id": "a", "refs": ["https://c/", "https://a/", "https://b/", "https://own/"]},
+        {"item_id": "c", "refs": ["https://a/"]},
+    ]
 
 
 @pytest.mark.parametrize("rows", CASES.values(), ids=CASES.keys())
@@ -143,7 +173,7 @@ def test_each_product_list_of_an_item_is_staged_once() -> None:
             replace(FULL, vuln_id="V-3", affected=()),
         ),
     )
-    facts, lists = stage_facts({"a": item, "b": _item("b", (FULL,))})
+    facts, lists, _ = stage_facts({"a": item, "b": _item("b", (FULL,))})
     assert facts["affected_no"].to_pylist() == [0, 0, 1, 0]
     assert lists.select(["item_id", "list_no"]).to_pylist() == [
         {"item_id": "a", "list_no": 0},
@@ -175,6 +205,8 @@ def test_real_advisories_stage_the_row_by_row_table(realdata: Path) -> None:
         for path in sorted((realdata / "advisories").glob(pattern))[:count]
     ]
     rows = unique_items(outcomes)
-    facts, lists = stage_facts(rows)
+    facts, lists, links = stage_facts(rows)
     assert facts.num_rows > 2000 and lists.num_rows < facts.num_rows / 2
+    stated = sum(len(f.references) for item in rows.values() for f in item.facts)
+    assert sum(len(refs) for refs in links["refs"].to_pylist()) < stated / 5
     assert joined(rows).equals(reference(rows))

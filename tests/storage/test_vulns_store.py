@@ -1,6 +1,6 @@
-"""Product lists stored once per item (migration 0014, storage.vulns): on a real import, the
-readers return what they returned when item_vulns held a list per fact, and a store written
-before the change migrates to the same tables."""
+"""Product lists (migration 0014) and links (0016) stored once per item, storage.vulns: on a
+real import, the readers return what they returned when item_vulns held a list and links per
+fact, and a store written before the changes migrates to the same tables."""
 
 from __future__ import annotations
 
@@ -30,15 +30,20 @@ SAMPLE = (
 #: item_vulns as migration 0002 made it, rebuilt from the new tables (and the order kept).
 OLD_SHAPE = """
     CREATE TABLE old_vulns AS
-    SELECT v.* REPLACE (a.affected AS affected_no)
-    FROM item_vulns v LEFT JOIN item_affected a
-      ON a.item_id = v.item_id AND a.list_no = v.affected_no
+    SELECT v.* REPLACE (
+        a.affected AS affected_no, list_transform(v.ref_nos, lambda n: r.refs[n]) AS ref_nos
+    )
+    FROM item_vulns v
+    LEFT JOIN item_affected a ON a.item_id = v.item_id AND a.list_no = v.affected_no
+    LEFT JOIN item_refs r ON r.item_id = v.item_id
     ORDER BY v.rowid;
     ALTER TABLE old_vulns RENAME affected_no TO affected;
+    ALTER TABLE old_vulns RENAME ref_nos TO refs;
     DROP TABLE item_vulns;
     DROP TABLE item_affected;
+    DROP TABLE item_refs;
     ALTER TABLE old_vulns RENAME TO item_vulns;
-    DELETE FROM schema_migrations WHERE version = 14;
+    DELETE FROM schema_migrations WHERE version IN (14, 16);
 """
 
 
@@ -70,7 +75,7 @@ def _rows(db: Path, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
 
 
 def _old_shape(store: Path, folder: Path) -> Path:
-    """A copy of `store` as it was before migration 0014."""
+    """A copy of `store` as it was before migrations 0014 and 0016."""
     copy = folder / "old.duckdb"
     shutil.copy(store, copy)
     conn = connect(copy, read_only=False, wait_s=5)
@@ -167,10 +172,11 @@ def test_a_store_written_before_migrates_to_the_same_tables(store: Path, tmp_pat
         old, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'item_affected'"
     ) == [(0,)]
     with open_writer(old) as writer:
-        assert writer.schema_version() >= 14
+        assert writer.schema_version() >= 16
     for sql in (
         "SELECT * FROM item_vulns ORDER BY rowid",
         "SELECT * FROM item_affected ORDER BY item_id, list_no",
+        "SELECT * FROM item_refs ORDER BY item_id",
     ):
         assert _rows(old, sql) == _rows(store, sql)
     cves = "SELECT * EXCLUDE (refreshed_at) FROM cves ORDER BY cve_id"
