@@ -212,8 +212,10 @@ LINK_REL: Final = "noopener noreferrer nofollow"
 
 @lru_cache(maxsize=64)
 def _cleaner(base: str | None) -> nh3.Cleaner:
-    """One nh3 cleaner per base URL; a feed has one or a few, so the cache stays tiny."""
-    relative: Any = ("rewrite_with_base", base) if base else "deny"
+    """One nh3 cleaner per base URL as given; a feed has one or a few, so the cache stays tiny
+    and also spares the base's validation (a URL parse) at every entry."""
+    absolute = absolute_http_url(base)
+    relative: Any = ("rewrite_with_base", absolute) if absolute else "deny"
     return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
@@ -239,7 +241,7 @@ def sanitize_html(fragment: str, base: str | None = None) -> str:
     """
     if not fragment:
         return ""
-    cleaner = _cleaner(absolute_http_url(base))
+    cleaner = _cleaner(base)
     current = cleaner.clean(strip_controls(fragment)).strip()
     for _ in range(_MAX_SANITIZE_PASSES):
         again = cleaner.clean(current).strip()
@@ -386,7 +388,9 @@ MIN_DETECT_CHARS: Final = 40
 MIN_DETECT_CONFIDENCE: Final = 0.9
 # py3langid's cost grows with the text; its answer on feed prose is settled well before this.
 _DETECT_MAX_CHARS: Final = 300
-_LETTER: Final = re.compile(r"[^\W\d_]")
+# Matches when a text has MIN_DETECT_CHARS letters, without listing them (findall did: 10x
+# slower). The two classes are disjoint, so the match is linear.
+_ENOUGH_LETTERS: Final = re.compile(rf"(?:[\W\d_]*[^\W\d_]){{{MIN_DETECT_CHARS}}}")
 
 
 @lru_cache(maxsize=1)
@@ -415,7 +419,7 @@ def detect_language(text: str) -> str | None:
     label on the Portuguese, Slovak or Russian feeds; the confidence floor handles doubt instead.
     """
     sample = text[:_DETECT_MAX_CHARS]
-    if len(_LETTER.findall(sample, 0, 4 * MIN_DETECT_CHARS)) < MIN_DETECT_CHARS:
+    if _ENOUGH_LETTERS.match(sample, 0, 4 * MIN_DETECT_CHARS) is None:
         return None
     lang, confidence = _identifier().classify(sample)
     if confidence < MIN_DETECT_CONFIDENCE:

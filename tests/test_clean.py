@@ -383,3 +383,21 @@ def test_the_widened_language_model_scores_exactly_as_py3langid_does(text: str) 
 @lru_cache(maxsize=1)
 def _stock_identifier(identifier: Any, model_file: str) -> Any:
     return identifier.from_model_file(model_file, norm_probs=True)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_LETTERS_AND_OTHERS = st.text(
+    alphabet=st.sampled_from("aéZß漢ж_1٣²½Ⅻ -.\n\t€'"), min_size=0, max_size=200
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_LETTERS_AND_OTHERS)
+@example(text="a" * 39 + "1" * 200)
+@example(text="²" * 40)  # digits that are not decimal count as letters, as in \w
+@example(text="_" * 121 + "a" * 40)
+def test_the_letter_floor_counts_as_the_regex_it_replaced(text: str) -> None:
+    """detect_language's match on enough letters decides as len(findall) >= floor did."""
+    end = 4 * clean.MIN_DETECT_CHARS
+    expected = len(_LETTER.findall(text, 0, end)) >= clean.MIN_DETECT_CHARS
+    assert (clean._ENOUGH_LETTERS.match(text, 0, end) is not None) is expected

@@ -8,9 +8,12 @@ reports a real error there.
 
 from __future__ import annotations
 
+import gc
 from contextlib import suppress
 
 from techwatch.clean import warm_up
 
 with suppress(Exception):  # retried, and reported, by each worker's initializer
     warm_up()
+# Forked workers then never touch these objects' GC headers: their pages stay shared.
+gc.freeze()

@@ -166,13 +166,21 @@ def _parse_all(paths: list[Path]) -> list[ParsedFeed | str]:
 def test_speed_ups_store_exactly_what_the_stock_components_stored(
     realdata: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Same items, field for field, with feedparser's own cp1252 dict, py3langid's float16
+    """Same items, field for field, with feedparser's own cp1252 dict, translate on every
+    text, deepcopy and URL join (feedparser_tuning), FeedParserDict.get, py3langid's float16
     model and the two-pass block marking as with the faster versions that replaced them."""
     paths = _files(realdata / "feeds") + _fixture_sample(realdata / "feeds-feedparser-fixtures")
     faster = _parse_all(paths)
     stock_model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     assert stock_model.nb_ptc.dtype != clean._identifier().nb_ptc.dtype
     monkeypatch.setattr(feedparser.mixin, "_cp1252", feedparser.html._cp1252)
+    stock_pop = feedparser.mixin._FeedParserMixin.pop.__wrapped__
+    monkeypatch.setattr(feedparser.mixin._FeedParserMixin, "pop", stock_pop)
+    monkeypatch.setattr(feedparser.mixin, "_urljoin", feedparser.mixin._urljoin.__wrapped__)
+    plain_get = feeds._plain_get
+    monkeypatch.setattr(
+        feeds, "_plain_get", lambda m, k: plain_get(m, k) if k.endswith("_parsed") else m.get(k)
+    )
     monkeypatch.setattr(clean, "_identifier", lambda: stock_model)
     monkeypatch.setattr(feeds, "html_to_text", _reference_html_to_text)
     stock = _parse_all(paths)
