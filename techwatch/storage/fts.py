@@ -2,9 +2,9 @@
 
 The extension ships as a wheel (duckdb-extension-fts) pinned to the duckdb version, so it is
 LOADed from that folder and never downloaded. DuckDB does not maintain its index, and a full
-build costs seconds per 10k items, so each batch write updates the index's tables for its own
-items (see `update`). Items not indexed yet (listed in `search_pending`: the extension could not
-be loaded) are still found, unranked, by a plain substring match.
+build costs seconds per 10k items, so the index's tables are updated for the items written since
+(see `update`). Items not indexed yet (listed in `search_pending`: written since, or the
+extension could not be loaded) are still found, unranked, by a plain substring match.
 """
 
 from __future__ import annotations
@@ -74,6 +74,12 @@ def rebuild(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
     The pragma creates an empty index (its schema, tables and macros), then every item is
     added as `update` adds the items of a night.
     """
+    create_empty(conn)
+    update(conn, now=now)
+
+
+def create_empty(conn: duckdb.DuckDBPyConnection) -> None:
+    """Replace the index by an empty one and mark every item pending (caller's transaction)."""
     conn.execute(f"CREATE OR REPLACE TABLE {DOC_TABLE} (id VARCHAR, title VARCHAR, body VARCHAR)")
     conn.execute(
         f"PRAGMA create_fts_index('{DOC_TABLE}', 'id', 'title', 'body', stemmer = 'porter', "
@@ -81,39 +87,49 @@ def rebuild(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
     )
     conn.execute("DELETE FROM search_pending")
     conn.execute("INSERT INTO search_pending (id) SELECT id FROM items")
-    update(conn, now=now)
 
 
-def update(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
-    """Bring an existing index up to date with the items in `search_pending`, then empty it.
+def update(conn: duckdb.DuckDBPyConnection, *, now: Any, limit: int | None = None) -> int:
+    """Bring an existing index up to date with the items in `search_pending` (the first `limit`
+    of them by id, all when None), take them out of it, and return how many were indexed.
 
     DuckDB's index is a set of plain tables (docs, terms, dict with document frequencies,
     stats) that the `match_bm25` macro reads at query time, so changed items are taken out and
     added again exactly as a full build holds them: scores stay those of a rebuild, and a
-    write's cost follows its own items, not the store's size.
+    write's cost follows its own items, not the store's size. A caller that commits after each
+    `limit` items bounds the memory of a large backlog (see Writer.update_search_index).
     """
     s = INDEX_SCHEMA
-    _remove(conn)
+    head = "" if limit is None else f" LIMIT {int(limit)}"
     pending = [
-        row[0] for row in conn.execute("SELECT id FROM search_pending ORDER BY id").fetchall()
+        row[0]
+        for row in conn.execute(f"SELECT id FROM search_pending ORDER BY id{head}").fetchall()
     ]
-    for start in range(0, len(pending), UPDATE_CHUNK):
-        _add(conn, pending[start : start + UPDATE_CHUNK])
+    ids = pa.table({"id": pa.array(pending, pa.string())})
+    with registered(conn, fts_pending=ids):
+        _remove(conn)
+        for start in range(0, len(pending), UPDATE_CHUNK):
+            _add(conn, pending[start : start + UPDATE_CHUNK])
+        conn.execute("DELETE FROM search_pending WHERE id IN (SELECT id FROM fts_pending)")
     conn.execute(f"DELETE FROM {s}.stats")
     conn.execute(f"INSERT INTO {s}.stats SELECT count(docid), sum(len) / count(len) FROM {s}.docs")
     for table in ("fts_new", "fts_pieces", "fts_words"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
-    conn.execute("DELETE FROM search_pending")
     conn.execute("DELETE FROM search_index")
-    conn.execute("INSERT INTO search_index (built_at, items) SELECT ?, count(*) FROM items", [now])
+    conn.execute(
+        "INSERT INTO search_index (built_at, items) "
+        "SELECT ?, (SELECT count(*) FROM items) - (SELECT count(*) FROM search_pending)",
+        [now],
+    )
+    return len(pending)
 
 
 def _remove(conn: duckdb.DuckDBPyConnection) -> None:
-    """Take the pending items that are indexed (they changed since) out of the index."""
+    """Take the items of `fts_pending` that are indexed (they changed since) out of the index."""
     s = INDEX_SCHEMA
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE fts_stale AS SELECT docid FROM {s}.docs "
-        f"WHERE name IN (SELECT id FROM search_pending)"
+        f"WHERE name IN (SELECT id FROM fts_pending)"
     )
     stale = conn.execute("SELECT count(*) FROM fts_stale").fetchone()
     if stale and stale[0]:
@@ -126,7 +142,7 @@ def _remove(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"DELETE FROM {s}.terms WHERE docid IN (SELECT docid FROM fts_stale)")
         conn.execute(f"DELETE FROM {s}.docs WHERE docid IN (SELECT docid FROM fts_stale)")
         conn.execute(f"DELETE FROM {s}.dict WHERE df <= 0")
-        conn.execute(f"DELETE FROM {DOC_TABLE} WHERE id IN (SELECT id FROM search_pending)")
+        conn.execute(f"DELETE FROM {DOC_TABLE} WHERE id IN (SELECT id FROM fts_pending)")
     conn.execute("DROP TABLE fts_stale")
 
 

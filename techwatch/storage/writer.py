@@ -118,8 +118,9 @@ class Writer:
         The search index takes the batch's new and changed items in the same transaction (see
         fts.update), so a write is searchable, ranked, once committed. Without the fts
         extension they wait in `search_pending` and search finds them unranked. A bulk import
-        passes `index_search=False` and calls `update_search_index` once at the end: each
-        index update costs a fixed ~0.1 s, whatever the number of items.
+        and ingestion's store stage pass `index_search=False` and call `update_search_index`
+        once at the end, beside other work: each index update costs a fixed ~0.1 s, whatever
+        the number of items, and ~45 % of a write's CPU on the run's serial path.
         """
         unique = staging.unique_items(outcomes)
         staged = staging.stage_items(unique)
@@ -180,15 +181,35 @@ class Writer:
         with transaction(self._conn, "rebuild_search_index"):
             fts.rebuild(self._conn, now=datetime.now(UTC))
 
-    def update_search_index(self) -> None:
-        """Index the items waiting in `search_pending` (all items when there is no index)."""
-        with transaction(self._conn, "update_search_index"):
-            self._index_pending(datetime.now(UTC))
+    def update_search_index(self, *, chunk: int | None = None) -> None:
+        """Index the items waiting in `search_pending` (all items when there is no index): in
+        one transaction, or in one per `chunk` items.
+
+        Why chunks: a transaction holds its index rows in memory until it commits, ~20 MiB per
+        1,000 items (a night's 15,000 in one: +260-350 MiB). Each commit leaves a consistent
+        index; the items still pending are found unranked meanwhile. Each chunk also costs a
+        fixed ~0.05 s, which a bulk import of 100k items would feel.
+        """
+        if chunk is None:
+            with transaction(self._conn, "update_search_index"):
+                self._index_pending(datetime.now(UTC))
+            return
+        if not self._pending_count() or not self._fts_loaded():
+            return
+        if not fts.index_exists(self._conn):
+            with transaction(self._conn, "create_search_index"):
+                fts.create_empty(self._conn)
+        while self._pending_count():
+            with transaction(self._conn, "update_search_index"):
+                fts.update(self._conn, now=datetime.now(UTC), limit=chunk)
+
+    def _pending_count(self) -> int:
+        row = self._conn.execute("SELECT count(*) FROM search_pending").fetchone()
+        return int(row[0]) if row else 0
 
     def _index_pending(self, now: datetime) -> None:
         """Index what `search_pending` holds, inside the caller's transaction."""
-        pending = self._conn.execute("SELECT count(*) FROM search_pending").fetchone()
-        if not pending or not pending[0] or not self._fts_loaded():
+        if not self._pending_count() or not self._fts_loaded():
             return
         if fts.index_exists(self._conn):
             fts.update(self._conn, now=now)
