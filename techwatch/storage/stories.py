@@ -32,6 +32,15 @@ _SEEN = "least(coalesce(i.published, i.first_seen), i.first_seen)"
 
 _LEAD = f"left(i.text, {LEAD_CHARS})"
 _ITEM_FIELDS = f"i.id, i.source_id, i.title, {_LEAD}, i.canonical_url, i.cves"
+#: A candidate's title or lead, or '' when the planner never compares its text: when it names
+#: CVEs and shares no URL or band key with a pending item naming none (two CVE lists decide
+#: without text, and an item naming no CVE finds candidates through URLs and bands only). Why:
+#: on a CVE-heavy backlog most candidates come through a CVE, and reading their texts was
+#: most of the cost of reading candidates.
+_IF_TEXTED = (
+    "CASE WHEN coalesce(len(i.cves), 0) = 0 OR coalesce(b.cveless, false) "
+    "OR i.canonical_url IN (SELECT url FROM p_urls WHERE cveless) THEN {} ELSE '' END"
+)
 
 STR = pa.string()
 
@@ -137,7 +146,9 @@ def candidates(
     of a large backlog cost more than its matching)."""
     ids = pa.table({"id": [i.item_id for i in items]}, schema=pa.schema([("id", STR)]))
     cves = pa.table({"cve": sorted({c for i in items for c in i.cves})}, schema=_CVE)
-    urls = pa.table({"url": sorted({i.canonical_url for i in items if i.canonical_url})}, _URL)
+    url_list = sorted({i.canonical_url for i in items if i.canonical_url})
+    cveless_urls = {i.canonical_url for i in items if i.canonical_url and not i.cves}
+    urls = pa.table({"url": url_list, "cveless": [u in cveless_urls for u in url_list]}, _URL)
     cveless = {k for i in items if not i.cves for k in i.bands}
     keys = sorted({k for i in items for k in i.bands})
     bands = pa.table({"key": keys, "cveless": [k in cveless for k in keys]}, schema=_KEY)
@@ -158,12 +169,15 @@ def candidates(
             [MAX_CVE_BUCKET, MAX_BAND_BUCKET],
         )
         table = conn.execute(
-            f"SELECT {_ITEM_FIELDS}, epoch_us({_SEEN}), s.story_id, coalesce(b.keys, []) "
+            f"SELECT i.id, i.source_id, {_IF_TEXTED.format('i.title')}, "
+            f"       {_IF_TEXTED.format(_LEAD)}, i.canonical_url, i.cves, epoch_us({_SEEN}), "
+            "       s.story_id, coalesce(b.keys, []) "
             "FROM story_cand c JOIN items i ON i.id = c.id "
             "JOIN story_items s ON s.item_id = i.id "
-            "LEFT JOIN (SELECT item_id, list(key ORDER BY key) AS keys FROM story_bands "
-            "           WHERE item_id IN (SELECT id FROM story_cand) "
-            "           AND key IN (SELECT key FROM p_bands) GROUP BY item_id) b "
+            "LEFT JOIN (SELECT sb.item_id, list(sb.key ORDER BY sb.key) AS keys, "
+            "                  bool_or(p.cveless) AS cveless "
+            "           FROM story_bands sb JOIN p_bands p ON p.key = sb.key "
+            "           WHERE sb.item_id IN (SELECT id FROM story_cand) GROUP BY sb.item_id) b "
             "       ON b.item_id = i.id "
             "WHERE i.id NOT IN (SELECT id FROM p_ids) ORDER BY i.id"
         ).to_arrow_table()
@@ -424,7 +438,7 @@ def _story_items(
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CVE = pa.schema([("cve", STR)])
-_URL = pa.schema([("url", STR)])
+_URL = pa.schema([("url", STR), ("cveless", pa.bool_())])
 _CVE_ROWS = pa.schema([("cve", STR), ("item_id", STR), ("seen", pa.timestamp("us", tz="UTC"))])
 _KEY = pa.schema([("key", pa.int64()), ("cveless", pa.bool_())])
 _MAP = pa.schema([("loser", STR), ("winner", STR)])

@@ -21,10 +21,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
-from operator import itemgetter
 
 import numpy as np
 
+from techwatch.stories.bands import Near, band_candidates
 from techwatch.stories.evidence import (
     DEFAULT,
     REASON_RANK,
@@ -37,7 +37,7 @@ from techwatch.stories.evidence import (
     url_evidence,
     when_apart,
 )
-from techwatch.stories.neardup import grams, jaccards, lead, text_grams
+from techwatch.stories.neardup import grams, jaccards, lead, pair_similarities, text_grams
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +150,22 @@ def plan(
     # CVE buckets keep their latest MAX_CVE_BUCKET items: fill them oldest first
     for item, story_id in sorted(known, key=lambda known_item: _recency(known_item[0])):
         planner.index(item, story_id, others=False)
-    for (item, story_id), item_keys in zip(pending, keys, strict=True):
+    everyone = [item for item, _ in chain(known, pending)]
+    near = band_candidates(
+        [item.bands for item in everyone],
+        [item.item_id for item in everyone],
+        len(known),
+        MAX_BAND_BUCKET,
+        MAX_TEXT_CANDIDATES,
+    )
+    scores = planner.score_near(everyone, len(known), near)
+    for (item, story_id), item_keys, item_near, item_scores in zip(
+        pending, keys, near.lists(len(pending)), scores, strict=True
+    ):
         if shared.isdisjoint(item_keys):
             planner.place_alone(item, story_id)
         else:
-            planner.place(item, story_id)
+            planner.place(item, story_id, item_near, item_scores)
     return planner.result()
 
 
@@ -188,12 +199,11 @@ class _Planner:
         self.story_of: dict[str, str] = {}
         self.texts: dict[str, np.ndarray] = {}
         # URL buckets hold every item (dict keys: insertion-ordered, no repeats); a CVE bucket
-        # only its latest MAX_CVE_BUCKET items and a band bucket its latest MAX_BAND_BUCKET
-        # (bounded deques: reading a crowded bucket must not cost its whole size, or a CVE
-        # named night after night, or look-alike texts, make grouping quadratic)
+        # only its latest MAX_CVE_BUCKET items (a bounded deque: reading a crowded bucket must
+        # not cost its whole size, or a CVE named night after night makes grouping quadratic).
+        # Band buckets are read for the whole plan at once (bands.band_candidates).
         self.by_url: dict[Key, dict[str, None]] = {}
         self.by_cve: dict[str, deque[str]] = {}
-        self.by_band: dict[int, deque[str]] = {}
         self.joins: list[Join] = []
         self.merges: list[Merge] = []
         self.founded: list[str] = []
@@ -208,7 +218,7 @@ class _Planner:
         self, item: StoryItem, story_id: str, *, cves: bool = True, others: bool = True
     ) -> None:
         """Make `item` a candidate for the items placed after it, through its CVEs and/or its
-        other keys (URL, band keys)."""
+        URL (band keys: see bands.band_candidates)."""
         self.items[item.item_id] = item
         self.story_of[item.item_id] = story_id
         wanted = self.wanted
@@ -223,11 +233,6 @@ class _Planner:
         url = ("url", item.canonical_url) if item.canonical_url else None
         if url is not None and (wanted is None or url in wanted):
             self.by_url.setdefault(url, {})[item.item_id] = None
-        for band in item.bands:
-            if wanted is None or band in wanted:
-                if (bucket := self.by_band.get(band)) is None:
-                    bucket = self.by_band[band] = deque(maxlen=MAX_BAND_BUCKET)
-                bucket.append(item.item_id)
 
     def prepare_texts(self, items: Iterable[StoryItem]) -> None:
         """Compute the grams of items that may be compared by text, all at once: one numpy pass
@@ -239,8 +244,49 @@ class _Planner:
         found = text_grams([lead(item.title, item.text) for item in wanted])
         self.texts.update((item.item_id, g) for item, g in zip(wanted, found, strict=True))
 
-    def place(self, item: StoryItem, current: str | None) -> None:
-        matches = self._matches(item)
+    def score_near(
+        self, everyone: Sequence[StoryItem], first_pending: int, near: Near
+    ) -> list[dict[str, float]]:
+        """For each pending item (`everyone` from `first_pending` on, the items `near` was
+        computed over), the Jaccard index of its text with each of its band candidates that
+        may be compared by text, for all items at once (neardup.pair_similarities: below the
+        floor, a bound of it). Candidates found through a CVE or URL only, or missing here,
+        are compared by `_similarities`; a score depends only on the two ids' texts."""
+        by_code = {code: item for code, item in zip(near.code.tolist(), everyone, strict=True)}
+        held = [by_code[code] for code in range(len(near.names))]
+        sources: dict[str, int] = {}
+        urls: dict[str | None, int] = {None: -1}
+        source = np.array([sources.setdefault(i.source_id, len(sources)) for i in held])
+        url = np.array([urls.setdefault(i.canonical_url, len(urls)) for i in held])
+        named = np.array([bool(i.cves) for i in held], dtype=bool)
+        a = near.code[first_pending + near.looker]
+        b = near.candidate
+        texted = (source[a] != source[b]) & ~(named[a] & named[b])
+        a, b, looker = a[texted], b[texted], near.looker[texted]
+        used, pairs = np.unique(np.concatenate([a, b]), return_inverse=True)
+        found = pair_similarities(
+            [self._text(held[code]) for code in used.tolist()],
+            pairs[: len(a)],
+            pairs[len(a) :],
+            self.thresholds.text_jaccard,
+            (url[a] == url[b]) & (url[a] >= 0),
+        )
+        scores: list[dict[str, float]] = [{} for _ in range(len(everyone) - first_pending)]
+        names = near.names
+        for n, other, score in zip(looker.tolist(), b.tolist(), found, strict=True):
+            scores[n][names[other]] = score
+        return scores
+
+    def place(
+        self,
+        item: StoryItem,
+        current: str | None,
+        near: Sequence[str] = (),
+        scores: Mapping[str, float] | None = None,
+    ) -> None:
+        """Join, found or bridge stories for `item`; `near`: its band candidates and `scores`
+        their similarities to it (see `plan`)."""
+        matches = self._matches(item, near, scores or {})
         ordered = sorted(matches, key=lambda s: self._rank(s, matches[s][0]))
         if current is not None and self.resolve(current) in self.stories:
             target = self.resolve(current)
@@ -268,29 +314,20 @@ class _Planner:
         touched = sorted({self.resolve(s) for s in self.touched})
         return Plan(joins, tuple(self.merges), tuple(touched), tuple(self.founded))
 
-    def _matches(self, item: StoryItem) -> dict[str, tuple[Evidence, str]]:
-        """Best evidence per story among the candidates that share a key with `item`."""
-        candidates: set[str] = set()
-        buckets: list[deque[str]] = []
+    def _matches(
+        self, item: StoryItem, near: Sequence[str], scores: Mapping[str, float]
+    ) -> dict[str, tuple[Evidence, str]]:
+        """Best evidence per story among the candidates that share a CVE or URL with `item`,
+        and its band candidates `near` (whose similarities `scores` may hold)."""
+        candidates: set[str] = set(near)
         for cve in item.cves:
             candidates.update(self.by_cve.get(cve, ()))
         if item.canonical_url:
             candidates.update(self.by_url.get(("url", item.canonical_url), ()))
-        for band in item.bands:
-            if (bucket := self.by_band.get(band)) is not None:
-                buckets.append(bucket)
-        # A crowded bucket says little (boilerplate shared by many items): only its latest
-        # items count, and only the candidates sharing the most bands are compared exactly,
-        # which keeps a night linear instead of quadratic in its items.
-        shared = Counter(chain.from_iterable(buckets))
-        shared.pop(item.item_id, None)
-        # most_common(n), i.e. a stable sort by count, in C rather than heapq's Python loop
-        ranked = sorted(shared.items(), key=itemgetter(1), reverse=True)
-        candidates.update(other for other, _ in ranked[:MAX_TEXT_CANDIDATES])
         candidates.discard(item.item_id)
         matches: dict[str, tuple[Evidence, str]] = {}
         others = [self.items[other_id] for other_id in sorted(candidates)]
-        similar = self._similarities(item, others)
+        similar = self._similarities(item, others, scores)
         floor = self.thresholds.text_jaccard
         for other in others:
             score = similar.get(other.item_id)
@@ -360,18 +397,25 @@ class _Planner:
         self.merges.append(Merge(loser, winner, item_id, evidence.reason, evidence.score))
         return winner
 
-    def _similarities(self, item: StoryItem, others: list[StoryItem]) -> dict[str, float]:
+    def _similarities(
+        self, item: StoryItem, others: list[StoryItem], known: Mapping[str, float]
+    ) -> dict[str, float]:
         """Jaccard index of `item`'s text with each of `others` that may be compared by text
-        (another source, not both naming CVEs), by item id, in one pass (neardup.jaccards)."""
+        (another source, not both naming CVEs), by item id: from `known` (score_near), the
+        others in one pass (neardup.jaccards)."""
         texted = [
             other
             for other in others
             if other.source_id != item.source_id and not (item.cves and other.cves)
         ]
-        if not texted:
-            return {}
-        scores = jaccards(self._text(item), [self._text(other) for other in texted])
-        return {other.item_id: score for other, score in zip(texted, scores, strict=True)}
+        found = {other.item_id: known[other.item_id] for other in texted if other.item_id in known}
+        missing = [other for other in texted if other.item_id not in found]
+        if missing:
+            scores = jaccards(self._text(item), [self._text(other) for other in missing])
+            found.update(
+                (other.item_id, score) for other, score in zip(missing, scores, strict=True)
+            )
+        return found
 
     def _text(self, item: StoryItem) -> np.ndarray:
         cached = self.texts.get(item.item_id)
@@ -431,8 +475,9 @@ def _recency(item: StoryItem) -> tuple[datetime, str]:
 
 def _keys(item: StoryItem) -> list[Key]:
     """Index keys of an item: its CVEs (str), its canonical URL (a ("url", url) tuple) and its
-    band keys (int); the three kinds never compare equal."""
-    keys: list[Key] = sorted(item.cves)
+    band keys (int); the three kinds never compare equal. In no particular order: every use
+    is a set operation (sorting the CVEs of a 100k backlog's items and candidates cost 0.3 s)."""
+    keys: list[Key] = list(item.cves)
     if item.canonical_url:
         keys.append(("url", item.canonical_url))
     keys.extend(item.bands)

@@ -91,6 +91,56 @@ def jaccards(a: np.ndarray, others: Sequence[np.ndarray]) -> list[float]:
     return [i / (len(a) + n - i) if n else 0.0 for i, n in zip(inter, sizes, strict=True)]
 
 
+def pair_similarities(
+    texts: Sequence[np.ndarray],
+    a: np.ndarray,
+    b: np.ndarray,
+    floor: float,
+    exact: np.ndarray,
+) -> list[float]:
+    """`jaccard(texts[a[k]], texts[b[k]])` of each pair k that may reach `floor` or is marked
+    `exact`; of any other pair, an upper bound of it that is below `floor`.
+
+    Why: most candidate pairs of a look-alike night are far below the floor (0.26 on average on
+    the ingestion bench), and an exact bound rules them out without intersecting their grams:
+    two texts share at most, in each bin of the grams' low bits, the smaller of their counts
+    there. With 512 bins this rules out all but a few pairs at a ~tenth of the cost of
+    intersecting each pair."""
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    histograms = _histograms(texts, sizes)
+    shared = np.empty(len(a), dtype=np.int64)
+    for first in range(0, len(a), PAIR_BLOCK):
+        pair = slice(first, first + PAIR_BLOCK)
+        at_most = np.minimum(histograms[a[pair]], histograms[b[pair]])
+        shared[pair] = at_most.sum(axis=1, dtype=np.int64)
+    union = sizes[a] + sizes[b] - shared
+    bound = np.divide(shared, union, out=np.zeros(len(a)), where=union > 0)
+    found = bound.tolist()
+    for k in np.flatnonzero((bound >= floor) | exact).tolist():
+        found[k] = jaccard(texts[a[k]], texts[b[k]])
+    return found
+
+
+def _histograms(texts: Sequence[np.ndarray], sizes: np.ndarray) -> np.ndarray:
+    """How many grams of each text fall in each of HISTOGRAM_BINS bins (their low bits), one
+    row per text, counted PAIR_BLOCK texts at a time: bincount's int64 counts and the int64
+    copies of the grams stay a few MiB (8192 at a time held 100 MiB for a night's 15,000)."""
+    bins = HISTOGRAM_BINS
+    width = np.uint16 if int(sizes.max(initial=0)) < 1 << 16 else np.int64
+    histograms = np.zeros((len(texts), bins), dtype=width)
+    for first in range(0, len(texts), PAIR_BLOCK):
+        block = texts[first : first + PAIR_BLOCK]
+        owner = np.repeat(np.arange(len(block), dtype=np.int64), sizes[first : first + len(block)])
+        values = np.concatenate([*block, np.empty(0, dtype=np.uint32)]).astype(np.int64)
+        counted = np.bincount(owner * bins + (values & (bins - 1)), minlength=len(block) * bins)
+        histograms[first : first + len(block)] = counted.reshape(len(block), bins)
+    return histograms
+
+
+HISTOGRAM_BINS = 512  # a power of two (low bits of the CRC); 256 ruled out only 86% of pairs
+PAIR_BLOCK = 1024  # pairs bounded (texts counted) at once: 1024 x 512 uint16 gathers, 1 MiB
+
+
 def band_keys(shingle_sets: Sequence[frozenset[int]]) -> list[tuple[int, ...]]:
     """For each shingle set, one 63-bit key per LSH band (none for an empty set).
 

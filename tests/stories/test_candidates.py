@@ -38,3 +38,48 @@ def test_a_candidate_carries_only_the_band_keys_the_chunk_shares(tmp_path: Path)
     assert wire.bands, "an edited copy shares some band keys with its original"
     assert set(wire.bands) == stored & set(signed.bands)
     assert set(wire.bands) < stored, "the keys only the original holds are left out"
+
+
+CVE = "CVE-2026-1234"
+
+
+def _candidates(db: Path) -> dict[str, tuple[str, str]]:
+    """(title, text) of each candidate of the pending chunk, by item id."""
+    with open_writer(db) as writer:
+        pending = [item for item, _ in writer.story_pending(10)]
+        known, _ = writer.story_candidates(sign(pending)[0])
+    return {item.item_id: (item.title, item.text) for item, _ in known}
+
+
+def test_candidates_carry_their_text_only_when_the_planner_may_compare_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "store.duckdb"
+    store(db, T0, story_item("press", "wire", CVE, title=TITLE, text=WIRE))
+    group_pending(db, now=T0)
+    # the same CVE, reported by another source: the two CVE lists decide, no text is read
+    store(db, T0 + DAY, story_item("cert", "avis", CVE, published=T0 + DAY))
+    assert _candidates(db) == {iid("press", "wire"): ("", "")}
+    group_pending(db, now=T0 + DAY)
+    # an edited copy naming no CVE is compared by text with the original: its text is read
+    store(
+        db,
+        T0 + 2 * DAY,
+        story_item("blog", "copy", published=T0 + 2 * DAY, title=TITLE, text=WIRE_EDITED),
+    )
+    found = _candidates(db)
+    assert found[iid("press", "wire")][0] == TITLE
+    assert found[iid("press", "wire")][1].startswith(WIRE[:50])
+    report = group_pending(db, now=T0 + 2 * DAY)
+    assert report.joined == 1
+    with duckdb.connect(str(db), read_only=True) as conn:
+        stories = conn.execute(
+            "SELECT item_id, story_id, reason FROM story_items ORDER BY item_id"
+        ).fetchall()
+    wire = iid("press", "wire")
+    assert {(i, s) for i, s, _ in stories} == {
+        (wire, wire),
+        (iid("cert", "avis"), wire),
+        (iid("blog", "copy"), wire),
+    }
+    assert dict((i, r) for i, _, r in stories)[iid("blog", "copy")] == "text"

@@ -8,8 +8,17 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from techwatch.stories.bands import band_candidates
 from techwatch.stories.evidence import DEFAULT
-from techwatch.stories.grouping import Plan, StoredStory, StoryItem, _Planner, plan
+from techwatch.stories.grouping import (
+    MAX_BAND_BUCKET,
+    MAX_TEXT_CANDIDATES,
+    Plan,
+    StoredStory,
+    StoryItem,
+    _Planner,
+    plan,
+)
 from techwatch.stories.neardup import lead, text_signs
 
 T0 = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
@@ -29,8 +38,16 @@ def full_path(
     planner = _Planner(stories, DEFAULT)
     for item, story_id in known:
         planner.index(item, story_id)
-    for item, story_id in pending:
-        planner.place(item, story_id)
+    everyone = [item for item, _ in known + pending]
+    near = band_candidates(
+        [i.bands for i in everyone],
+        [i.item_id for i in everyone],
+        len(known),
+        MAX_BAND_BUCKET,
+        MAX_TEXT_CANDIDATES,
+    )
+    for (item, story_id), item_near in zip(pending, near.lists(len(pending)), strict=True):
+        planner.place(item, story_id, item_near)  # similarities computed one item at a time
     return planner.result()
 
 
