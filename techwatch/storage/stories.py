@@ -216,8 +216,11 @@ def apply(
     items: Sequence[StoryItem],
     now: datetime,
 ) -> None:
-    """Store a plan in the caller's transaction: joins, merges, band keys, story rows."""
-    final = {m.loser: plan_winner(plan, m.loser) for m in plan.merges}
+    """Store a plan in the caller's transaction: joins, merges, band keys, story rows. Only
+    items grouped before (those the plan does not join anywhere) can have rows to update or
+    replace: a first grouping's chunks skip those statements, each a scan of a table that
+    grows with every chunk."""
+    final = merge_winners(plan)
     joins = pa.table(
         {
             "item_id": [j.item_id for j in plan.joins],
@@ -228,7 +231,9 @@ def apply(
         },
         schema=_JOINS,
     )
-    grouped = pa.table({"id": [i.item_id for i in items]}, schema=pa.schema([("id", STR)]))
+    joined = {j.item_id for j in plan.joins}
+    regrouped = [i.item_id for i in items if i.item_id not in joined]
+    grouped = pa.table({"id": regrouped}, schema=pa.schema([("id", STR)]))
     merged = pa.table({"loser": list(final), "winner": list(final.values())}, schema=_MAP)
     bands = pa.table(
         {
@@ -260,11 +265,12 @@ def apply(
         s_touched=touched,
         s_cves=_cve_rows(items),
     ):
-        conn.execute(
-            "UPDATE story_items SET grouped_at = greatest($now, i.updated_at) FROM items i "
-            "WHERE story_items.item_id = i.id AND i.id IN (SELECT id FROM s_grouped)",
-            params,
-        )
+        if regrouped:
+            conn.execute(
+                "UPDATE story_items SET grouped_at = greatest($now, i.updated_at) FROM items i "
+                "WHERE story_items.item_id = i.id AND i.id IN (SELECT id FROM s_grouped)",
+                params,
+            )
         conn.execute(
             "INSERT INTO story_items (item_id, story_id, reason, score, via, added_at, grouped_at) "
             "SELECT j.item_id, j.story_id, j.reason, j.score, j.via, $now, "
@@ -272,19 +278,20 @@ def apply(
             "FROM s_joins j JOIN items i ON i.id = j.item_id",
             params,
         )
-        conn.execute(
-            "UPDATE story_items SET story_id = m.winner FROM s_merged m "
-            "WHERE story_items.story_id = m.loser"
-        )
         if plan.merges:  # one statement: executemany costs a round trip per row
+            conn.execute(
+                "UPDATE story_items SET story_id = m.winner FROM s_merged m "
+                "WHERE story_items.story_id = m.loser"
+            )
             conn.execute(
                 "INSERT INTO story_merges (loser, winner, item_id, reason, score, merged_at) "
                 "SELECT loser, winner, item_id, reason, score, $now FROM s_merges",
                 params,
             )
-        conn.execute("DELETE FROM stories WHERE story_id IN (SELECT loser FROM s_merged)")
-        conn.execute("DELETE FROM story_bands WHERE item_id IN (SELECT id FROM s_grouped)")
-        conn.execute("DELETE FROM story_cves WHERE item_id IN (SELECT id FROM s_grouped)")
+            conn.execute("DELETE FROM stories WHERE story_id IN (SELECT loser FROM s_merged)")
+        if regrouped:
+            conn.execute("DELETE FROM story_bands WHERE item_id IN (SELECT id FROM s_grouped)")
+            conn.execute("DELETE FROM story_cves WHERE item_id IN (SELECT id FROM s_grouped)")
         conn.execute("INSERT INTO story_cves SELECT cve, item_id, seen FROM s_cves")
         conn.execute(
             "DELETE FROM story_bands WHERE stored_at < $cutoff", {"cutoff": now - BAND_RETENTION}
@@ -316,6 +323,16 @@ def plan_winner(plan: Plan, story_id: str) -> str:
         if merge.loser == story_id:
             story_id = merge.winner
     return story_id
+
+
+def merge_winners(plan: Plan) -> dict[str, str]:
+    """`plan_winner` of every loser of the plan, in one backward pass over its merges: asking
+    `plan_winner` per loser walked all merges for each, the square of a chunk's merges. A
+    story's later merges are after its own, so walking back, a winner's final home is known."""
+    final: dict[str, str] = {}
+    for merge in reversed(plan.merges):
+        final[merge.loser] = final.get(merge.winner, merge.winner)
+    return final
 
 
 def _refresh(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:

@@ -236,6 +236,12 @@ class Writer:
         with transaction(self._conn, "store_story_plan"):
             stories.apply(self._conn, plan, items, now)
 
+    def defer_checkpoints(self) -> None:
+        """From now on leave the checkpoint to the close, as `open_writer(bulk=True)` does, for
+        a long series of commits found out after opening (a first grouping of many chunks).
+        The setting is DuckDB's, for every connection to this file in the process."""
+        self._conn.execute("SET checkpoint_threshold = '1GB'")
+
     def write_predictions(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Store the model's labels of items, replacing their previous ones (storage.classes)."""
         with transaction(self._conn, "write_predictions"):

@@ -41,13 +41,23 @@ class GroupingReport:
 
 
 def group_pending(db_path: Path, *, now: datetime, chunk: int = CHUNK_ITEMS) -> GroupingReport:
-    """Open the store and group every pending item (new, or updated since it was grouped)."""
+    """Open the store and group every pending item (new, or updated since it was grouped).
+    A backlog of several chunks is checkpointed once, when the writer closes: checkpointing
+    past each chunk's 16 MiB of log rewrote the story tables, a cost growing with each chunk
+    (0.05 -> 1.1 s per chunk of a 200k backlog). A night's single chunk commits as before."""
     with open_writer(db_path) as writer:
-        return group_with(writer, now=now, chunk=chunk)
+        return group_with(writer, now=now, chunk=chunk, defer_checkpoints=True)
 
 
-def group_with(writer: Writer, *, now: datetime, chunk: int = CHUNK_ITEMS) -> GroupingReport:
-    """Group pending items chunk by chunk through an open writer."""
+def group_with(
+    writer: Writer,
+    *,
+    now: datetime,
+    chunk: int = CHUNK_ITEMS,
+    defer_checkpoints: bool = False,
+) -> GroupingReport:
+    """Group pending items chunk by chunk through an open writer; `defer_checkpoints`: from
+    the second chunk on, leave the checkpoint to the writer's close (see group_pending)."""
     t0 = time.perf_counter()
     items = joined = 0
     founded: set[str] = set()
@@ -58,6 +68,9 @@ def group_with(writer: Writer, *, now: datetime, chunk: int = CHUNK_ITEMS) -> Gr
             ids = [item.item_id for item, _ in pending]
             if ids == previous:  # a chunk that does not leave the queue would loop forever
                 raise StorageError(f"story grouping made no progress on {len(ids)} items")
+            if previous and defer_checkpoints:
+                writer.defer_checkpoints()
+                defer_checkpoints = False
             previous = ids
             plan = _group_chunk(writer, pending, now)
             items += len(pending)
