@@ -8,6 +8,7 @@ looking for futures, which cost more than the writes themselves for 15k items.
 from __future__ import annotations
 
 import time
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,13 +75,12 @@ def collect_batch(
     index: int,
     sources: tuple[Source, ...],
     states: dict[str, SourceState],
-    config: SourcesConfig,
-    pool: ParsePool,
+    collector: collect.Collector,
 ) -> list[SourceOutcome]:
     def done(outcome: SourceOutcome) -> None:
         progress.publish("source_done", outcome=outcome)
 
-    return collect.collect_batch(sources, states, config.settings, pool, on_done=done)
+    return collector.collect(sources, states, on_done=done)
 
 
 @db_task
@@ -241,16 +241,18 @@ def _collect_and_store(
     known = dict(plan.states)
     unstored: list[SourceOutcome] = []
     t = time.perf_counter()
-    with ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool:
+    with (
+        ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool,
+        collect.Collector(settings, pool) as collector,
+    ):
 
         def submit(index: int) -> Any:
-            return collect_batch.submit(
-                index, quote(work[index]), quote(known), quote(config), quote(pool)
-            )
+            return collect_batch.submit(index, quote(work[index]), quote(known), quote(collector))
 
-        pending = submit(0) if work else None
+        pending = deque([submit(0)] if work else [])
         for index in range(len(work)):
-            collected = pending.result()
+            collected = pending.popleft().result()
+            ahead = ingest.batches_ahead(collected)
             unstored.extend(collected)
             # Prefect's finished future holds its state, and so this list, in a reference cycle
             # that only a full garbage collection frees: every item of the run would stay in
@@ -259,8 +261,8 @@ def _collect_and_store(
             stage["collect"] += time.perf_counter() - t
             t = time.perf_counter()
             last = index + 1 == len(work)
-            if not last:
-                pending = submit(index + 1)
+            for later in range(index + 1 + len(pending), min(index + 1 + ahead, len(work))):
+                pending.append(submit(later))
             if last or ingest.store_due(unstored):
                 part, new_states = store(
                     db_path, plan.run_id, quote(config), quote(unstored), quote(known)

@@ -7,10 +7,13 @@ Transient fetch errors get a couple of quick retries within the run; terminal on
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
 
 from techwatch.crawl import CRAWL_KINDS
 from techwatch.crawl.run import crawl_source
@@ -49,6 +52,88 @@ def collect_batch(
     return asyncio.run(_collect(sources, states, settings, pool, retry_delays, on_done))
 
 
+class Collector:
+    """Collects batch after batch through one HTTP client, one concurrency gate and one event
+    loop (in a thread of its own) for a whole run; use it as a context manager.
+
+    A batch per `collect_batch` call would open a client (and ~50 new connections) per batch
+    and let the connection slots and parse workers run dry at each batch's end; here the next
+    batch, submitted while one runs, queues behind the same gate and fills its tail, and
+    connections are kept alive from one batch to the next. Any thread may call `collect`.
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        pool: ParsePool,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS_S,
+    ) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._retry_delays = retry_delays
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="collect", daemon=True)
+        self._client: FeedClient | None = None
+        self._gate: asyncio.Semaphore | None = None
+
+    def __enter__(self) -> Collector:
+        self._thread.start()
+        try:
+            self._call(self._open())
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._call(self._close())
+        finally:
+            self._stop()
+
+    def collect(
+        self,
+        sources: Sequence[Source],
+        states: Mapping[str, SourceState],
+        *,
+        on_done: OnDone | None = None,
+    ) -> list[SourceOutcome]:
+        """`collect_batch` on the shared client: one outcome per source, in input order."""
+        if self._client is None or self._gate is None:
+            raise RuntimeError("Collector.collect called outside `with Collector(...)`")
+        client, gate = self._client, self._gate
+        return self._call(
+            _collect_with(client, gate, sources, states, self._pool, self._retry_delays, on_done)
+        )
+
+    async def _open(self) -> None:
+        self._gate = asyncio.Semaphore(max(1, self._settings.concurrency))
+        self._client = await FeedClient(self._settings).__aenter__()
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for pending in tasks:  # a caller that gave up (an error elsewhere in the run)
+            pending.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if client is not None:
+            await client.__aexit__(None, None, None)
+
+    def _call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def _stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
 async def _collect(
     sources: Sequence[Source],
     states: Mapping[str, SourceState],
@@ -59,24 +144,35 @@ async def _collect(
 ) -> list[SourceOutcome]:
     gate = asyncio.Semaphore(max(1, settings.concurrency))
     async with FeedClient(settings) as client:
+        return await _collect_with(client, gate, sources, states, pool, retry_delays, on_done)
 
-        async def one(source: Source) -> SourceOutcome:
-            if source.kind in CRAWL_KINDS:
-                # Many requests, paced by their own limits: a crawl holds no batch slot.
-                state = states.get(source.id)
-                outcome = await crawl_source(client, pool, source, state, retry_delays=retry_delays)
-            else:
-                outcome = await fetch_and_parse(source)
-            if on_done is not None:
-                on_done(outcome)
-            return outcome
 
-        async def fetch_and_parse(source: Source) -> SourceOutcome:
-            async with gate:
-                fetched = await _fetch(client, source, states.get(source.id), retry_delays)
-            return fetched if isinstance(fetched, SourceOutcome) else await _parse(pool, fetched)
+async def _collect_with(
+    client: FeedClient,
+    gate: asyncio.Semaphore,
+    sources: Sequence[Source],
+    states: Mapping[str, SourceState],
+    pool: ParsePool,
+    retry_delays: Sequence[float],
+    on_done: OnDone | None,
+) -> list[SourceOutcome]:
+    async def one(source: Source) -> SourceOutcome:
+        if source.kind in CRAWL_KINDS:
+            # Many requests, paced by their own limits: a crawl holds no batch slot.
+            state = states.get(source.id)
+            outcome = await crawl_source(client, pool, source, state, retry_delays=retry_delays)
+        else:
+            outcome = await fetch_and_parse(source)
+        if on_done is not None:
+            on_done(outcome)
+        return outcome
 
-        return list(await asyncio.gather(*(one(s) for s in sources)))
+    async def fetch_and_parse(source: Source) -> SourceOutcome:
+        async with gate:
+            fetched = await _fetch(client, source, states.get(source.id), retry_delays)
+        return fetched if isinstance(fetched, SourceOutcome) else await _parse(pool, fetched)
+
+    return list(await asyncio.gather(*(one(s) for s in sources)))
 
 
 async def _fetch(

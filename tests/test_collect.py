@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from techwatch.collect import collect_batch
+from techwatch.collect import Collector, collect_batch
 from techwatch.demo.server import Site, serve
 from techwatch.parse.pool import ParsePool
-from techwatch.types import FetchSettings, Source
+from techwatch.types import FetchSettings, Source, SourceOutcome
 
 FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
@@ -85,3 +87,47 @@ def test_one_bad_source_does_not_stop_the_batch(pool: ParsePool) -> None:
         )
     assert [(o.source_id, o.status) for o in outcomes] == [("good", "ok"), ("page", "failed")]
     assert outcomes[1].error_kind == "not_a_feed"
+
+
+def test_collector_gives_what_collect_batch_gives(pool: ParsePool) -> None:
+    site = Site(
+        documents={"/good.rss": FEED, "/page.rss": b"<html><body>hello</body></html>"},
+        gone={"/gone.rss"},
+    )
+    paths = ["/good.rss", "/gone.rss", "/page.rss"]
+    with serve(site) as base:
+        sources = [_source(base, path) for path in paths]
+        alone = collect_batch(sources, {}, SETTINGS, pool, retry_delays=())
+        with Collector(SETTINGS, pool, retry_delays=()) as collector:
+            shared = [collector.collect(sources[:2], {}), collector.collect(sources[2:], {})]
+
+    def facts(outcomes: list[SourceOutcome]) -> list[tuple[object, ...]]:
+        return [(o.source_id, o.status, o.error_kind, o.items, o.etag) for o in outcomes]
+
+    assert facts([*shared[0], *shared[1]]) == facts(alone)
+
+
+def test_batches_collected_at_once_share_the_concurrency_gate(pool: ParsePool) -> None:
+    """Two threads with three sources each and a concurrency of 2: three rounds of latency,
+    not two (a client per batch, as `collect_batch` has, would let four requests run at once)."""
+    site = Site(documents={f"/f{i}.rss": FEED for i in range(6)}, latency_s=(0.4, 0.4))
+    settings = FetchSettings(allow_private_networks=True, concurrency=2, total_timeout_s=10)
+    with serve(site) as base:
+        sources = [_source(base, f"/f{i}.rss") for i in range(6)]
+        with Collector(settings, pool) as collector, ThreadPoolExecutor(2) as threads:
+            started = time.perf_counter()
+            halves = [threads.submit(collector.collect, sources[i::2], {}) for i in range(2)]
+            outcomes = [o for half in halves for o in half.result()]
+            elapsed = time.perf_counter() - started
+    assert [o.status for o in outcomes] == ["ok"] * 6
+    assert elapsed >= 3 * 0.4
+
+
+def test_collector_refuses_work_outside_its_block(pool: ParsePool) -> None:
+    collector = Collector(SETTINGS, pool)
+    with pytest.raises(RuntimeError, match="outside"):
+        collector.collect([], {})
+    with collector:
+        assert collector.collect([], {}) == []
+    with pytest.raises(RuntimeError, match="outside"):
+        collector.collect([], {})

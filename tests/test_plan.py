@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from techwatch.ingest import batches, plan_run
 from techwatch.types import ParsedItem, Source, SourceOutcome, SourceState
 
@@ -68,3 +70,32 @@ def test_collected_outcomes_are_stored_once_they_hold_enough_items() -> None:
     assert not store_due([outcome(0)] * 500, 3), "not-modified sources wait for the last write"
     assert not store_due([outcome(1), outcome(1)], 3)
     assert store_due([outcome(1), outcome(2)], 3)
+
+
+def _with_items(items: int) -> SourceOutcome:
+    item = ParsedItem("s", "i", None, None, "title", "text", "", None, None)
+    return SourceOutcome(
+        source_id="s",
+        status="ok",
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        duration_s=0.0,
+        items=(item,) * items,
+    )
+
+
+@pytest.mark.parametrize(
+    ("items", "ahead"),
+    [
+        ([], 2),  # an empty batch: nothing held in memory
+        ([0] * 100, 2),  # an unchanged night: not-modified sources
+        ([1, 2], 2),
+        ([2, 2], 1),  # as many items as the limit: a heavy batch
+        ([30] * 100, 1),  # a first run
+    ],
+)
+def test_the_next_two_batches_are_collected_at_once_after_a_light_one(
+    items: list[int], ahead: int
+) -> None:
+    from techwatch.ingest import batches_ahead
+
+    assert batches_ahead([_with_items(n) for n in items], light=4) == ahead
