@@ -5,6 +5,10 @@ the same process and against the same server, the `reader` library updating the 
 Figures are ratios to what was measured in this run: machines here are shared and noisy.
 
     .venv/bin/python bench/ingest_bench.py [--feeds 500] [--entries 30] [--concurrency 50]
+
+`--models DIR` (a folder with a `current` model, e.g. from `techwatch model train --out DIR`)
+makes the first run a night that classifies its new items; without it classification is
+skipped (no model), as on a store nobody has trained a model for.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from sampling import ProcessSampler
 
 
 def _timed_flow(
-    flow, sources_path: Path, db_path: Path, batch_size: int
+    flow, sources_path: Path, db_path: Path, batch_size: int, models: Path | None = None
 ) -> tuple[float, dict, ProcessSampler]:  # type: ignore[no-untyped-def]
     # The feed server and Prefect's API server are not part of the ingestion's CPU. The flow
     # runs as `techwatch ingest` runs it (pipelines.local.one_shot).
@@ -45,6 +49,7 @@ def _timed_flow(
             kind="bench",
             force=True,
             batch_size=batch_size,
+            models_path=models,
         )
         wall = time.perf_counter() - t0
     return wall, report, cpu
@@ -106,6 +111,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--models", type=Path, default=None)
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="techwatch-bench-"))
@@ -137,10 +143,12 @@ def main() -> None:
     fetch_only = _fetch_only(base_url, args.feeds, args.concurrency)
     rss_before = psutil.Process().memory_info().rss / 2**20
     first_wall, first, first_sampled = _timed_flow(
-        ingest_flow, sources_path, db_path, args.batch_size
+        ingest_flow, sources_path, db_path, args.batch_size, args.models
     )
     first_cpu = first_sampled.seconds
-    second_wall, second, _ = _timed_flow(ingest_flow, sources_path, db_path, args.batch_size)
+    second_wall, second, _ = _timed_flow(
+        ingest_flow, sources_path, db_path, args.batch_size, args.models
+    )
     reader_wall = (
         None
         if args.skip_reader
@@ -181,6 +189,9 @@ def main() -> None:
         "peak_rss_first_run_sampled_mib": round(first_sampled.peak_rss_mib, 1),
         "peak_rss_worker_sampled_mib": round(first_sampled.peak_child_rss_mib, 1),
         "stage_seconds": stages,
+        # stages run one after the other (the search index runs beside stories, enrich, ...)
+        "peak_rss_by_stage_mib": first_sampled.peak_by_window(stages.items()),
+        "classified": (first.get("classification") or {}).get("classified"),
         "stage_share": {k: round(v / total_stage, 3) for k, v in stages.items()},
         "reader_update_s": None if reader_wall is None else round(reader_wall, 2),
         "techwatch_to_reader_ratio": None

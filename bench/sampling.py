@@ -8,6 +8,7 @@ used when sampling began: a forkserver that outlives a run is not counted again 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 
 import psutil
@@ -16,7 +17,8 @@ import psutil
 class ProcessSampler:
     """`own`, `children` and `seconds` (their sum) of CPU, and peak RSS of this process and of
     its largest descendant, for the duration of a `with` block. `exclude`: pids not to count
-    (servers the benchmark started before the run)."""
+    (servers the benchmark started before the run). `trace`: (seconds since entry, RSS MiB) of
+    this process at every sample, to tell which stage the peak belongs to."""
 
     def __init__(self, exclude: Iterable[int] = (), interval_s: float = 0.1) -> None:
         self._exclude = set(exclude)
@@ -27,12 +29,16 @@ class ProcessSampler:
         self.own = self.children = self.seconds = 0.0
         self.peak_rss_mib = 0.0
         self.peak_child_rss_mib = 0.0
+        self.trace: list[tuple[float, float]] = []
+        self._t0 = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
         me = psutil.Process()
-        self.peak_rss_mib = max(self.peak_rss_mib, me.memory_info().rss / 2**20)
+        rss_mib = me.memory_info().rss / 2**20
+        self.peak_rss_mib = max(self.peak_rss_mib, rss_mib)
+        self.trace.append((time.perf_counter() - self._t0, rss_mib))
         for child in me.children(recursive=True):
             if child.pid in self._exclude:
                 continue
@@ -49,6 +55,7 @@ class ProcessSampler:
             self._sample()
 
     def __enter__(self) -> ProcessSampler:
+        self._t0 = time.perf_counter()
         self._sample()
         self._start_seen = dict(self._seen)
         self._start_self = sum(psutil.Process().cpu_times()[:2])
@@ -62,3 +69,15 @@ class ProcessSampler:
         self.own = sum(psutil.Process().cpu_times()[:2]) - self._start_self
         self.children = sum(v - self._start_seen.get(pid, 0.0) for pid, v in self._seen.items())
         self.seconds = self.own + self.children
+
+    def peak_by_window(self, windows: Iterable[tuple[str, float]]) -> dict[str, float | None]:
+        """Peak RSS (MiB) within consecutive windows given as (name, seconds), in order
+        (approximate: the flow's own start-up, before its first stage, is counted in the first)."""
+        peaks: dict[str, float | None] = {}
+        start = 0.0
+        for name, seconds in windows:
+            end = start + seconds
+            inside = [rss for t, rss in self.trace if start <= t < end]
+            peaks[name] = round(max(inside), 1) if inside else None
+            start = end
+        return peaks

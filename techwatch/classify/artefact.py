@@ -5,6 +5,9 @@ that is not trusted. The trusted list is explicit (TRUSTED_TYPES, on top of skop
 for scikit-learn, numpy and scipy): a file that needs anything else is refused, never loaded
 with trust granted on the fly. A model trained for another label set is refused as well, since
 its columns would silently mean other labels.
+
+skops, scikit-learn and the model module are imported by the functions that need them:
+`current_folder` answers "is there a model?" without loading ~100 MiB of libraries.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import skops.io as sio
-from sklearn.pipeline import Pipeline
-
-from techwatch.classify.model import FORMAT, LABEL_SET, Model
 from techwatch.errors import TerminalError
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+    from techwatch.classify.model import Model
 
 METADATA: Final = "metadata.json"
 CURRENT: Final = "current"
@@ -41,6 +45,8 @@ class ArtefactError(TerminalError):
 
 def save(model: Model, folder: Path) -> Path:
     """Write the model to `folder` (which must not exist) atomically: all files or none."""
+    import skops.io as sio
+
     if folder.exists():
         raise ArtefactError(f"{folder}: already exists; a model version is never overwritten")
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +73,8 @@ def save(model: Model, folder: Path) -> Path:
 
 def load(folder: Path) -> Model:
     """Load a saved model, refusing untrusted content and a label set other than the code's."""
+    from techwatch.classify.model import Model
+
     metadata = read_metadata(folder)
     check_label_set(metadata, folder)
     pipelines = {axis: _load_pipeline(folder, metadata, axis) for axis in AXES}
@@ -77,6 +85,8 @@ def load(folder: Path) -> Model:
 
 def read_metadata(folder: Path) -> dict[str, Any]:
     """metadata.json of a model folder, checked for the format this code writes."""
+    from techwatch.classify.model import FORMAT
+
     path = folder / METADATA
     try:
         metadata = json.loads(path.read_text(encoding="utf-8"))
@@ -91,6 +101,8 @@ def read_metadata(folder: Path) -> dict[str, Any]:
 
 def check_label_set(metadata: dict[str, Any], folder: Path) -> None:
     """Refuse a model whose label set differs from techwatch.taxonomy's."""
+    from techwatch.classify.model import LABEL_SET
+
     for axis, keys in LABEL_SET.items():
         stored = metadata.get("label_set", {}).get(axis)
         if stored != list(keys):
@@ -121,6 +133,9 @@ def mark_current(models: Path, version: str) -> None:
 
 
 def _load_pipeline(folder: Path, metadata: dict[str, Any], axis: str) -> Pipeline:
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+
     entry = metadata.get("files", {}).get(axis, {})
     path = folder / str(entry.get("file", f"{axis}.skops"))
     if entry.get("sha256") and path.is_file() and _sha256(path) != entry["sha256"]:

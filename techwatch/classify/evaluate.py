@@ -7,14 +7,15 @@ Pure: examples and predictions in, a JSON-ready dict out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from techwatch.classify.corpus import Example
-from techwatch.classify.predict import Prediction
 from techwatch.taxonomy import EXCLUSIVE_TOPIC, SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
+
+if TYPE_CHECKING:
+    from techwatch.classify.predict import Prediction
 
 
 def evaluate(examples: Sequence[Example], predictions: Sequence[Prediction]) -> dict[str, Any]:
@@ -40,6 +41,8 @@ def multi_label_report(
     pairs: Sequence[tuple[Sequence[str], Sequence[str]]], keys: Sequence[str]
 ) -> dict[str, Any]:
     """Metrics over the labels present in the truth (an absent label has no recall to measure)."""
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
     if not pairs:
         return {"examples": 0}
     truth = _indicator([t for t, _ in pairs], keys)
@@ -62,6 +65,8 @@ def multi_label_report(
 
 def severity_report(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """Accuracy, within-one-level accuracy (the scale is ordered), per-label F1 and confusion."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
     if not pairs:
         return {"examples": 0}
     truth = [t for t, _ in pairs]
