@@ -104,9 +104,14 @@ def classify_new_items(
     (libraries, model, features), where this process reuses heap that earlier stages freed.
     """
     from techwatch.classify import load_current, train_and_save
-    from techwatch.classify.artefact import ArtefactError
+    from techwatch.classify.artefact import ArtefactError, current_version
 
     try:
+        version = current_version(models)
+        if version is not None and not _written_since(db_path, since):
+            # An unchanged night: loading the model (libraries and 42 MB of pipelines, ~5 s)
+            # would classify nothing.
+            return ApplyReport(version, 0, 0.0)
         model = load_current(models)
     except ArtefactError as error:
         return ApplyReport(None, 0, 0.0, skipped=f"classification failed: {error}")
@@ -119,6 +124,16 @@ def classify_new_items(
         trained, train_seconds = True, round(time.perf_counter() - t, 3)
     report = apply_model(db_path, model, now=datetime.now(UTC), since=since)
     return replace(report, trained_default=trained, train_seconds=train_seconds)
+
+
+def _written_since(db_path: Path, since: datetime) -> bool:
+    """Whether any item was written (new or changed) since `since`: none needs classifying
+    otherwise, whatever the model."""
+    with open_reader(db_path) as reader:
+        rows = reader.to_classify(
+            model_version="", since=since, every=True, after=None, limit=1, text_chars=0
+        )
+    return bool(rows)
 
 
 def no_model_message(models: Path) -> str:

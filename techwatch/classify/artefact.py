@@ -123,6 +123,19 @@ def current_folder(models: Path) -> Path | None:
     return models / version
 
 
+def current_version(models: Path) -> str | None:
+    """The current model's version as its metadata states it, read without loading the model
+    (nor scikit-learn); None when no model was marked current."""
+    folder = current_folder(models)
+    if folder is None:
+        return None
+    try:
+        version = json.loads((folder / METADATA).read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError, AttributeError) as e:
+        raise ArtefactError(f"{folder / METADATA}: unreadable: {e}") from e
+    return str(version) if version else folder.name
+
+
 def mark_current(models: Path, version: str) -> None:
     """Point `current` at a saved version (atomic rename, so readers never see half a name)."""
     if not (models / version / METADATA).is_file():

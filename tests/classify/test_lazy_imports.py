@@ -61,3 +61,26 @@ def test_the_facade_names_still_resolve() -> None:
     assert clf.evaluate is module.evaluate  # still the function, not the submodule
     with pytest.raises(AttributeError):
         _ = clf.no_such_name
+
+
+def test_a_night_with_nothing_new_does_not_load_the_model(tmp_path: Path) -> None:
+    """An unchanged night classifies nothing: the current model is named, never loaded (its
+    folder here holds only metadata, so loading it would fail)."""
+    models = tmp_path / "models"
+    (models / "v1").mkdir(parents=True)
+    (models / "v1" / "metadata.json").write_text('{"version": "v1"}', encoding="utf-8")
+    (models / "current").write_text("v1\n", encoding="utf-8")
+    db = tmp_path / "x.duckdb"
+    code = (
+        "from datetime import UTC, datetime\n"
+        "from pathlib import Path\n"
+        "from techwatch.storage import open_writer\n"
+        "from techwatch.classify.apply import classify_new_items\n"
+        f"db = Path({str(db)!r})\n"
+        "with open_writer(db):\n"
+        "    pass\n"
+        f"r = classify_new_items(db, Path({str(models)!r}), since=datetime.now(UTC), "
+        "train_default=False)\n"
+        "assert (r.model_version, r.classified, r.skipped) == ('v1', 0, None), r"
+    )
+    assert _loaded_after(code) == []
