@@ -56,16 +56,7 @@ def test_batches_cover_every_source_once() -> None:
 def test_collected_outcomes_are_stored_once_they_hold_enough_items() -> None:
     from techwatch.ingest import store_due
 
-    def outcome(items: int) -> SourceOutcome:
-        item = ParsedItem("s", "i", None, None, "title", "text", "", None, None)
-        return SourceOutcome(
-            source_id="s",
-            status="ok",
-            started_at=datetime(2026, 1, 1, tzinfo=UTC),
-            duration_s=0.0,
-            items=(item,) * items,
-        )
-
+    outcome = _with_items
     assert not store_due([], 3), "nothing collected"
     assert not store_due([outcome(0)] * 500, 3), "not-modified sources wait for the last write"
     assert not store_due([outcome(1), outcome(1)], 3)
