@@ -23,7 +23,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feedgen import start_feed_server
+from feedgen import add_workload_arguments, start_feed_server
 from sampling import ProcessSampler
 
 from techwatch.collect import collect_batch
@@ -45,11 +45,7 @@ def _run(sources, states, settings, batch_size: int, workers: int, exclude: set[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=500)
-    parser.add_argument("--entries", type=int, default=30)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--latency-ms", type=float, nargs=2, default=(20.0, 50.0))
-    parser.add_argument("--batch-size", type=int, default=100)
+    add_workload_arguments(parser)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--early-forkserver",

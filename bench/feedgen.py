@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import random
 from datetime import UTC, datetime, timedelta
@@ -111,3 +112,12 @@ def _serve_forever(feeds: int, entries: int, latency: tuple[float, float], port_
         port_q.put(base_url)
         while True:
             time.sleep(3600)
+
+
+def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
+    """The served workload of issue 2's benchmark, the same options for every feed bench."""
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--entries", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--latency-ms", type=float, nargs=2, default=(20.0, 50.0))
+    parser.add_argument("--batch-size", type=int, default=100)

@@ -29,7 +29,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feedgen import sources_yaml, start_feed_server
+from feedgen import add_workload_arguments, sources_yaml, start_feed_server
 from sampling import ProcessSampler
 
 
@@ -103,12 +103,8 @@ def _reader_update(base_url: str, feeds: int, workdir: Path, workers: int) -> fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=500)
-    parser.add_argument("--entries", type=int, default=30)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--latency-ms", type=float, nargs=2, default=(20.0, 50.0))
+    add_workload_arguments(parser)
     parser.add_argument("--reader-workers", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--models", type=Path, default=None)
