@@ -1,10 +1,10 @@
 """Collect-stage benchmark: fetch + parse of N feeds x M entries served with latency from 127.0.0.1.
 
-Runs only `techwatch.collect.collect_batch`, in batches as the ingestion flow does, without
-Prefect or the store: a first run (every feed new, fresh parse workers) and an unchanged run
-(every feed answers 304). CPU counts this process and its parse workers, not the feed server.
-Figures are absolute; compare them with a run of the same script on the base tree under the
-same load (`uptime` is printed next to them).
+Runs only `techwatch.collect.Collector`, in batches through one client as the ingestion flow
+does, without Prefect or the store: a first run (every feed new, fresh parse workers) and an
+unchanged run (every feed answers 304). CPU counts this process and its parse workers, not the
+feed server. Figures are absolute; compare them with a run of the same script on the base tree
+under the same load (`uptime` is printed next to them).
 
     .venv/bin/python bench/collect_bench.py [--feeds 500] [--entries 30] [--concurrency 50]
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from feedgen import add_workload_arguments, start_feed_server
 from sampling import ProcessSampler
 
-from techwatch.collect import collect_batch
+from techwatch.collect import Collector
 from techwatch.parse.pool import ParsePool
 from techwatch.types import FetchSettings, Source, SourceState
 
@@ -35,10 +35,13 @@ def _run(sources, states, settings, batch_size: int, workers: int, exclude: set[
     outcomes = []
     with ProcessSampler(exclude) as cpu:
         t0 = time.perf_counter()
-        with ParsePool(workers, settings.parse_timeout_s) as pool:
+        with (
+            ParsePool(workers, settings.parse_timeout_s) as pool,
+            Collector(settings, pool) as collector,
+        ):
             for start in range(0, len(sources), batch_size):
                 batch = sources[start : start + batch_size]
-                outcomes += collect_batch(batch, states, settings, pool)
+                outcomes += collector.collect(batch, states)
         wall = time.perf_counter() - t0
     return wall, cpu, outcomes
 
