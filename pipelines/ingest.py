@@ -173,24 +173,28 @@ def ingest_flow(
         # The search index is DuckDB's work on its own connection: it runs on the core the
         # parse workers leave idle, beside the Python of the stages below (disjoint tables).
         indexing = index_search.submit(db_path)
-        t = time.perf_counter()
-        stories = group_stories(db_path, datetime.now(UTC))
-        stage["stories"] = time.perf_counter() - t
-        t = time.perf_counter()
-        enrich(db_path, started)
-        stage["enrich"] = time.perf_counter() - t
-        t = time.perf_counter()
-        models = models_path or db_path.parent / "models"
-        classification = classify_items(db_path, models, started, kind == "demo")
-        stage["classify"] = time.perf_counter() - t
-        if classification["skipped"]:
-            logger.warning(classification["skipped"])
-        t = time.perf_counter()
-        scoring = score_clients(db_path, clients_path, started)
-        stage["score"] = time.perf_counter() - t
-        t = time.perf_counter()
-        indexing.result()
-        stage["search_index_wait"] = time.perf_counter() - t
+        try:
+            t = time.perf_counter()
+            stories = group_stories(db_path, datetime.now(UTC))
+            stage["stories"] = time.perf_counter() - t
+            t = time.perf_counter()
+            enrich(db_path, started)
+            stage["enrich"] = time.perf_counter() - t
+            t = time.perf_counter()
+            models = models_path or db_path.parent / "models"
+            classification = classify_items(db_path, models, started, kind == "demo")
+            stage["classify"] = time.perf_counter() - t
+            if classification["skipped"]:
+                logger.warning(classification["skipped"])
+            t = time.perf_counter()
+            scoring = score_clients(db_path, clients_path, started)
+            stage["score"] = time.perf_counter() - t
+            t = time.perf_counter()
+            indexing.result()
+            stage["search_index_wait"] = time.perf_counter() - t
+        finally:
+            # A failing stage must not leave the run lock while the index still writes.
+            indexing.wait()
 
         t = time.perf_counter()
         by_language = count_new_by_language(db_path, started)

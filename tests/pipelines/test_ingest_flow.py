@@ -99,3 +99,42 @@ def test_a_second_overlapping_run_is_refused(tmp_path: Path) -> None:
         with run_lock(lock_path_for(db)), pytest.raises(RunInProgressError):
             ingest_flow(sources_path=sources, db_path=db, kind="test")
     assert not db.exists(), "the refused run wrote nothing"
+
+
+def test_a_failing_stage_keeps_the_run_lock_until_the_search_index_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index runs beside the later stages: if one raises, the flow must wait for the index
+    inside the lock, or a second run could start while the first one still writes."""
+    import fcntl
+    import os
+    import time
+
+    from techwatch import ingest
+
+    db = tmp_path / "techwatch.duckdb"
+    lock_held_at_index_end: list[bool] = []
+    real_index = ingest.index_search
+
+    def slow_index(db_path: Path) -> None:
+        time.sleep(1.0)  # longer than the failing stories stage takes to raise
+        real_index(db_path)
+        fd = os.open(lock_path_for(db), os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock_held_at_index_end.append(False)
+        except BlockingIOError:
+            lock_held_at_index_end.append(True)
+        finally:
+            os.close(fd)
+
+    def broken_stories(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("stories stage broke")
+
+    monkeypatch.setattr(ingest, "index_search", slow_index)
+    monkeypatch.setattr("pipelines.ingest.group_pending", broken_stories)
+    with serve(demo_site()) as base_url:
+        sources = write_demo_sources(tmp_path / "sources.yml", base_url)
+        with pytest.raises(RuntimeError, match="stories stage broke"):
+            ingest_flow(sources_path=sources, db_path=db, kind="test")
+    assert lock_held_at_index_end == [True]
