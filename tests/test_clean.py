@@ -11,7 +11,7 @@ from typing import Any
 import feedparser
 import pytest
 from bs4 import BeautifulSoup
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from techwatch import clean
@@ -20,6 +20,7 @@ from techwatch.clean import (
     MAX_NESTING,
     canonical_url,
     detect_language,
+    detect_languages,
     html_to_line,
     html_to_text,
     markup_to_text,
@@ -219,6 +220,96 @@ def test_sanitizing_twice_changes_nothing(fragment: str) -> None:
     _assert_safe_dom(once)
 
 
+def _sanitize_checked(fragment: str, base: str | None) -> str:
+    """sanitize_html as it was before stable fragments skipped the check: clean, then clean
+    again until the output stops changing."""
+    if not fragment:
+        return ""
+    cleaner = clean._cleaner(base)
+    return clean._clean_until_stable(cleaner, cleaner.clean(strip_controls(fragment)).strip())
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        '<a href="x">1<marquee><a href="y">2</a></marquee></a>',  # a scope the cleaner removes
+        "<ul><li>1<article><li>2</li></article></li></ul>",  # a special element it removes
+        "<p>1<marquee><div>2</div></marquee></p>",
+        "<pre>\n\nx</pre>",  # the first newline of a <pre> is dropped at every parse
+        '<a href="javascript:x()"><table><p><a href="javascript:x()">',  # found by hypothesis
+    ],
+)
+def test_fragments_whose_first_clean_is_not_stable_take_the_checked_path(fragment: str) -> None:
+    cleaner = clean._cleaner(BASE)
+    once = cleaner.clean(fragment).strip()
+    assert cleaner.clean(once).strip() != once  # the reason for the check
+    assert not clean._only_stable_tags(fragment)
+    assert sanitize_html(fragment, BASE) == _sanitize_checked(fragment, BASE)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "stable"),
+    [
+        ('<P CLASS="x">a <EM>b</em><br/><img src="y.png"></P>', True),
+        ("x < y &amp; <!-- a comment --> z", True),
+        ("<b\u00a0x>1</b\u00a0x>", False),  # one unknown name, not <b>: HTML spaces only
+        ("<b\u212a>1</b\u212a>", False),  # non-ASCII names never pass for ASCII ones
+        ("<p>1<font>2</font></p>", False),
+        ("<td>1</td>", False),
+        ("<\x00marquee>", False),  # sanitize_html checks after control characters go
+    ],
+)
+def test_only_stable_tags_reads_tag_names_as_the_tokenizer_does(
+    fragment: str, stable: bool
+) -> None:
+    assert clean._only_stable_tags(strip_controls(fragment)) is stable
+
+
+@st.composite
+def stable_tag_soups(draw: st.DrawFn) -> str:
+    """Misnested, unclosed and stray tags, all of them stable ones, with hostile attributes
+    and text: the fragments sanitize_html cleans once."""
+    names = sorted(clean._STABLE_TAGS)
+    attrs = st.sampled_from(
+        [
+            "",
+            'href="/rel?x=1&amp;y=2"',
+            'href="javascript:alert(1)"',
+            'src="a b.png"',
+            'title="<td> &quot;x&quot;"',
+            "onclick=x() class=y",
+            'cite="https://example.ch/q"',
+        ]
+    )
+    texts = st.text(alphabet=st.sampled_from(list("ab <>&;\"'\n\r\x00\u00a0é")), max_size=6)
+    parts = []
+    for _ in range(draw(st.integers(1, 12))):
+        name = draw(st.sampled_from(names))
+        if draw(st.booleans()):
+            name = name.upper()
+        kind = draw(st.sampled_from(["open", "close", "both"]))
+        attr = draw(attrs)
+        if kind in ("open", "both"):
+            parts.append(f"<{name} {attr}>")
+        parts.append(draw(texts))
+        if kind in ("close", "both"):
+            parts.append(f"</{name}>")
+    return "".join(parts)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fragment=stable_tag_soups(), base=st.sampled_from([BASE, None]))
+@example(fragment="<b><b><b><b>x<p>y</b>z<a href=1>w<div><a href=2>v</p>", base=BASE)
+@example(fragment="<ul><li>1<blockquote><li>2<h1><b><h2>3</ul><dd>4<dl><dt>5", base=BASE)
+def test_stable_fragments_cleaned_once_give_what_the_checked_path_gives(
+    fragment: str, base: str | None
+) -> None:
+    assume(clean._only_stable_tags(strip_controls(fragment)))  # text may glue on a name
+    once = sanitize_html(fragment, base)
+    assert once == _sanitize_checked(fragment, base)
+    assert sanitize_html(once, base) == once
+
+
 def test_too_deeply_nested_catches_nesting_bombs_but_not_sloppy_html() -> None:
     assert too_deeply_nested("<div>" * (3 * MAX_NESTING) + "x")
     assert too_deeply_nested("<blockquote><ul>" * (MAX_NESTING + 1))
@@ -378,6 +469,49 @@ def test_the_widened_language_model_scores_exactly_as_py3langid_does(text: str) 
 
     stock = _stock_identifier(LanguageIdentifier, MODEL_FILE)
     assert clean._identifier().rank(text) == stock.rank(text)
+
+
+def test_detect_languages_answers_as_detect_language_does_per_text() -> None:
+    texts = [
+        "Une vulnérabilité critique permet à un attaquant distant d'exécuter du code arbitraire.",
+        "Patch now",
+        "Eine kritische Sicherheitslücke erlaubt es Angreifern, beliebigen Code auszuführen.",
+        "",
+        "A critical vulnerability lets a remote attacker run arbitrary code on the routers.",
+    ]
+    assert detect_languages(texts) == ["fr", None, "de", None, "en"]
+    assert detect_languages(texts) == [detect_language(t) for t in texts]
+    assert detect_languages([]) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.text(min_size=0, max_size=400), max_size=8))
+@example(texts=["HELLO WORLD, AN UPPER-CASE TITLE\nthen the body", "a", "\ud800 é" * 50])
+def test_batched_scores_are_bit_identical_to_py3langid_per_text(texts: list[str]) -> None:
+    """Language and confidence exactly as classify() gives them, whatever the batch holds:
+    the windowed DFA walk finds the same features, and each dot product sums in the same order."""
+    identifier = clean._identifier()
+    expected = [identifier.classify(text) for text in texts]
+    assert clean._batch_scores(identifier, texts) == expected
+
+
+def test_no_dfa_state_stands_for_more_bytes_than_the_window() -> None:
+    """The windowed walk is exact only if every state is reached within _STATE_BYTES bytes of
+    the start state (its depth is the length of the feature prefix it stands for)."""
+    import numpy as np
+
+    transitions, rows, _ = clean._scanner_tables()
+    depth = np.full(rows.size, -1)
+    depth[0] = 0
+    frontier = np.array([0])
+    level = 0
+    while frontier.size:
+        reached = np.unique(transitions[(rows[frontier][:, None] + np.arange(256)).ravel()])
+        frontier = reached[depth[reached] < 0]
+        level += 1
+        depth[frontier] = level
+    assert depth.min() == 0
+    assert depth.max() == clean._STATE_BYTES
 
 
 @lru_cache(maxsize=1)

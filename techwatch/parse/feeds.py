@@ -15,6 +15,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -22,7 +23,7 @@ import feedparser
 
 from techwatch.clean import (
     canonical_url,
-    detect_language,
+    detect_languages,
     html_to_line,
     html_to_text,
     markup_to_text,
@@ -102,7 +103,7 @@ def parse_feed(
     entries = parsed.entries[:MAX_ENTRIES]
     shared = _shared_links(entries, url)
     items = [_parse_entry(source_id, e, url, feed_language, now, shared) for e in entries]
-    unique = dedupe_within_feed(items)
+    unique = _detect_missing_languages(dedupe_within_feed(items))
     warnings = _warnings(
         parsed, total=len(parsed.entries), dropped=len(items) - len(unique), entities=removed
     )
@@ -279,7 +280,6 @@ def _parse_entry(
         normalize_language(_plain_get(detail, "language"))
         or normalize_language(_plain_get(_get(entry, "title_detail"), "language"))
         or feed_language
-        or detect_language(f"{title}\n{text}")
     )
     return ParsedItem(
         source_id=source_id,
@@ -295,6 +295,23 @@ def _parse_entry(
         cves=find_cves(f"{title}\n{text}"),
         content_hash=content_hash(title, text),
     )
+
+
+def _detect_missing_languages(items: tuple[ParsedItem, ...]) -> tuple[ParsedItem, ...]:
+    """Items whose entry and feed declare no language get the detected one (or stay None).
+
+    Detection runs once for all of them, after de-duplication: together it costs a fraction
+    of one call per entry (techwatch.clean.detect_languages), and dropped duplicates cost none.
+    """
+    pending = [n for n, item in enumerate(items) if item.language is None]
+    if not pending:
+        return items
+    detected = detect_languages([f"{items[n].title}\n{items[n].text}" for n in pending])
+    updated = list(items)
+    for n, language in zip(pending, detected, strict=True):
+        if language is not None:
+            updated[n] = replace(items[n], language=language)
+    return tuple(updated)
 
 
 def _entry_id(entry: Mapping[str, Any]) -> str:
