@@ -10,7 +10,9 @@ bookkeeping). A full search-index rebuild is timed apart (`fts_s`), for comparis
 files are then imported again into the same store (`second_*`: files stored before are
 skipped), and the CPU seconds of the process (parent and its DuckDB threads) and of its parse
 workers (sampled with psutil every 0.05 s: forkserver children that rusage never reports) are
-given next to the wall-clock ones, as the machine is shared.
+given next to the wall-clock ones, as the machine is shared. `digest` sums up what the first
+import stored (items, facts, CVE rows, products, mentions, stories...; not the times nor the
+run bookkeeping): a change meant to be faster only must leave it as it was on main.
 
     .venv/bin/python bench/import_bench.py [--realdata PATH] [--repeat 1] [--per-source] [--json]
 
@@ -20,6 +22,7 @@ Skips (exit 0, a message on stderr) when the real-data folder is absent.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -36,6 +39,7 @@ from sampling import ProcessSampler
 from techwatch.config import SourcesConfig, load_sources
 from techwatch.importer import ImportReport, import_files, import_sources
 from techwatch.storage import open_reader, open_writer
+from techwatch.storage.connection import connect
 
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("TECHWATCH_REALDATA", REPO.parent / "shared" / "realdata"))
@@ -48,6 +52,39 @@ SOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("csaf", "csaf", ("csaf-cisa/*-2024/*.json", "csaf/*.json")),
     ("osv", "osv", ("osv-golang-vulndb/*.json", "osv-misc/*.json")),
 )
+
+
+#: Tables of run bookkeeping (times, file paths, parser fingerprint), left out of the digest.
+BOOKKEEPING = frozenset({"runs", "run_sources", "imported_files", "schema_migrations"})
+
+
+def store_digest(db: Path) -> str:
+    """A digest of every stored table but BOOKKEEPING, rows sorted, without the columns that
+    hold times (TIMESTAMP, DATE columns are kept) or run ids."""
+    digest = hashlib.sha256()
+    conn = connect(db, read_only=True, wait_s=5)
+    try:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_type = 'BASE TABLE' ORDER BY 1"
+        ).fetchall()
+        for (table,) in tables:
+            if table in BOOKKEEPING:
+                continue
+            columns = conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+                "AND table_name = $t AND data_type NOT LIKE 'TIMESTAMP%' "
+                "AND column_name NOT LIKE '%run_id%' ORDER BY ordinal_position",
+                {"t": table},
+            ).fetchall()
+            selected = ", ".join(f'"{c}"' for (c,) in columns)
+            rows = conn.execute(f'SELECT {selected} FROM "{table}"').fetchall()
+            digest.update(f"{table}:{len(rows)}\n".encode())
+            for row in sorted(map(repr, rows)):
+                digest.update(row.encode())
+    finally:
+        conn.close()
+    return digest.hexdigest()[:16]
 
 
 def sources_yaml() -> str:
@@ -81,6 +118,7 @@ def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, o
         stages.update(report.stage_seconds)
     total = time.perf_counter() - t0
     stages["other"] = total - sum(stages.values())
+    digest = store_digest(db)
     t, cpu0 = time.perf_counter(), time.process_time()
     again = _import(db, config, groups, per_source=per_source)
     second, second_cpu = time.perf_counter() - t, time.process_time() - cpu0
@@ -108,6 +146,7 @@ def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, o
         "second_skipped": sum(r.unchanged_files for r in again),
         "second_new_or_updated": sum(r.new_items + r.updated_items for r in again),
         "fts_s": round(fts, 2),
+        "digest": digest,
         "load": os.getloadavg()[0],
     }
 

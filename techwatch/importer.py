@@ -8,7 +8,8 @@ budget guards against hostile files); writes go through the one writer under the
 A bulk import is shaped for throughput: one writer session with a transaction per
 BATCH_ITEMS items (committed batches survive an interruption), files parsed while the previous
 ones are stored, and enrichment, story grouping and the search index done once, at the end,
-side by side: the idle parse workers compute the CVE rows, a second connection indexes.
+side by side: the idle parse workers compute the CVE rows and the product mentions while
+the parent groups stories, and a second connection indexes.
 Each stored file is recorded with the digest of its bytes and of the parser code: the same
 file imported again for the same source is skipped, unparsed (`reparse=True` reads it anyway).
 """
@@ -27,10 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from techwatch.config import SourcesConfig
-from techwatch.enrich.refresh import refresh_with
+from techwatch.enrich.refresh import begin_refresh
 from techwatch.errors import ConfigError, ParseError
 from techwatch.ingest import new_run_id
-from techwatch.parse.pool import ParsePool
+from techwatch.parse.pool import ParsePool, start_forkserver
 from techwatch.parse.registry import parsers_fingerprint
 from techwatch.report import merge_stats
 from techwatch.runlock import lock_path_for, run_lock
@@ -137,6 +138,9 @@ def import_sources(
     jobs = [
         (find_source(config, sid), path) for sid, paths in groups for path in files_under(paths)
     ]
+    # The workers' forkserver imports the parsers (~0.5 s of CPU) while this process opens
+    # the store and reads the first files, instead of holding up the first file handed over.
+    start_forkserver(language_model=_detects_languages(jobs))
     with _collecting_less():
         return _import(
             db_path, config, jobs, groups, started=now or datetime.now(UTC), reparse=reparse
@@ -167,7 +171,7 @@ def _import(
             ParsePool(
                 settings.parse_workers,
                 settings.parse_timeout_s,
-                language_model=any(s.kind in LANGUAGE_KINDS for s, _ in jobs),
+                language_model=_detects_languages(jobs),
             ) as pool,
             ThreadPoolExecutor(1, thread_name_prefix="search-index") as side,
         ):
@@ -176,12 +180,15 @@ def _import(
             # The search index is DuckDB's work, on its own connection: it runs beside the
             # Python of enrichment and grouping (their tables and its tables are disjoint).
             indexing = side.submit(_index_search, db_path)
-            t = time.perf_counter()  # the idle workers compute CVE rows meanwhile
-            enriched = refresh_with(writer, since=written_since, offload=pool)
+            t = time.perf_counter()  # the idle workers compute CVE rows and mentions...
+            enriching = begin_refresh(writer, since=written_since, offload=pool)
             stages["enrich"] = time.perf_counter() - t
-            t = time.perf_counter()
+            t = time.perf_counter()  # ...while this process groups stories
             grouped = group_with(writer, now=datetime.now(UTC))
             stages["stories"] = time.perf_counter() - t
+            t = time.perf_counter()
+            enriched = enriching.finish()
+            stages["enrich"] += time.perf_counter() - t
             t = time.perf_counter()
             indexing.result()
         stats = merge_stats(tally.parts)
@@ -207,6 +214,11 @@ def _import(
         )
     stages["close"] = time.perf_counter() - t  # with the checkpoint of the writer's close
     return replace(report, stage_seconds={k: round(v, 3) for k, v in stages.items()})
+
+
+def _detects_languages(jobs: Sequence[tuple[Source, Path]]) -> bool:
+    """Whether the workers need the language model (LANGUAGE_KINDS) for these files."""
+    return any(source.kind in LANGUAGE_KINDS for source, _ in jobs)
 
 
 @dataclass(slots=True)

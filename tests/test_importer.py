@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from techwatch import importer
@@ -292,7 +293,9 @@ def test_a_real_import_is_stable_and_its_enrichment_equals_a_full_refresh(
 ) -> None:
     """Invariants of the fast paths: a second import skips every file and changes nothing;
     reparsing finds every item unchanged (stable content hashes); the CVE table built
-    incrementally by the import is the one a full refresh rebuilds from every item."""
+    incrementally by the import is the one a full refresh rebuilds from every item, and the
+    product mentions it recognised in its workers (beside story grouping) are those a full
+    refresh in one process finds from the same, freshly learnt, dictionary."""
     from techwatch.enrich.refresh import refresh
     from techwatch.storage.connection import connect
 
@@ -319,8 +322,10 @@ def test_a_real_import_is_stable_and_its_enrichment_equals_a_full_refresh(
         finally:
             conn.close()
 
+    mentions_sql = "SELECT * FROM item_products ORDER BY ALL"
     incremental = table(cves_sql)
-    assert len(incremental) > 1000
+    mentioned = table(mentions_sql)
+    assert len(incremental) > 1000 and len(mentioned) > 1000
 
     again = import_sources(db, config, groups)
     assert (again.parsed, again.unchanged_files, again.new_items) == (0, first.files, 0)
@@ -329,6 +334,10 @@ def test_a_real_import_is_stable_and_its_enrichment_equals_a_full_refresh(
 
     refresh(db, since=None)
     assert table(cves_sql) == incremental
+    with duckdb.connect(str(db)) as conn:  # learnt again from nothing, as the import did
+        conn.execute("DELETE FROM products")
+    refresh(db, since=None)
+    assert table(mentions_sql) == mentioned
 
 
 def test_a_feed_file_is_imported_with_its_language_detected(home: Path) -> None:

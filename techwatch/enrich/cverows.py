@@ -32,7 +32,7 @@ def cve_rows(
     cve_ids: Sequence[str],
     facts: pa.Table,
     lists: pa.Table,
-    seen: Iterable[tuple[str, str, str, datetime]],
+    seen: pa.Table,
     names: Mapping[tuple[str, str], tuple[str, str]],
     now: datetime,
     schema: pa.Schema,
@@ -40,7 +40,8 @@ def cve_rows(
     """The CVE rows of one chunk from its stored inputs (Enrichment.cve_inputs), as the
     table of `schema` that `save` takes: pure, and small to send back from a worker."""
     facts_list = facts_from_table(facts, lists)
-    return cves_table(cve_records(cve_ids, facts_list, seen, display_from(names)), now, schema)
+    mentions = mentions_from_table(seen)
+    return cves_table(cve_records(cve_ids, facts_list, mentions, display_from(names)), now, schema)
 
 
 def offloaded_cve_rows(*inputs: Any) -> pa.Table:
@@ -70,6 +71,21 @@ def cve_records(
     memo: ProductsMemo = {}
     records = (aggregate(c, by_cve.get(c, []), seen.get(c, []), display, memo) for c in cve_ids)
     return [r for r in records if r is not None]
+
+
+def mentions_from_table(table: pa.Table) -> list[tuple[str, str, str, datetime]]:
+    """The stored mentions of CVEs (see storage.cves.cve_mentions: first seen as naive UTC)
+    as (CVE, item id, source id, first seen in UTC) tuples."""
+    first_seen = table.column("first_seen").cast(pa.timestamp("us", tz="UTC"))
+    return list(
+        zip(
+            _pylist(table, "cve_id"),
+            _pylist(table, "item_id"),
+            _pylist(table, "source_id"),
+            _pylist(pa.table({"first_seen": first_seen}), "first_seen"),
+            strict=True,
+        )
+    )
 
 
 def facts_from_table(table: pa.Table, lists: pa.Table) -> list[CveFact]:

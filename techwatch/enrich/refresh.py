@@ -3,24 +3,29 @@
 For the items the run wrote: learn the products their advisories state, recognise vendors
 and products in their title and text, then rebuild the CVE rows they touch (the CVEs they
 name now or named before they changed). `since=None` does it for every item, after an
-upgrade or when the alias table changed.
+upgrade or when the alias table changed. An import splits it (`begin_refresh`, then
+`PendingRefresh.finish`) to group stories while its workers compute the rows.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import pyarrow as pa
 
 from techwatch.enrich.cverows import cve_rows, cves_table, offloaded_cve_rows
-from techwatch.enrich.names import canonical_pairs
+from techwatch.enrich.mentions import (
+    item_mentions,
+    mentions_table,
+    offloaded_mentions,
+    stated_mentions,
+)
 from techwatch.enrich.products import MAX_TEXT_CHARS, Dictionary, Entry, Mention, learn, merge
 from techwatch.ingest import batches
 from techwatch.storage import Writer, open_writer
@@ -29,8 +34,11 @@ from techwatch.storage import cves as store
 #: Items whose texts are in memory at once; CVEs aggregated per read.
 ITEM_CHUNK: Final = 2_000
 CVE_CHUNK: Final = 20_000
-#: Chunks of CVE rows computed at once (in an offload's workers): bounds their inputs in memory.
+#: Chunks of CVE rows, and of mentions, computed at once (in an offload's workers): bounds
+#: their inputs in memory.
 IN_FLIGHT: Final = 2
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,79 +80,162 @@ def refresh_with(
     """`refresh` through an open writer: an import enriches through the connection that
     stored its batches, so that the file is checkpointed once, when the import closes it.
 
-    With `offload`, the CVE rows are computed there while this process recognises products
-    in the items' texts (the two need only the learnt dictionary entries in common).
+    With `offload`, the CVE rows and the items' mentions are computed there (the two need
+    only the learnt dictionary entries in common).
     """
+    return begin_refresh(writer, since=since, now=now, offload=offload).finish()
+
+
+def begin_refresh(
+    writer: Writer,
+    *,
+    since: datetime | None,
+    now: datetime | None = None,
+    offload: Offload | None = None,
+) -> PendingRefresh:
+    """Learn the dictionary, read the inputs and hand the first chunks to `offload`;
+    `finish` awaits them and saves. In between the writer is free: the import groups
+    stories meanwhile, its Python running while the workers compute (grouping reads neither
+    CVE rows nor mentions and writes nothing a refresh reads). Without `offload` each chunk
+    is computed as it is handed out."""
     now = now or datetime.now(UTC)
     t0 = time.perf_counter()
-    stages: dict[str, float] = {}
     data = writer.enrichment()
     item_ids = data.changed_items(since)
     if since is not None and not item_ids:  # an unchanged night: nothing to learn or redo
-        return RefreshReport(0, 0, 0, 0, 0, round(time.perf_counter() - t0, 3))
+        return PendingRefresh(None, t0)
     known = [_entry(row) for row in data.products()]
-
-    t = time.perf_counter()
     statements = data.statements(item_ids)
     entries, learnt = _learn(statements, known)
-    cve_ids = data.cves_of(None if since is None else item_ids)
-    names = {e.key: (e.vendor, e.product) for e in entries}
-    chunks = batches(cve_ids, CVE_CHUNK)
-    pending = [_cve_chunk(data, chunk, names, now, offload) for chunk in chunks[:IN_FLIGHT]]
-    mentions = _recognise(data, item_ids, entries, statements)
-    stages["products"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    tables: list[pa.Table] = []
-    for chunk in chunks[IN_FLIGHT:]:  # the next chunk goes out before one is awaited
-        pending.append(_cve_chunk(data, chunk, names, now, offload))
-        tables.append(pending.pop(0).result())
-    tables.extend(future.result() for future in pending)
-    cves = pa.concat_tables(tables) if tables else cves_table([], now, store.CVES)
-    stages["cves"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    data.save(
-        item_ids=item_ids,
-        products=_products_table(learnt),
-        mentions=_mentions_table(mentions.rows),
-        cve_ids=cve_ids,
-        cves=cves,
-        now=now,
+    work = _Work(
+        data,
+        item_ids,
+        data.cves_of(None if since is None else item_ids),
+        tuple(entries),
+        {e.key: (e.vendor, e.product) for e in entries},
+        learnt,
+        stated_mentions(statements),
+        now,
+        offload,
     )
-    stages["save"] = time.perf_counter() - t
-    return RefreshReport(
-        items=len(item_ids),
-        mentions=len(mentions.rows),
-        products_learnt=len(learnt),
-        dictionary_terms=len(mentions.dictionary),
-        cves=cves.num_rows,
-        seconds=round(time.perf_counter() - t0, 3),
-        stage_seconds={k: round(v, 3) for k, v in stages.items()},
-    )
+    return PendingRefresh(work, t0)
 
 
-def _cve_chunk(
-    data: store.Enrichment,
-    chunk: Sequence[str],
-    names: Mapping[tuple[str, str], tuple[str, str]],
-    now: datetime,
-    offload: Offload | None,
-) -> Future[pa.Table]:
-    """One chunk's CVE rows: computed in `offload` when given (enrich.cverows, which a worker
-    imports without the store), else here (a done future)."""
-    inputs = (chunk, *data.cve_inputs(chunk), names, now, store.CVES)
-    if offload is not None:
-        return offload.call(offloaded_cve_rows, *inputs)
-    done: Future[pa.Table] = Future()
-    done.set_result(cve_rows(*inputs))
+@dataclass(slots=True)
+class _Work:
+    """A refresh's inputs, and how it computes one chunk of CVE rows or of mentions."""
+
+    data: store.Enrichment
+    item_ids: list[str]
+    cve_ids: list[str]
+    entries: tuple[Entry, ...]
+    names: dict[tuple[str, str], tuple[str, str]]  # canonical key -> the spelling shown
+    learnt: list[Entry]
+    stated: dict[str, list[Mention]]
+    now: datetime
+    offload: Offload | None
+    dictionary: Dictionary | None = None  # built in this process when nothing is offloaded
+
+    def cve_chunk(self, chunk: Sequence[str]) -> Future[pa.Table]:
+        """One chunk's CVE rows: in the offload (enrich.cverows, which a worker imports
+        without the store), else here (a done future)."""
+        inputs = (chunk, *self.data.cve_inputs(chunk), self.names, self.now, store.CVES)
+        if self.offload is not None:
+            return self.offload.call(offloaded_cve_rows, *inputs)
+        return _done(cve_rows(*inputs))
+
+    def mentions_chunk(self, item_ids: Sequence[str]) -> Future[tuple[pa.Table, int]]:
+        """One chunk of items' mentions, with the dictionary's number of terms: in the
+        offload (enrich.mentions), else here."""
+        texts = [
+            row for rows in self.data.texts(item_ids, MAX_TEXT_CHARS, ITEM_CHUNK) for row in rows
+        ]
+        stated = {i: self.stated[i] for i in item_ids if i in self.stated}
+        if self.offload is not None:
+            return self.offload.call(
+                offloaded_mentions, self.entries, texts, stated, store.MENTIONS
+            )
+        if self.dictionary is None:
+            self.dictionary = Dictionary(self.entries)
+        rows = item_mentions(self.dictionary, texts, stated)
+        return _done((mentions_table(rows, store.MENTIONS), len(self.dictionary)))
+
+
+class PendingRefresh:
+    """A refresh under way: up to IN_FLIGHT chunks of CVE rows and as many of mentions are
+    out at once, which bounds their inputs and results in memory."""
+
+    def __init__(self, work: _Work | None, started: float) -> None:
+        self._work = work
+        self._t0 = started
+        self._stages: dict[str, float] = {}
+        self._cve_chunks = batches(work.cve_ids, CVE_CHUNK) if work else []
+        self._item_chunks = batches(work.item_ids, ITEM_CHUNK) if work else []
+        t = time.perf_counter()  # CVE rows go out first: they take longest
+        self._cves = [work.cve_chunk(c) for c in self._cve_chunks[:IN_FLIGHT]] if work else []
+        self._mentions = (
+            [work.mentions_chunk(c) for c in self._item_chunks[:IN_FLIGHT]] if work else []
+        )
+        self._stages["start"] = time.perf_counter() - t
+
+    def finish(self) -> RefreshReport:
+        """The remaining chunks, each going out before the oldest pending one is awaited;
+        then the dictionary, the mentions and the CVE rows saved at once."""
+        work = self._work
+        if work is None:
+            return RefreshReport(0, 0, 0, 0, 0, round(time.perf_counter() - self._t0, 3))
+        t = time.perf_counter()
+        found = _gather(self._mentions, self._item_chunks[IN_FLIGHT:], work.mentions_chunk)
+        mentions = pa.concat_tables(
+            [table for table, _ in found] or [mentions_table([], store.MENTIONS)]
+        )
+        self._stages["mentions"] = time.perf_counter() - t
+        t = time.perf_counter()
+        tables = _gather(self._cves, self._cve_chunks[IN_FLIGHT:], work.cve_chunk)
+        cves = pa.concat_tables(tables) if tables else cves_table([], work.now, store.CVES)
+        self._stages["cves"] = time.perf_counter() - t
+        t = time.perf_counter()
+        work.data.save(
+            item_ids=work.item_ids,
+            products=_products_table(work.learnt),
+            mentions=mentions,
+            cve_ids=work.cve_ids,
+            cves=cves,
+            now=work.now,
+        )
+        self._stages["save"] = time.perf_counter() - t
+        return RefreshReport(
+            items=len(work.item_ids),
+            mentions=mentions.num_rows,
+            products_learnt=len(work.learnt),
+            dictionary_terms=found[0][1] if found else len(Dictionary(work.entries)),
+            cves=cves.num_rows,
+            seconds=round(time.perf_counter() - self._t0, 3),
+            stage_seconds={k: round(v, 3) for k, v in self._stages.items()},
+        )
+
+
+def _gather(
+    pending: list[Future[T]],
+    rest: Sequence[Sequence[str]],
+    compute: Callable[[Sequence[str]], Future[T]],
+) -> list[T]:
+    """The results of the pending chunks, then of the rest, in order; each of the rest goes
+    out before the oldest pending one is awaited."""
+    results: list[T] = []
+    for chunk in rest:
+        pending.append(compute(chunk))
+        results.append(pending.pop(0).result())
+    results.extend(future.result() for future in pending)
+    pending.clear()
+    return results
+
+
+def _done(value: T) -> Future[T]:
+    """A future already holding `value`: a chunk computed in this process."""
+    done: Future[T] = Future()
+    done.set_result(value)
     return done
-
-
-@dataclass
-class _Recognised:
-    dictionary: Dictionary
-    rows: list[tuple[str, Mention]]
 
 
 def _learn(
@@ -160,47 +251,6 @@ def _learn(
             by_key[entry.key] = merged
             changed.append(merged)
     return list(by_key.values()), changed
-
-
-def _recognise(
-    data: store.Enrichment,
-    item_ids: Sequence[str],
-    entries: list[Entry],
-    statements: Iterable[tuple[str, str, str, bool]],
-) -> _Recognised:
-    """Recognise the dictionary's products in the items' texts, chunk by chunk, with what
-    their advisories state."""
-    dictionary = Dictionary(entries)
-    stated = stated_mentions(statements)
-    rows: list[tuple[str, Mention]] = []
-    for texts in data.texts(item_ids, MAX_TEXT_CHARS, ITEM_CHUNK):
-        rows.extend(item_mentions(dictionary, texts, stated))
-    return _Recognised(dictionary, rows)
-
-
-def stated_mentions(
-    statements: Iterable[tuple[str, str, str, bool]],
-) -> dict[str, list[Mention]]:
-    """Mentions (field "affected") of what each item's advisories state as affected."""
-    stated: dict[str, dict[tuple[str, str], Mention]] = defaultdict(dict)
-    for item_id, vendor, product, package in statements:
-        for name in canonical_pairs(vendor, product, package=package):
-            stated[item_id].setdefault(name, Mention(name[0], name[1], product, "affected"))
-    return {item_id: list(found.values()) for item_id, found in stated.items()}
-
-
-def item_mentions(
-    dictionary: Dictionary,
-    texts: Iterable[tuple[str, str, str]],
-    stated: dict[str, list[Mention]],
-) -> list[tuple[str, Mention]]:
-    """(item id, mention) for what each item names in its text and states as affected."""
-    rows: list[tuple[str, Mention]] = []
-    for item_id, title, text in texts:
-        found = dictionary.recognise([("title", title), ("text", text)])
-        rows.extend((item_id, m) for m in found)
-        rows.extend((item_id, m) for m in stated.get(item_id, ()))
-    return rows
 
 
 def _entry(row: dict[str, Any]) -> Entry:
@@ -220,14 +270,3 @@ def _products_table(entries: Sequence[Entry]) -> pa.Table:
         for e in entries
     ]
     return pa.Table.from_pylist(rows, schema=store.PRODUCTS)
-
-
-def _mentions_table(rows: Sequence[tuple[str, Mention]]) -> pa.Table:
-    columns: dict[str, list[str]] = {name: [] for name in store.MENTIONS.names}
-    for item_id, m in rows:
-        columns["item_id"].append(item_id)
-        columns["vendor"].append(m.vendor)
-        columns["product"].append(m.product)
-        columns["term"].append(m.term)
-        columns["field"].append(m.field)
-    return pa.table(columns, schema=store.MENTIONS)

@@ -1,5 +1,5 @@
-"""An import computes CVE rows in its parse workers (refresh_with's offload): the rows, mentions
-and dictionary must be those of a refresh done in one process."""
+"""An import computes CVE rows and product mentions in its parse workers (refresh_with's
+offload): the rows, mentions and dictionary must be those of a refresh done in one process."""
 
 from __future__ import annotations
 
@@ -68,11 +68,14 @@ def stored(tmp_path: Path) -> Path:
     return db
 
 
-@pytest.mark.parametrize("chunk", [2, 20_000])
+@pytest.mark.parametrize(("chunk", "items"), [(2, 1), (20_000, 2_000)])
 def test_cve_rows_computed_in_the_workers_equal_those_of_one_process(
-    stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+    stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, items: int
 ) -> None:
-    monkeypatch.setattr(refresh_module, "CVE_CHUNK", chunk)  # 2: chunks queue behind IN_FLIGHT
+    # Small chunks queue behind IN_FLIGHT, and the mentions of later item chunks are
+    # recognised by a worker's dictionary built for an earlier chunk.
+    monkeypatch.setattr(refresh_module, "CVE_CHUNK", chunk)
+    monkeypatch.setattr(refresh_module, "ITEM_CHUNK", items)
     offloaded = tmp_path / "offloaded.duckdb"
     shutil.copy(stored, offloaded)
     alone = refresh(stored, since=None, now=T0)
@@ -80,5 +83,6 @@ def test_cve_rows_computed_in_the_workers_equal_those_of_one_process(
         report = refresh_with(writer, since=None, now=T0, offload=pool)
     assert report.cves == alone.cves == 5
     assert (report.mentions, report.products_learnt) == (alone.mentions, alone.products_learnt)
+    assert report.dictionary_terms == alone.dictionary_terms > 0
     assert rows(offloaded) == rows(stored)
     assert len(rows(stored)[1]) > 0  # mentions were found, so the comparison says something

@@ -165,3 +165,17 @@ def test_the_dictionary_keeps_the_first_sighting_and_the_nicer_spelling(db: Path
 def test_a_refresh_of_an_empty_store_does_nothing(db: Path, since: datetime | None) -> None:
     report = refresh(db, since=since)
     assert (report.items, report.cves, report.mentions) == (0, 0, 0)
+
+
+def test_a_cve_is_first_and_last_seen_when_its_items_were(db: Path) -> None:
+    """The sightings cross from the store as naive UTC (storage.cves.cve_mentions) and come
+    back as the same instants, whatever the session's time zone."""
+    first, last = T0 + timedelta(hours=1, microseconds=7), T0 + timedelta(days=2)
+    write(db, advisory("a", "CVE-2024-0001", "FortiGate devices"), when=first)
+    write(db, mentioning("p1", "CVE-2024-0001 exploited", "CVE-2024-0001"), when=last)
+    refresh(db, since=None)
+    with open_reader(db) as reader:
+        row = reader.cve("CVE-2024-0001")
+    assert row is not None
+    assert (row["first_seen"], row["last_seen"]) == (first, last)
+    assert row["first_seen"].utcoffset() == timedelta(0)
