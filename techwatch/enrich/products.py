@@ -287,7 +287,10 @@ def _terms(entries: Iterable[Entry]) -> list[_Term]:
     vendors: dict[str, str] = {}
     makers: set[str] = set()  # vendors of products, not only of packages (ecosystems, owners)
     for entry in entries:
-        vendors.setdefault(fold_name(entry.vendor), entry.vendor)
+        # The nicest spelling of all its entries, whatever their order (a store's order is not
+        # the order an import learnt them in): its case decides how the vendor alone matches.
+        key = fold_name(entry.vendor)
+        vendors[key] = nicer(vendors[key], entry.vendor) if key in vendors else entry.vendor
         if not entry.package:
             makers.add(fold_name(entry.vendor))
         for spelling, term, needs_vendor in _product_terms(entry):

@@ -131,6 +131,24 @@ def test_a_package_stops_being_one_once_an_advisory_names_the_product() -> None:
     assert (merged.vendor, merged.package) == ("Grafana", False)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["qualcomm chipsets are affected", "Qualcomm patches its modems", "QUALCOMM Snapdragon"],
+)
+def test_recognition_does_not_depend_on_the_entries_order(text: str) -> None:
+    """A store returns its entries in another order than an import learnt them: a full
+    refresh must find the same mentions (the vendor's spelling, hence its case rule, was the
+    first entry's)."""
+    entries = [
+        Entry("qualcomm", "fastconnect", ("fastconnect",), package=False),
+        Entry("Qualcomm", "Snapdragon", ("Snapdragon",), package=False),
+    ]
+    fields = [("text", text)]
+    found = Dictionary(entries).recognise(fields)
+    assert found == Dictionary(entries[::-1]).recognise(fields)
+    assert {m.vendor for m in found if not m.product} <= {"Qualcomm"}
+
+
 def test_recognition_is_fast_on_a_large_dictionary() -> None:
     statements = [
         (f"Vendor{v}", f"Product{v}x{p} Suite", False) for v in range(500) for p in range(20)
