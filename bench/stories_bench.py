@@ -7,10 +7,25 @@ edited copies of recent stored items (the text path). Timed in the same process:
 - baseline: write_outcomes of the night's items (the store step grouping follows);
 - group_pending of the night against the store (the figure the issue asks for);
 - the first grouping of the whole store after the migration (the backlog), at two sizes, to see
-  how the cost grows with n (wall and CPU seconds, the small size best of three).
+  how the cost grows with n: medians of `--repeat` runs per size, the sizes alternated so both
+  see the same host load, wall and CPU seconds (all threads) with the 1-minute load.
+
+Which hot CVE an item names (`--hot-pool`):
+
+- sliding (default): the CVEs hot around the item's publication time, a window of HOT_WINDOW
+  CVEs that moves by one CVE per ITEMS_PER_HOT_CVE items of the generated span, the newest
+  items at the top of the pool (so a night and its store share their recent hot CVEs). Why the
+  default: in real data a CVE is hot for a few weeks, so a store that grows over time holds
+  more CVEs, not more mentions per CVE; ITEMS_PER_HOT_CVE = 4 keeps the items per hot CVE of
+  the former 20k backlog (20,000 items / 5,000 hot CVEs) at every size, a night included.
+- fixed: one pool of the HOT latest CVEs whatever the size and span (the workload of sessions
+  up to 8). The worst case: items per hot CVE grow with n, so the pairs of items naming the
+  same CVE (which grouping must compare, up to MAX_CVE_BUCKET per CVE) grow like n^2 and no
+  exact grouping can stay within n log n on it.
 
     .venv/bin/python bench/stories_bench.py [--stored 200000] [--new 20000] [--json]
-    .venv/bin/python bench/stories_bench.py --growth-only 20000   # 20k vs 200k items only
+    .venv/bin/python bench/stories_bench.py --growth-only 20000 --repeat 3   # 20k vs 200k
+    .venv/bin/python bench/stories_bench.py --growth-only 10000 --hot-pool fixed
 """
 
 from __future__ import annotations
@@ -18,12 +33,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,40 +62,98 @@ VOCABULARY = [
     for _ in range(20_000)
 ]
 CVE_POOL = 300_000
-HOT = 5_000
+HOT = 5_000  # the fixed pool: the HOT latest CVEs
+ITEMS_PER_HOT_CVE = 4  # sliding pool: one more hot CVE per 4 items (20,000 / HOT, see above)
+HOT_WINDOW = 500  # sliding pool: CVEs hot at one time (each for ~2,000 items of the span)
+HOT_POOLS = ("sliding", "fixed")
+MAX_CVE_BUCKET = 64  # grouping.MAX_CVE_BUCKET: pairs past it per CVE are not compared
 
 
-def make_items(n: int, start: int, days: float, rng: random.Random) -> list[ParsedItem]:
-    """`n` items numbered from `start`, published over the `days` before NOW."""
+def sliding_hot_cve(age: float, slot: float, n: int) -> int:
+    """The hot CVE of an item `age` (0 newest .. 1 oldest) into a span of `n` items: `slot`
+    (0..1) picks among the HOT_WINDOW CVEs hot then; the window starts at the top of the pool
+    for the newest items and moves down one CVE per ITEMS_PER_HOT_CVE items of the span."""
+    top = CVE_POOL - 1 - int(age * n / ITEMS_PER_HOT_CVE)
+    return top - int(slot * HOT_WINDOW)
+
+
+def make_items(
+    n: int,
+    start: int,
+    days: float,
+    rng: random.Random,
+    hot_pool: str = "sliding",
+    hot_named: Counter[int] | None = None,
+) -> list[ParsedItem]:
+    """`n` items numbered from `start`, published over the `days` before NOW; their hot CVEs
+    come from `hot_pool` (see the module docstring) and are counted in `hot_named` if given.
+    The fixed pool draws exactly as before the sliding one existed (same items per seed)."""
     found: list[ParsedItem] = []
     for k in range(start, start + n):
         draw = rng.random()
+        hot = False
+        slot = None
         if draw < 0.005:
             cves = rng.sample(range(CVE_POOL), rng.randint(40, 100))
         elif draw < 0.6:
             cves = rng.sample(range(CVE_POOL), rng.randint(1, 3))
-            if rng.random() < 0.33:
+            hot = rng.random() < 0.33
+            if hot and hot_pool == "fixed":
                 cves[0] = rng.randrange(CVE_POOL - HOT, CVE_POOL)
+            elif hot:
+                slot = rng.random()
         else:
             cves = []
         text = " ".join(rng.choices(VOCABULARY, k=60))
         source_id = f"src{rng.randrange(len(SOURCES))}"
+        title = " ".join(rng.choices(VOCABULARY, k=8))
+        age = rng.random()
+        if slot is not None:
+            cves[0] = sliding_hot_cve(age, slot, n)
+        if hot and hot_named is not None:
+            hot_named[cves[0]] += 1
         found.append(
             ParsedItem(
                 source_id=source_id,
                 identity=f"entry-{k}",
                 url=f"https://{source_id}.example/{k}",
                 canonical_url=f"https://{source_id}.example/{k}",
-                title=" ".join(rng.choices(VOCABULARY, k=8)),
+                title=title,
                 text=text,
                 html="",
-                published=NOW - timedelta(days=rng.random() * days),
+                published=NOW - timedelta(days=age * days),
                 language="en",
                 cves=tuple(sorted(f"CVE-2026-{c:06d}" for c in cves)),
                 content_hash=f"h{k}",
             )
         )
     return found
+
+
+def mention_figures(named: Counter[int] | Counter[str]) -> dict[str, float | int]:
+    """How crowded CVEs are: CVEs named, mean and max items per named CVE, and the pairs of
+    items naming the same CVE that grouping compares (at most MAX_CVE_BUCKET per CVE: each
+    item with the latest ones before it). Pairs per item growing with n is what makes a
+    workload quadratic whatever the grouping code does."""
+    counts = list(named.values())
+    pairs = sum(k * (k - 1) // 2 if k <= MAX_CVE_BUCKET else _capped_pairs(k) for k in counts)
+    return {
+        "cves": len(counts),
+        "items_per_cve": round(sum(counts) / len(counts), 2) if counts else 0.0,
+        "max_items_per_cve": max(counts, default=0),
+        "pairs": pairs,
+    }
+
+
+def _capped_pairs(k: int) -> int:
+    """Pairs compared among `k` items naming one CVE: the i-th with min(i, cap) earlier ones."""
+    cap = MAX_CVE_BUCKET
+    return cap * (cap - 1) // 2 + (k - cap) * cap
+
+
+def cve_mentions(items: Iterable[ParsedItem]) -> Counter[str]:
+    """Items naming each CVE (hot, other and roll-up CVEs alike: grouping compares them all)."""
+    return Counter(cve for item in items for cve in item.cves)
 
 
 def copies(of: Sequence[ParsedItem], n: int, start: int, rng: random.Random) -> list[ParsedItem]:
@@ -121,37 +197,63 @@ def write(db: Path, items: Sequence[ParsedItem], now: datetime, run: str) -> flo
     return time.perf_counter() - t
 
 
-def backlog(folder: Path, size: int, rng: random.Random, repeats: int = 1) -> tuple[float, float]:
-    """Best wall and CPU seconds (all threads) of `repeats` first groupings of a store of
-    `size` items, each on a fresh copy: a short run is timed more than once on a noisy host."""
+def store_backlog(
+    folder: Path, size: int, rng: random.Random, hot_pool: str
+) -> tuple[Path, dict[str, float | int]]:
+    """A store of `size` items over 45 days, not grouped yet, and how crowded its CVEs are."""
     db = folder / f"backlog-{size}.duckdb"
-    write(db, make_items(size, 0, 45, rng), NOW - timedelta(days=1), "backlog")
-    wall = cpu = float("inf")
-    for n in range(repeats):
-        copy = folder / f"backlog-{size}-{n}.duckdb"
-        shutil.copy(db, copy)
-        t, c = time.perf_counter(), time.process_time()
-        group_pending(copy, now=NOW)
-        wall = min(wall, time.perf_counter() - t)
-        cpu = min(cpu, time.process_time() - c)
-        copy.unlink()
-    return wall, cpu
+    hot_named: Counter[int] = Counter()
+    items = make_items(size, 0, 45, rng, hot_pool, hot_named)
+    write(db, items, NOW - timedelta(days=1), "backlog")
+    figures: dict[str, float | int] = {}
+    for kind, named in (("hot", hot_named), ("all", cve_mentions(items))):
+        crowding = mention_figures(named)
+        crowding["pairs_per_item"] = round(int(crowding["pairs"]) / size, 3)
+        for key, value in crowding.items():
+            figures[f"backlog_{size}_{kind}_{key}"] = value
+    return db, figures
 
 
-def growth(folder: Path, small: int, large: int, rng: random.Random) -> dict[str, float]:
-    """First groupings of a small and a 10x larger backlog (best of 3 and of 1): n log n
-    allows the large one about 10 * log(large) / log(small) times the small one's cost."""
-    figures: dict[str, float] = {}
-    for size, repeats in ((small, 3), (large, 1)):
-        wall, cpu = backlog(folder, size, rng, repeats)
-        figures[f"backlog_{size}_s"] = round(wall, 2)
-        figures[f"backlog_{size}_cpu_s"] = round(cpu, 2)
-    figures["growth_ratio_10x_items"] = round(
-        figures[f"backlog_{large}_s"] / figures[f"backlog_{small}_s"], 2
-    )
-    figures["growth_ratio_cpu"] = round(
-        figures[f"backlog_{large}_cpu_s"] / figures[f"backlog_{small}_cpu_s"], 2
-    )
+def first_grouping(db: Path) -> tuple[float, float, float]:
+    """Wall and CPU seconds (all threads) of the first grouping of a fresh copy of `db`, and
+    the 1-minute load average just before it."""
+    copy = db.with_name(f"{db.stem}-copy.duckdb")
+    shutil.copy(db, copy)
+    load = os.getloadavg()[0]
+    t, c = time.perf_counter(), time.process_time()
+    group_pending(copy, now=NOW)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    copy.unlink()
+    return wall, cpu, load
+
+
+def growth(
+    folder: Path, small: int, large: int, rng: random.Random, repeats: int, hot_pool: str
+) -> dict[str, float | int | str]:
+    """First groupings of a small and a 10x larger backlog, `repeats` of each alternated (both
+    sizes see the same host load): medians, their ratio and the spread. n log n allows the
+    large one about 10 * log(large) / log(small) times the small one's cost."""
+    figures: dict[str, float | int | str] = {"hot_pool": hot_pool, "repeats": repeats}
+    dbs: dict[int, Path] = {}
+    for size in (small, large):
+        dbs[size], crowding = store_backlog(folder, size, rng, hot_pool)
+        figures.update(crowding)
+    runs: dict[int, list[tuple[float, float, float]]] = {small: [], large: []}
+    for _ in range(repeats):
+        for size in (small, large):
+            runs[size].append(first_grouping(dbs[size]))
+    medians: dict[tuple[int, int], float] = {}
+    for size in (small, large):
+        walls, cpus, loads = zip(*runs[size], strict=True)
+        for index, (suffix, values) in enumerate((("s", walls), ("cpu_s", cpus))):
+            medians[size, index] = statistics.median(values)
+            figures[f"backlog_{size}_{suffix}"] = round(medians[size, index], 2)
+            figures[f"backlog_{size}_{suffix}_range"] = f"{min(values):.2f}-{max(values):.2f}"
+        figures[f"backlog_{size}_load_range"] = f"{min(loads):.2f}-{max(loads):.2f}"
+    for index, unit in enumerate(("wall", "cpu")):
+        figures[f"growth_ratio_{unit}"] = round(medians[large, index] / medians[small, index], 2)
+        pairs = [b[index] / a[index] for a, b in zip(runs[small], runs[large], strict=True)]
+        figures[f"growth_ratio_{unit}_pairs"] = " ".join(f"{r:.2f}" for r in pairs)
     figures["n_log_n_allows"] = round(large / small * math.log(large) / math.log(small), 2)
     return figures
 
@@ -167,16 +269,26 @@ def main() -> None:
         metavar="SMALL",
         help="only time the first grouping of SMALL and 10 x SMALL items",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="first groupings timed per backlog size"
+    )
+    parser.add_argument(
+        "--hot-pool",
+        choices=HOT_POOLS,
+        default="sliding",
+        help="where items draw their hot CVE: sliding (realistic) or fixed (the worst case)",
+    )
     args = parser.parse_args()
     rng = random.Random(42)
-    figures: dict[str, float | int] = {"stored": args.stored, "new": args.new}
+    figures: dict[str, float | int | str] = {"stored": args.stored, "new": args.new}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.growth_only:
-            figures = dict(growth(folder, args.growth_only, args.growth_only * 10, rng))
+            small = args.growth_only
+            figures = growth(folder, small, small * 10, rng, args.repeat, args.hot_pool)
             return _show(figures, args.json)
         db = folder / "store.duckdb"
-        stored = make_items(args.stored, 0, 45, rng)
+        stored = make_items(args.stored, 0, 45, rng, args.hot_pool)
         figures["store_write_s"] = round(write(db, stored, NOW - timedelta(days=1), "old"), 2)
         t = time.perf_counter()
         first = group_pending(db, now=NOW - timedelta(days=1))
@@ -184,7 +296,7 @@ def main() -> None:
         figures["backlog_stories"] = first.new_stories
         recent = [i for i in stored if i.published and i.published > NOW - timedelta(days=3)]
         n_copies = args.new // 20
-        night = make_items(args.new - n_copies, args.stored, 1, rng)
+        night = make_items(args.new - n_copies, args.stored, 1, rng, args.hot_pool)
         edited = copies(recent, n_copies, args.stored + args.new, rng)
         figures["night_copies"] = len(edited)
         night += edited
@@ -200,11 +312,12 @@ def main() -> None:
         )
         with open_reader(db) as reader:
             figures["stories"] = len(reader.stories(limit=10_000_000))
-        figures.update(growth(folder, args.new // 2, args.new * 5, rng))
+        small = args.new // 2
+        figures.update(growth(folder, small, small * 10, rng, args.repeat, args.hot_pool))
     _show(figures, args.json)
 
 
-def _show(figures: dict[str, float | int], as_json: bool) -> None:
+def _show(figures: dict[str, float | int | str], as_json: bool) -> None:
     if as_json:
         print(json.dumps(figures, indent=2))
         return
