@@ -14,11 +14,13 @@ skipped (no model), as on a store nobody has trained a model for.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import math
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -108,9 +110,14 @@ def main() -> None:
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--models", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the store and Prefect home")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="techwatch-bench-"))
+    if args.keep:
+        print(f"store and Prefect home kept in {workdir}", file=sys.stderr)
+    else:  # ~50 MB a run; registered first, so it runs after Prefect's own server shutdown
+        atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     os.environ.setdefault("PREFECT_HOME", str(workdir / "prefect"))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
