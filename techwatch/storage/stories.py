@@ -317,18 +317,10 @@ def _cve_rows(items: Sequence[StoryItem]) -> pa.Table:
     )
 
 
-def plan_winner(plan: Plan, story_id: str) -> str:
-    """Where a merged story lives now, following the plan's merges in order."""
-    for merge in plan.merges:
-        if merge.loser == story_id:
-            story_id = merge.winner
-    return story_id
-
-
 def merge_winners(plan: Plan) -> dict[str, str]:
-    """`plan_winner` of every loser of the plan, in one backward pass over its merges: asking
-    `plan_winner` per loser walked all merges for each, the square of a chunk's merges. A
-    story's later merges are after its own, so walking back, a winner's final home is known."""
+    """Where each loser of the plan lives in the end, in one backward pass over its merges
+    (following each loser through all merges cost the square of a chunk's merges). A story's
+    later merges are after its own, so walking back, a winner's final home is known."""
     final: dict[str, str] = {}
     for merge in reversed(plan.merges):
         final[merge.loser] = final.get(merge.winner, merge.winner)
