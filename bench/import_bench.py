@@ -34,12 +34,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sampling import ProcessSampler
+from typing import TYPE_CHECKING
 
-from techwatch.config import SourcesConfig, load_sources
-from techwatch.importer import ImportReport, import_files, import_sources
-from techwatch.storage import open_reader, open_writer
-from techwatch.storage.connection import connect
+if TYPE_CHECKING:
+    from techwatch.importer import ImportReport
+
+# techwatch is imported inside the functions, not here: Python 3.11's forkserver workers
+# re-import the main script (as __mp_main__), and a script importing the importer at its top
+# made each parse worker load the store, grouping and config code (~0.4 s of CPU each) that
+# `techwatch import` workers never load (see techwatch/console.py).
 
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("TECHWATCH_REALDATA", REPO.parent / "shared" / "realdata"))
@@ -61,6 +64,8 @@ BOOKKEEPING = frozenset({"runs", "run_sources", "imported_files", "schema_migrat
 def store_digest(db: Path) -> str:
     """A digest of every stored table but BOOKKEEPING, rows sorted, without the columns that
     hold times (TIMESTAMP, DATE columns are kept) or run ids."""
+    from techwatch.storage.connection import connect
+
     digest = hashlib.sha256()
     conn = connect(db, read_only=True, wait_s=5)
     try:
@@ -98,6 +103,17 @@ def sources_yaml() -> str:
 
 def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, object]:
     """One full import into a fresh store; figures of that run."""
+    from sampling import ProcessSampler
+
+    from techwatch.config import load_sources
+    from techwatch.importer import import_files, import_sources  # before the clock starts
+    from techwatch.storage import open_reader, open_writer
+
+    def run() -> list[ImportReport]:
+        if per_source:
+            return [import_files(db, config, source_id, paths) for source_id, paths in groups]
+        return [import_sources(db, config, groups)]
+
     (folder / "sources.yml").write_text(sources_yaml())
     config = load_sources(folder / "sources.yml")
     db = folder / "store.duckdb"
@@ -109,7 +125,7 @@ def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, o
     ]
     t0, cpu0 = time.perf_counter(), time.process_time()
     with ProcessSampler(interval_s=0.05) as sampled:
-        reports = _import(db, config, groups, per_source=per_source)
+        reports = run()
     cpu = time.process_time() - cpu0
     for report in reports:
         files += report.files
@@ -120,7 +136,7 @@ def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, o
     stages["other"] = total - sum(stages.values())
     digest = store_digest(db)
     t, cpu0 = time.perf_counter(), time.process_time()
-    again = _import(db, config, groups, per_source=per_source)
+    again = run()
     second, second_cpu = time.perf_counter() - t, time.process_time() - cpu0
     t = time.perf_counter()
     with open_writer(db) as writer:
@@ -149,14 +165,6 @@ def run_once(advisories: Path, folder: Path, *, per_source: bool) -> dict[str, o
         "digest": digest,
         "load": os.getloadavg()[0],
     }
-
-
-def _import(
-    db: Path, config: SourcesConfig, groups: list[tuple[str, list[Path]]], *, per_source: bool
-) -> list[ImportReport]:
-    if per_source:
-        return [import_files(db, config, source_id, paths) for source_id, paths in groups]
-    return [import_sources(db, config, groups)]
 
 
 def main() -> None:

@@ -169,8 +169,9 @@ class PendingRefresh:
         self._work = work
         self._t0 = started
         self._stages: dict[str, float] = {}
-        self._cve_chunks = batches(work.cve_ids, CVE_CHUNK) if work else []
-        self._item_chunks = batches(work.item_ids, ITEM_CHUNK) if work else []
+        parts = IN_FLIGHT if work and work.offload else 1
+        self._cve_chunks = _split(work.cve_ids, CVE_CHUNK, parts) if work else []
+        self._item_chunks = _split(work.item_ids, ITEM_CHUNK, parts) if work else []
         t = time.perf_counter()  # CVE rows go out first: they take longest
         self._cves = [work.cve_chunk(c) for c in self._cve_chunks[:IN_FLIGHT]] if work else []
         self._mentions = (
@@ -229,6 +230,15 @@ def _gather(
     results.extend(future.result() for future in pending)
     pending.clear()
     return results
+
+
+def _split(ids: Sequence[str], limit: int, parts: int) -> list[tuple[str, ...]]:
+    """`ids` in chunks of at most `limit`, as even as can be, and at least `parts` of them
+    when there are that many ids: an offload's workers then finish together. Cut at `limit`
+    alone, an import's 21,221 CVEs made a chunk of 20,000 (~1.2 s of CPU in one worker) and
+    one of 1,221, the other worker left idle at the end of the run."""
+    chunks = max(parts, -(-len(ids) // max(1, limit)))
+    return batches(ids, -(-len(ids) // chunks))
 
 
 def _done(value: T) -> Future[T]:

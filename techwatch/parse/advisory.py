@@ -67,11 +67,15 @@ def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
     digest = hashlib.sha256()
     rendered: dict[int, bytes] = {}
     reprs: dict[int, str] = {}
+    tails: dict[tuple[str, ...], str] = {}
     for part in (title, text):
         digest.update(part.encode("utf-8", "replace"))
         digest.update(b"\x00")
     for fact in facts:
-        texts = [reprs.get(id(v)) or reprs.setdefault(id(v), repr(v)) for v in _values(fact)]
+        texts = [reprs.get(id(v)) or reprs.setdefault(id(v), repr(v)) for v in _others(fact)]
+        links = fact.references
+        shown = reprs.get(id(links)) or reprs.setdefault(id(links), _links(links, tails))
+        texts.insert(_REFERENCES, shown)
         key = id(fact.affected)
         if key not in rendered:
             affected = texts[_AFFECTED].encode("utf-8", "replace")
@@ -82,12 +86,26 @@ def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
     return digest.hexdigest()[:32]
 
 
+def _links(links: tuple[str, ...], tails: dict[tuple[str, ...], str]) -> str:
+    """`repr(links)`, its tail rendered once per document: a CERT-FR bulletin puts each CVE's
+    own link before the vendor links all its CVEs share, 68 of the 84 MB the facts of the 1,338
+    real avis render to; rendering each whole cost ~0.1 s of their 1.1 s of parsing."""
+    if len(links) < 3:  # a one-element tail renders as "(x,)"
+        return repr(links)
+    rest = links[1:]
+    tail = tails.get(rest)
+    if tail is None:
+        tail = tails[rest] = repr(rest)
+    return f"({links[0]!r}, {tail[1:]}"
+
+
 # What the digest has always covered per fact is `repr(replace(fact, affected=()))`: it is
 # rebuilt from the fields' own reprs, each rendered once per document (a bulletin's facts share
 # their dates, products and links; `reprs` is keyed by object id, valid while `facts` lives),
 # without copying the fact: facts_hash costs a quarter of what it did on CERT-FR bulletins.
 _FIELDS: Final = tuple(f.name for f in fields(VulnFacts) if f.repr)
-_values: Final = attrgetter(*_FIELDS)
+_REFERENCES: Final = _FIELDS.index("references")
+_others: Final = attrgetter(*(name for name in _FIELDS if name != "references"))
 _AFFECTED: Final = _FIELDS.index("affected")
 _WITHOUT_AFFECTED: Final = f"{VulnFacts.__qualname__}({', '.join(f'{n}={{}}' for n in _FIELDS)})"
 

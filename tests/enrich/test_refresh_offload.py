@@ -86,3 +86,25 @@ def test_cve_rows_computed_in_the_workers_equal_those_of_one_process(
     assert report.dictionary_terms == alone.dictionary_terms > 0
     assert rows(offloaded) == rows(stored)
     assert len(rows(stored)[1]) > 0  # mentions were found, so the comparison says something
+
+
+@pytest.mark.parametrize(
+    ("total", "limit", "parts", "sizes"),
+    [
+        # the real advisories' CVEs: two even halves, not 20,000 and 1,221
+        (21_221, 20_000, 2, [10_611, 10_610]),
+        (50_000, 20_000, 2, [16_667, 16_667, 16_666]),  # never over the limit
+        (5, 20_000, 2, [3, 2]),  # a small import still keeps both workers busy
+        (1, 20_000, 2, [1]),
+        (0, 20_000, 2, []),
+        (21_221, 20_000, 1, [10_611, 10_610]),  # in one process: as many chunks as before
+        (7, 2, 2, [2, 2, 2, 1]),
+    ],
+)
+def test_chunks_are_even_and_at_least_one_per_worker(
+    total: int, limit: int, parts: int, sizes: list[int]
+) -> None:
+    ids = [f"CVE-2024-{n:05d}" for n in range(total)]
+    chunks = refresh_module._split(ids, limit, parts)
+    assert [len(c) for c in chunks] == sizes
+    assert [i for chunk in chunks for i in chunk] == ids

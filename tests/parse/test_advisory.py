@@ -19,6 +19,7 @@ SYSTEMS = (
     Affected("Fortinet", "FortiOS", ("7.2.0 - 7.2.8",), ("7.2.9",), ("cpe:2.3:o:fortinet:*",)),
     Affected("Ivanti", "Connect Secure", purl="pkg:generic/ivanti"),
 )
+VENDOR_LINKS = ("https://vendor.example/psirt/1", "https://vendor.example/psirt/2", "x")
 
 
 def reference_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
@@ -62,6 +63,23 @@ CASES = {
     "equal values, distinct objects": (
         full_fact("CVE-2026-0100", published=datetime(2026, 1, 2, tzinfo=UTC)),
         full_fact("CVE-2026-0100", published=datetime(2026, 1, 2, tzinfo=UTC), kev=None),
+    ),
+    # CERT-FR's shape: each CVE's own link, then the vendor links of the bulletin (the tail
+    # rendered once); tails of one and two links, links that repr with quotes and escapes.
+    "own link before shared links": tuple(
+        full_fact(f"CVE-2026-{n:04d}", references=(f"https://cve.example/{n}", *VENDOR_LINKS))
+        for n in range(200, 205)
+    ),
+    "tails of every length": tuple(
+        full_fact(f"CVE-2026-{n:04d}", references=(f"https://cve.example/{n}", *tail))
+        for n, tail in enumerate(
+            [(), VENDOR_LINKS[:1], VENDOR_LINKS[:2], VENDOR_LINKS[:1], VENDOR_LINKS[:2], ()],
+            start=300,
+        )
+    ),
+    "links that repr oddly": tuple(
+        full_fact(f"CVE-2026-{n:04d}", references=(first, "https://x.example/l'été", '"q"\\'))
+        for n, first in enumerate(["https://a.example/'", 'https://b.example/"\n', "\ud800"])
     ),
 }
 
