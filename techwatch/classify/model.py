@@ -6,7 +6,8 @@ nothing: predict.py computes them once per batch for the three axes (most of the
 The pipeline input is a 2-D object array with the columns of FEATURE_COLUMNS. The one
 structured feature today is read from the text: the CVSS band it states (features.py, step
 `cvss_stated`). Store facts (KEV, EPSS, source category, CWE) would be new columns with their
-own ColumnTransformer entries, without changing the callers.
+own ColumnTransformer entries, without changing the callers. The CWE was measured and left out:
+a CVE description already names its weakness (bench/classify_cve_severity.py --cwe, session 9).
 """
 
 from __future__ import annotations
