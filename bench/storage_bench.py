@@ -3,7 +3,8 @@
 The baseline inserts the very same Arrow table into an empty DuckDB file with nothing else
 (no key lookups, no links, no run rows), in the same process, so the ratio says what techwatch's
 bookkeeping costs on this machine whatever its speed. Also timed: an unchanged re-write, a
-re-write with 10% of the items edited, the search index build, and one search.
+re-write with 10% of the items edited, the search index build, one search, and a night: `--night`
+new items written, then indexed as ingestion's `index_search` does on a store already indexed.
 
     .venv/bin/python bench/storage_bench.py [--items 50000] [--sources 50] [--words 120]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -25,6 +27,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from techwatch import ingest
 from techwatch.storage import open_reader, open_writer, staging
 from techwatch.types import ParsedItem, SourceOutcome
 
@@ -73,6 +76,24 @@ def edited(batch: list[SourceOutcome], share: float) -> list[SourceOutcome]:
     return result
 
 
+def renamed(batch: list[SourceOutcome], tag: str) -> list[SourceOutcome]:
+    """The same items as new ones: other identities and URLs, the same texts."""
+    return [
+        replace(
+            o,
+            items=tuple(
+                replace(i, identity=f"{i.identity}-{tag}", url=f"{i.url}-{tag}") for i in o.items
+            ),
+        )
+        for o in batch
+    ]
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
@@ -104,8 +125,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--sources", type=int, default=50)
     parser.add_argument("--words", type=int, default=120, help="words per item text")
+    parser.add_argument("--night", type=int, default=15_000, help="new items of the night")
     args = parser.parse_args()
     batch = outcomes(args.items, args.sources, args.words, random.Random(42))
+    night = renamed(outcomes(args.night, args.sources, args.words, random.Random(7)), "night")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -124,6 +147,11 @@ def main() -> None:
         index_s = timed(rebuild)
         with open_reader(db) as r:
             search_s = timed(lambda: r.search("word17 word42"))
+        with open_writer(db) as w:
+            w.write_outcomes("night", night, [], NOW + timedelta(days=3), index_search=False)
+        cpu_before = cpu_s()
+        night_index_s = timed(lambda: ingest.index_search(db))
+        night_index_cpu_s = cpu_s() - cpu_before
 
     n = args.items
     print(
@@ -138,6 +166,9 @@ def main() -> None:
                 "index_build_s": round(index_s, 2),
                 "index_build_s_per_10k_items": round(index_s / n * 10_000, 2),
                 "search_s": round(search_s, 3),
+                "night_items": args.night,
+                "night_index_s": round(night_index_s, 2),
+                "night_index_cpu_s": round(night_index_cpu_s, 2),
             },
             indent=2,
         )

@@ -102,3 +102,36 @@ def test_each_hostile_text_alone(db: Path, text: str) -> None:
     write_texts(db, [(text, text), ("x", text)])
     ours, reference = reference_words(db)
     assert ours == reference
+
+
+def test_an_index_built_in_chunks_of_storage_order_gets_the_extensions_words(db: Path) -> None:
+    # Three writes whose rows lie in storage order, ids (hashes) in another: every chunk of
+    # the update reads its own range of rows, and together they hold every word once.
+    texts = [
+        (f"title {n} {a}", f"{b} body {n}")
+        for n, (a, b) in enumerate(zip(HOSTILE, HOSTILE[::-1], strict=True))
+    ]
+    items = [item("s1", f"c{n:03d}", title=t, text=x) for n, (t, x) in enumerate(texts * 4)]
+    with open_writer(db) as w:
+        for start in range(0, len(items), 15):
+            w.write_outcomes(
+                "r", [outcome("s1", items[start : start + 15])], [], T0, index_search=False
+            )
+        w.update_search_index(chunk=7)
+    ours, reference = reference_words(db)
+    assert ours == reference
+    assert len({name for name, field, _, _ in ours if field == -1}) == len(items)
+
+
+def test_a_pending_id_without_its_item_is_taken_out_of_the_queue(db: Path) -> None:
+    with open_writer(db) as w:
+        w.write_outcomes("r", [outcome("s1", [item("s1", "a"), item("s1", "b")])], [], T0)
+    conn = connect(db, read_only=False, wait_s=5)
+    try:
+        conn.execute("INSERT INTO search_pending (id) VALUES ('no-such-item')")
+    finally:
+        conn.close()
+    with open_writer(db) as w:
+        w.update_search_index(chunk=1)
+        _, indexed, pending = w.search_index_status()
+    assert (indexed, pending) == (2, 0)
