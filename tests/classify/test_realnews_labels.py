@@ -97,7 +97,9 @@ def test_enough_items_and_at_most_twenty_of_the_kev_aggregate() -> None:
 def test_the_train_part_adds_items_without_flooding_one_kind() -> None:
     labelled = rows(TRAIN_LABELS)
     assert len(labelled) >= 250
-    assert sum(row["file"] == KEV_FEED for row in labelled) <= 60
+    # KEV entries all teach the same topics and severity: at most a quarter of the part (their
+    # sectors, by product market, are what they add).
+    assert sum(row["file"] == KEV_FEED for row in labelled) <= len(labelled) // 4
     assert {row["file"].split("/")[1] for row in labelled} >= {"vendor", "tech-news", "lang-de"}
 
 
