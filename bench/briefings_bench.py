@@ -233,7 +233,8 @@ def build(path: Path, items: int, clients: list[Client], pairs: list[tuple[str, 
     )
     conn.execute(
         """
-        INSERT INTO stories
+        INSERT INTO stories (story_id, title, first_seen, last_seen, items, sources, cves,
+                             created_at, updated_at)
         SELECT m.story_id, arg_min(i.title, m.n), min(i.published), max(i.published),
                count(*), count(DISTINCT i.source_id), flatten(list(i.cves)), min(m.seen),
                max(m.seen)

@@ -23,9 +23,25 @@ Which hot CVE an item names (`--hot-pool`):
   same CVE (which grouping must compare, up to MAX_CVE_BUCKET per CVE) grow like n^2 and no
   exact grouping can stay within n log n on it.
 
+Which other CVEs an item names (`--cold-pool`; 1-3 per item, 40-100 for a roll-up):
+
+- scaled (default): drawn from a pool of COLD_PER_ITEM CVEs per item of the span (300,000 for
+  20,000 items, the former fixed pool), so items per CVE stay constant as the backlog grows.
+  Why: in the real advisories (realdata/advisories imported: KEV, CVE records, CERT-FR,
+  CSAF, OSV) new CVEs keep coming, 870-2,400 first named each month of 2025, and a CVE's
+  mentions fade: of the mentions after a CVE's first, 30 % come within 30 days, 63 % within
+  90, 98 % within a year. So a store that grows over time names more CVEs, not more items
+  per CVE: the pairs of items naming one CVE per item (capped as grouping compares them) are
+  37 / 83 / 107 / 105 over the 45 / 90 / 180 / 360 days ending 2025-12-31 (30 / 60 / 65
+  over 45 / 90 / 180 days ending 2025-09-30): flat once the span passes a few months.
+- fixed: one pool of CVE_POOL CVEs whatever the size (sessions up to 8): a backlog 10x larger
+  names each CVE more often (all-CVE pairs per item 0.154 -> 0.859 from 20k to 200k items),
+  as a store given 10x more sources over the same days would.
+
     .venv/bin/python bench/stories_bench.py [--stored 200000] [--new 20000] [--json]
     .venv/bin/python bench/stories_bench.py --growth-only 20000 --repeat 3   # 20k vs 200k
     .venv/bin/python bench/stories_bench.py --growth-only 10000 --hot-pool fixed
+    .venv/bin/python bench/stories_bench.py --growth-only 20000 --cold-pool fixed  # sessions <= 8
 """
 
 from __future__ import annotations
@@ -66,6 +82,8 @@ HOT = 5_000  # the fixed pool: the HOT latest CVEs
 ITEMS_PER_HOT_CVE = 4  # sliding pool: one more hot CVE per 4 items (20,000 / HOT, see above)
 HOT_WINDOW = 500  # sliding pool: CVEs hot at one time (each for ~2,000 items of the span)
 HOT_POOLS = ("sliding", "fixed")
+COLD_PER_ITEM = 15  # scaled cold pool: CVEs per item of the span (300,000 for 20,000 items)
+COLD_POOLS = ("scaled", "fixed")
 MAX_CVE_BUCKET = 64  # grouping.MAX_CVE_BUCKET: pairs past it per CVE are not compared
 
 
@@ -84,19 +102,22 @@ def make_items(
     rng: random.Random,
     hot_pool: str = "sliding",
     hot_named: Counter[int] | None = None,
+    cold_pool: str = "scaled",
 ) -> list[ParsedItem]:
     """`n` items numbered from `start`, published over the `days` before NOW; their hot CVEs
-    come from `hot_pool` (see the module docstring) and are counted in `hot_named` if given.
-    The fixed pool draws exactly as before the sliding one existed (same items per seed)."""
+    come from `hot_pool`, their others from `cold_pool` (see the module docstring), the hot
+    ones counted in `hot_named` if given. The fixed pools draw exactly as before the other
+    ones existed (same items per seed), and so does the scaled cold pool at 20,000 items."""
     found: list[ParsedItem] = []
+    cold = CVE_POOL if cold_pool == "fixed" else COLD_PER_ITEM * n
     for k in range(start, start + n):
         draw = rng.random()
         hot = False
         slot = None
         if draw < 0.005:
-            cves = rng.sample(range(CVE_POOL), rng.randint(40, 100))
+            cves = rng.sample(range(cold), rng.randint(40, 100))
         elif draw < 0.6:
-            cves = rng.sample(range(CVE_POOL), rng.randint(1, 3))
+            cves = rng.sample(range(cold), rng.randint(1, 3))
             hot = rng.random() < 0.33
             if hot and hot_pool == "fixed":
                 cves[0] = rng.randrange(CVE_POOL - HOT, CVE_POOL)
@@ -198,12 +219,12 @@ def write(db: Path, items: Sequence[ParsedItem], now: datetime, run: str) -> flo
 
 
 def store_backlog(
-    folder: Path, size: int, rng: random.Random, hot_pool: str
+    folder: Path, size: int, rng: random.Random, hot_pool: str, cold_pool: str
 ) -> tuple[Path, dict[str, float | int]]:
     """A store of `size` items over 45 days, not grouped yet, and how crowded its CVEs are."""
     db = folder / f"backlog-{size}.duckdb"
     hot_named: Counter[int] = Counter()
-    items = make_items(size, 0, 45, rng, hot_pool, hot_named)
+    items = make_items(size, 0, 45, rng, hot_pool, hot_named, cold_pool)
     write(db, items, NOW - timedelta(days=1), "backlog")
     figures: dict[str, float | int] = {}
     for kind, named in (("hot", hot_named), ("all", cve_mentions(items))):
@@ -228,15 +249,25 @@ def first_grouping(db: Path) -> tuple[float, float, float]:
 
 
 def growth(
-    folder: Path, small: int, large: int, rng: random.Random, repeats: int, hot_pool: str
+    folder: Path,
+    small: int,
+    large: int,
+    rng: random.Random,
+    repeats: int,
+    hot_pool: str,
+    cold_pool: str,
 ) -> dict[str, float | int | str]:
     """First groupings of a small and a 10x larger backlog, `repeats` of each alternated (both
     sizes see the same host load): medians, their ratio and the spread. n log n allows the
     large one about 10 * log(large) / log(small) times the small one's cost."""
-    figures: dict[str, float | int | str] = {"hot_pool": hot_pool, "repeats": repeats}
+    figures: dict[str, float | int | str] = {
+        "hot_pool": hot_pool,
+        "cold_pool": cold_pool,
+        "repeats": repeats,
+    }
     dbs: dict[int, Path] = {}
     for size in (small, large):
-        dbs[size], crowding = store_backlog(folder, size, rng, hot_pool)
+        dbs[size], crowding = store_backlog(folder, size, rng, hot_pool, cold_pool)
         figures.update(crowding)
     runs: dict[int, list[tuple[float, float, float]]] = {small: [], large: []}
     for _ in range(repeats):
@@ -278,6 +309,13 @@ def main() -> None:
         default="sliding",
         help="where items draw their hot CVE: sliding (realistic) or fixed (the worst case)",
     )
+    parser.add_argument(
+        "--cold-pool",
+        choices=COLD_POOLS,
+        default="scaled",
+        help="where items draw their other CVEs: a pool scaled with the span (realistic for a "
+        "store growing over time) or fixed (sessions <= 8)",
+    )
     args = parser.parse_args()
     rng = random.Random(42)
     figures: dict[str, float | int | str] = {"stored": args.stored, "new": args.new}
@@ -285,10 +323,12 @@ def main() -> None:
         folder = Path(tmp)
         if args.growth_only:
             small = args.growth_only
-            figures = growth(folder, small, small * 10, rng, args.repeat, args.hot_pool)
+            figures = growth(
+                folder, small, small * 10, rng, args.repeat, args.hot_pool, args.cold_pool
+            )
             return _show(figures, args.json)
         db = folder / "store.duckdb"
-        stored = make_items(args.stored, 0, 45, rng, args.hot_pool)
+        stored = make_items(args.stored, 0, 45, rng, args.hot_pool, None, args.cold_pool)
         figures["store_write_s"] = round(write(db, stored, NOW - timedelta(days=1), "old"), 2)
         t = time.perf_counter()
         first = group_pending(db, now=NOW - timedelta(days=1))
@@ -296,7 +336,9 @@ def main() -> None:
         figures["backlog_stories"] = first.new_stories
         recent = [i for i in stored if i.published and i.published > NOW - timedelta(days=3)]
         n_copies = args.new // 20
-        night = make_items(args.new - n_copies, args.stored, 1, rng, args.hot_pool)
+        night = make_items(
+            args.new - n_copies, args.stored, 1, rng, args.hot_pool, None, args.cold_pool
+        )
         edited = copies(recent, n_copies, args.stored + args.new, rng)
         figures["night_copies"] = len(edited)
         night += edited
@@ -313,7 +355,9 @@ def main() -> None:
         with open_reader(db) as reader:
             figures["stories"] = len(reader.stories(limit=10_000_000))
         small = args.new // 2
-        figures.update(growth(folder, small, small * 10, rng, args.repeat, args.hot_pool))
+        figures.update(
+            growth(folder, small, small * 10, rng, args.repeat, args.hot_pool, args.cold_pool)
+        )
     _show(figures, args.json)
 
 

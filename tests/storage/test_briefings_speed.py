@@ -65,7 +65,9 @@ def test_the_portfolio_from_the_day_summary_is_the_plain_one_through_rescoring(c
     rng = random.Random(5)
     stories = [f"s{n}" for n in range(120)]
     conn.execute(
-        "INSERT INTO stories SELECT unnest(?), 't', ?, ?, 1, 1, [], ?, ?",
+        "INSERT INTO stories (story_id, title, first_seen, last_seen, items, sources, cves, "
+        "created_at, updated_at) "
+        "SELECT unnest(?), 't', ?, ?, 1, 1, [], ?, ?",
         [stories, NOW, NOW, NOW, NOW],
     )
     store.replace_decisions(conn, stories, decisions(rng, stories, 6))
@@ -155,7 +157,9 @@ def test_one_clients_decisions_of_one_scoring_sit_together(conn):
 def test_told_facts_follow_the_decisions(conn):
     rows = decisions(random.Random(3), ["x", "y"], 3)
     conn.execute(
-        "INSERT INTO stories SELECT unnest(['x', 'y']), 't', ?, ?, 1, 1, [], ?, ?",
+        "INSERT INTO stories (story_id, title, first_seen, last_seen, items, sources, cves, "
+        "created_at, updated_at) "
+        "SELECT unnest(['x', 'y']), 't', ?, ?, 1, 1, [], ?, ?",
         [NOW, NOW, NOW, NOW],
     )
     decided = {r["story_id"] for r in rows}

@@ -1,6 +1,7 @@
 """The grouping bench's workload: with the sliding hot pool the items per hot CVE (and the pairs
 of items grouping must compare through them) stay flat as the backlog grows; the fixed pool,
-the worst case kept for comparison, crowds them in proportion to n."""
+the worst case kept for comparison, crowds them in proportion to n. Likewise the other CVEs:
+the scaled cold pool keeps them as crowded at any size, the fixed one (sessions <= 8) does not."""
 
 from __future__ import annotations
 
@@ -86,3 +87,31 @@ def test_a_night_and_its_store_share_their_recent_hot_cves(bench: ModuleType) ->
     bench.make_items(2_000, 40_000, 1, random.Random(5), "sliding", night)
     recent = {cve for cve in stored if cve >= bench.CVE_POOL - 2 * bench.HOT_WINDOW}
     assert len(set(night) & recent) > len(night) / 4
+
+
+def _all_crowding(bench: ModuleType, n: int, cold_pool: str) -> dict:
+    items = bench.make_items(n, 0, 45, random.Random(4), "sliding", None, cold_pool)
+    figures = bench.mention_figures(bench.cve_mentions(items))
+    return {**figures, "pairs_per_item": figures["pairs"] / n}
+
+
+def test_the_scaled_cold_pool_keeps_all_cves_as_crowded_at_any_size(bench: ModuleType) -> None:
+    small, large = (_all_crowding(bench, n, "scaled") for n in (4_000, 40_000))
+    assert large["cves"] > 8 * small["cves"]
+    assert large["items_per_cve"] == pytest.approx(small["items_per_cve"], rel=0.05)
+    assert large["pairs_per_item"] == pytest.approx(small["pairs_per_item"], rel=0.25)
+
+
+def test_the_fixed_cold_pool_crowds_all_cves_as_n_grows(bench: ModuleType) -> None:
+    small, large = (_all_crowding(bench, n, "fixed") for n in (4_000, 40_000))
+    assert large["items_per_cve"] > 1.1 * small["items_per_cve"]
+    assert large["pairs_per_item"] > 2.5 * small["pairs_per_item"]  # (0.073 -> 0.227)
+
+
+def test_at_20000_items_the_scaled_cold_pool_draws_the_former_items(bench: ModuleType) -> None:
+    n = bench.CVE_POOL // bench.COLD_PER_ITEM
+    scaled, fixed = (
+        bench.make_items(n, 0, 45, random.Random(5), "sliding", None, pool)
+        for pool in ("scaled", "fixed")
+    )
+    assert scaled == fixed
