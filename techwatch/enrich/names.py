@@ -17,7 +17,10 @@ from typing import Final
 
 from techwatch.enrich import aliases
 
-_NON_ALNUM: Final = re.compile(r"[^a-z0-9]+")
+#: Byte table of `fold`: a-z and 0-9 kept, every other byte a space.
+_ALNUM_OR_SPACE: Final = bytes(
+    c if chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 0x20 for c in range(256)
+)
 _PARENTHESES: Final = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _SPLIT: Final = re.compile(r"\s+and\s+|\s*[,;]\s+", re.IGNORECASE)
 #: A token from which the rest of a product name is a version: "Version 1809", "SP4", "V8"...
@@ -96,9 +99,14 @@ def fold(text: str) -> str:
 
     casefold before NFKD so that 'ß' becomes 'ss'; letters without an ASCII form (other
     scripts) vanish, which is harmless: the dictionary holds Latin-script names.
+
+    Each byte other than a-z and 0-9 becomes a space, then runs of spaces one: what
+    `[^a-z0-9]+` -> " " and strip give, at half the cost on an item's text (recognition folds
+    every text it reads).
     """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return _NON_ALNUM.sub(" ", decomposed.encode("ascii", "ignore").decode("ascii")).strip()
+    folded = decomposed.encode("ascii", "ignore").translate(_ALNUM_OR_SPACE).decode("ascii")
+    return " ".join(folded.split())
 
 
 @lru_cache(maxsize=1 << 17)
