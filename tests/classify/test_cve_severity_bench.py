@@ -4,26 +4,19 @@ leak as a gain."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "classify_cve_severity.py"
+from tests.benches import load_bench
+
 CLASSES = ("critical", "high", "low", "medium")
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("classify_cve_severity", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("classify_cve_severity", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("classify_cve_severity")
 
 
 @pytest.mark.parametrize(

@@ -3,18 +3,15 @@ item ever does (nor an item bearing a TEST item's title)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from techwatch.classify import realnews
 from techwatch.classify.training import gather
+from tests.benches import load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 FEED = "feeds/vendor/example.xml"
 MIRROR = "feeds/tech-news/mirror.xml"  # the same titles under other addresses
 GUIDS = [f"https://example.org/news/{n}" for n in range(12)]
@@ -109,7 +106,7 @@ def test_without_realdata_no_news_item_trains(tmp_path: Path) -> None:
 
 
 def test_the_bench_measures_with_the_same_split() -> None:
-    bench = _bench_module()
+    bench = load_bench("classify_realnews")
     assert bench.in_part is realnews.in_part
     assert bench.LABELS == realnews.LABELS
 
@@ -150,16 +147,6 @@ def test_only_a_share_of_off_topic_train_items_trains(
     assert sum(r["topics"] == ["off_topic"] for r in kept) == kept_off
     again = realnews.fewer_off_topic(list(reversed(rows)), share)  # the same, in any order
     assert {realnews.row_key(r) for r in again} == {realnews.row_key(r) for r in kept}
-
-
-def _bench_module() -> ModuleType:
-    path = BENCH / "classify_realnews.py"
-    spec = importlib.util.spec_from_file_location("classify_realnews", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_a_train_row_without_topics_trains_as_labelled_on_its_other_axes() -> None:

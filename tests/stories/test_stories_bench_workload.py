@@ -5,26 +5,18 @@ the scaled cold pool keeps them as crowded at any size, the fixed one (sessions 
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from collections import Counter
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "stories_bench.py"
+from tests.benches import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("stories_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("stories_bench", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("stories_bench")
 
 
 @pytest.mark.parametrize(
