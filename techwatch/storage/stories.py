@@ -417,6 +417,21 @@ def _store_rows(conn: duckdb.DuckDBPyConnection, now: datetime, *, regrouped: bo
     conn.execute("DROP TABLE story_rows")
 
 
+def forget_titles(conn: duckdb.DuckDBPyConnection, source_ids: Sequence[str]) -> None:
+    """Forget the title item of every story holding an item of these sources (their category
+    is about to change): a title ranks items by their source's category, and a touched story
+    is otherwise folded from its former title item and the newcomers only (`_fold`); unknown,
+    it is recomputed from all its items when next touched (`_store_rows`)."""
+    if not source_ids:
+        return
+    with registered(conn, s_recategorised=pa.table({"id": pa.array(source_ids, STR)})):
+        conn.execute(
+            "UPDATE stories SET title_item = NULL WHERE story_id IN ("
+            "  SELECT si.story_id FROM story_items si JOIN items i ON i.id = si.item_id "
+            "  WHERE i.source_id IN (SELECT id FROM s_recategorised))"
+        )
+
+
 def rebuild(conn: duckdb.DuckDBPyConnection, story_ids: str, now: datetime) -> None:
     """The rows of the stories `story_ids` (a query of story ids) recomputed from all their
     items into temp table `story_full`: what the fold of `_fold` must always equal."""

@@ -275,6 +275,11 @@ _STATE_COLUMNS = ", ".join(staging.STATES.names)
 
 
 def _upsert_sources(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    recategorised = conn.execute(
+        "SELECT s.id FROM staged s JOIN sources o ON o.id = s.id "
+        "WHERE o.category IS DISTINCT FROM s.category"
+    ).fetchall()
+    stories.forget_titles(conn, [str(row[0]) for row in recategorised])
     columns = ", ".join(staging.SOURCES.names)
     updates = ", ".join(f"{c} = excluded.{c}" for c in staging.SOURCES.names if c != "id")
     conn.execute(

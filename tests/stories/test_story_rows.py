@@ -138,3 +138,27 @@ def test_the_migration_fills_the_title_item_of_stored_stories(tmp_path: Path) ->
         pass
     migrated, _ = stored_and_rebuilt(db)
     assert migrated == expected
+
+
+def test_a_source_changing_category_gets_its_stories_titles_recomputed(tmp_path: Path) -> None:
+    """The title ranks items by their source's category: when a source moves up (a blog
+    becomes an advisory publisher), a story it is in must rank its items again when next
+    touched, not only compare its former title item with the newcomers."""
+    db = tmp_path / "store.duckdb"
+    cve = ("CVE-2026-4242",)
+
+    def named(source_id: str, identity: str, night: datetime) -> ParsedItem:
+        found = item(source_id, identity, title=f"title of {identity}", published=night)
+        return replace(found, cves=cve)
+
+    before = [source("a", category="blog"), source("b", category="press"), source("c")]
+    store(db, T0, before, [named("a", "a1", T0), named("b", "b1", T0)])
+    group_pending(db, now=T0 + HOUR)
+    assert stored_and_rebuilt(db)[0][0][1] == "title of b1"  # press ranks before blog
+    later = T0 + 24 * HOUR
+    after = [source("a", category="advisory"), before[1], source("c", category="blog")]
+    store(db, later, after, [named("c", "c1", later)])
+    group_pending(db, now=later + HOUR)
+    stored, rebuilt = stored_and_rebuilt(db)
+    assert [row[1] for row in stored] == ["title of a1"]  # one story, its advisory's title
+    assert stored == rebuilt
