@@ -9,10 +9,11 @@ from pathlib import Path
 import duckdb
 
 from techwatch.dedupe import item_id
-from techwatch.storage import open_reader, open_writer
+from techwatch.storage import open_reader
 from techwatch.stories.run import group_pending
 from techwatch.types import ParsedItem
-from tests.storage.factories import T0, item, outcome, source
+from tests.storage.factories import T0, item, source
+from tests.storage.nights import write_night
 
 DAY = timedelta(days=1)
 SOURCES = [
@@ -50,14 +51,7 @@ def story_item(
 
 def store(db: Path, now: datetime, *items: ParsedItem) -> None:
     """One night's write: every item through the single writer, as the flow does."""
-    by_source: dict[str, list[ParsedItem]] = {}
-    for parsed in items:
-        by_source.setdefault(parsed.source_id, []).append(parsed)
-    with open_writer(db) as writer:
-        writer.sync_sources(SOURCES, now)
-        writer.begin_run(f"run-{now:%d%H}", started_at=now, kind="test", flow_run_id=None)
-        outcomes = [outcome(s, found) for s, found in by_source.items()]
-        writer.write_outcomes(f"run-{now:%d%H}", outcomes, [], now)
+    write_night(db, now, SOURCES, items)
 
 
 def iid(source_id: str, identity: str) -> str:

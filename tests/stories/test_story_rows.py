@@ -16,7 +16,8 @@ from techwatch.storage import open_writer
 from techwatch.storage import stories as story_store
 from techwatch.stories.run import group_pending
 from techwatch.types import ParsedItem
-from tests.storage.factories import T0, item, outcome, source
+from tests.storage.factories import T0, item, source
+from tests.storage.nights import write_night
 
 HOUR = timedelta(hours=1)
 CATEGORIES = [*story_store.TITLE_PREFERENCE, "other"]
@@ -47,17 +48,6 @@ def random_item(rng: random.Random, source_id: str, identity: str, night: dateti
         published=published,
     )
     return replace(found, cves=cves)
-
-
-def store(db: Path, night: datetime, listed: list, items: list[ParsedItem]) -> None:
-    by_source: dict[str, list[ParsedItem]] = {}
-    for parsed in items:
-        by_source.setdefault(parsed.source_id, []).append(parsed)
-    with open_writer(db) as writer:
-        writer.sync_sources(listed, night)
-        writer.begin_run(f"run-{night:%d%H}", started_at=night, kind="test", flow_run_id=None)
-        outcomes = [outcome(s, found) for s, found in by_source.items()]
-        writer.write_outcomes(f"run-{night:%d%H}", outcomes, [], night)
 
 
 def stored_and_rebuilt(db: Path) -> tuple[list[tuple], list[tuple]]:
@@ -95,7 +85,7 @@ def test_folded_rows_equal_rows_rebuilt_from_all_items(tmp_path: Path, seed: int
             random_item(rng, old.source_id, old.identity, night)
             for old in rng.sample(written, min(len(written), rng.randint(0, 3)))
         ]
-        store(db, night, listed, new + again)
+        write_night(db, night, listed, new + again)
         written += new
         group_pending(db, now=night + HOUR, chunk=rng.randint(1, 5))
         stored, rebuilt = stored_and_rebuilt(db)
@@ -110,12 +100,14 @@ def test_a_story_without_a_known_title_item_is_recomputed_when_touched(tmp_path:
     db = tmp_path / "store.duckdb"
     listed = sources(rng)
     first = [random_item(rng, f"s{n % 8}", f"a{n}", T0) for n in range(20)]
-    store(db, T0, listed, first)
+    write_night(db, T0, listed, first)
     group_pending(db, now=T0 + HOUR)
     with duckdb.connect(str(db)) as conn:  # as a store written before migration 0017
         conn.execute("UPDATE stories SET title_item = NULL, title_source = NULL, title_seen = NULL")
     later = T0 + 24 * HOUR
-    store(db, later, listed, [random_item(rng, f"s{n % 8}", f"b{n}", later) for n in range(20)])
+    write_night(
+        db, later, listed, [random_item(rng, f"s{n % 8}", f"b{n}", later) for n in range(20)]
+    )
     group_pending(db, now=later + HOUR, chunk=3)
     stored, rebuilt = stored_and_rebuilt(db)
     touched = [row for row in stored if row[8] is not None]
@@ -127,7 +119,7 @@ def test_the_migration_fills_the_title_item_of_stored_stories(tmp_path: Path) ->
     rng = random.Random(12)
     db = tmp_path / "store.duckdb"
     listed = sources(rng)
-    store(db, T0, listed, [random_item(rng, f"s{n % 8}", f"a{n}", T0) for n in range(30)])
+    write_night(db, T0, listed, [random_item(rng, f"s{n % 8}", f"a{n}", T0) for n in range(30)])
     group_pending(db, now=T0 + HOUR)
     expected, _ = stored_and_rebuilt(db)
     with duckdb.connect(str(db)) as conn:  # the store as it was before migration 0017
@@ -152,12 +144,12 @@ def test_a_source_changing_category_gets_its_stories_titles_recomputed(tmp_path:
         return replace(found, cves=cve)
 
     before = [source("a", category="blog"), source("b", category="press"), source("c")]
-    store(db, T0, before, [named("a", "a1", T0), named("b", "b1", T0)])
+    write_night(db, T0, before, [named("a", "a1", T0), named("b", "b1", T0)])
     group_pending(db, now=T0 + HOUR)
     assert stored_and_rebuilt(db)[0][0][1] == "title of b1"  # press ranks before blog
     later = T0 + 24 * HOUR
     after = [source("a", category="advisory"), before[1], source("c", category="blog")]
-    store(db, later, after, [named("c", "c1", later)])
+    write_night(db, later, after, [named("c", "c1", later)])
     group_pending(db, now=later + HOUR)
     stored, rebuilt = stored_and_rebuilt(db)
     assert [row[1] for row in stored] == ["title of a1"]  # one story, its advisory's title
