@@ -6,11 +6,11 @@ results can cross process boundaries (parse workers) by pickling.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from operator import attrgetter
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 Category = Literal["advisory", "vendor", "press", "regulation", "status", "blog"]
 SourceKind = Literal[
@@ -188,6 +188,61 @@ class VulnFacts:
     references: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SharedFacts(Sequence[VulnFacts]):
+    """The facts of a bulletin that states the same for every CVE it lists (a CERT-FR avis):
+    `template` holds what they share (its vuln_id unused, its references the shared links);
+    each CVE adds its id and its own link, put first unless absent or among the shared ones.
+
+    Why: the 1,338 real CERT-FR avis list ~55k CVEs; as one VulnFacts each they were built,
+    hashed, pickled to the parent and staged one by one. In this form a bulletin costs about
+    one fact plus its ids and links; iterating gives the same facts, equal to their tuple.
+    """
+
+    template: VulnFacts
+    vuln_ids: tuple[str, ...]
+    links: tuple[str | None, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.vuln_ids) != len(self.links):
+            raise ValueError("SharedFacts: one link (or None) per vulnerability id")
+
+    def references_of(self, link: str | None) -> tuple[str, ...]:
+        """A CVE's links: its own first, unless absent or already among the shared ones."""
+        shared = self.template.references
+        return shared if not link or link in shared else (link, *shared)
+
+    def fact(self, vuln_id: str, link: str | None) -> VulnFacts:
+        return replace(self.template, vuln_id=vuln_id, references=self.references_of(link))
+
+    def __len__(self) -> int:
+        return len(self.vuln_ids)
+
+    def __iter__(self) -> Iterator[VulnFacts]:
+        return map(self.fact, self.vuln_ids, self.links)
+
+    @overload
+    def __getitem__(self, index: int) -> VulnFacts: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[VulnFacts, ...]: ...
+    def __getitem__(self, index: int | slice) -> VulnFacts | tuple[VulnFacts, ...]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        return self.fact(self.vuln_ids[index], self.links[index])
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to the same facts as a tuple or in this form (ParsedItems compare alike)."""
+        if isinstance(other, SharedFacts | tuple):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __reduce__(self) -> tuple[type[SharedFacts], tuple[Any, ...]]:
+        return SharedFacts, (self.template, self.vuln_ids, self.links)
+
+
 @dataclass(frozen=True, slots=True)
 class EpssScore:
     """FIRST EPSS: probability of exploitation in the next 30 days, and its percentile."""
@@ -219,7 +274,8 @@ class ParsedItem:
     authors: tuple[str, ...] = ()
     cves: tuple[str, ...] = ()
     content_hash: str = ""
-    facts: tuple[VulnFacts, ...] = ()  # structured advisories: what the item states per CVE
+    # structured advisories: what the item states per CVE (SharedFacts: alike for each CVE)
+    facts: tuple[VulnFacts, ...] | SharedFacts = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,11 +45,12 @@ MAX_PRODUCTS: Final = 50
 Display = Callable[[tuple[str, str]], tuple[str, str] | None]
 #: (key, name) of a canonical pair, as `_canonical` gives it.
 Named = tuple[tuple[str, str], tuple[str, str]]
-#: Shown vendors and products by the canonical pairs each fact states: CVEs stated alike (a
-#: bulletin's CVEs) are shown alike, so one refresh computes each once (see cve_records).
-ProductsMemo = dict[
-    tuple[tuple[Named, ...], ...], tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
-]
+#: What the facts of a CVE state as affected: per fact, its (vendor, product) pairs and
+#: whether they are packages (OSV).
+Statements = tuple[tuple[tuple[tuple[str, str], ...], bool], ...]
+#: Shown vendors and products by what each fact states: CVEs stated alike (a bulletin's CVEs)
+#: are shown alike, so one refresh computes each once (see cve_records).
+ProductsMemo = dict[Statements, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,13 +195,16 @@ def affected_products(
     """(vendors, (vendor, product) pairs) stated as affected, canonical and deduplicated.
 
     KEV's vendorProject/product count too; OSV's (ecosystem, package) are packages.
+    The memo is keyed by the statements, not by their canonical pairs: a CVE found there
+    is neither canonicalised nor hashed a second time (its pairs' keys and names hash at
+    three tuples a pair: ~0.14 s of the 0.21 s this took for the real advisories' 21k CVEs).
     """
-    stated_by_fact = tuple(_canonical_all(_stated(fact), fact.kind == "osv") for fact in facts)
-    if memo is None:
-        return _shown(stated_by_fact, display)
-    found = memo.get(stated_by_fact)
+    statements = tuple((_stated(fact), fact.kind == "osv") for fact in facts)
+    found = memo.get(statements) if memo is not None else None
     if found is None:
-        found = memo[stated_by_fact] = _shown(stated_by_fact, display)
+        found = _shown((_canonical_all(*stated) for stated in statements), display)
+        if memo is not None:
+            memo[statements] = found
     return found
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from datetime import UTC, date, datetime
 from operator import attrgetter
@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from techwatch.clean import canonical_url, normalize_line, normalize_text, text_to_html, truncate
 from techwatch.parse.feeds import find_cves
-from techwatch.types import ParsedItem, VulnFacts
+from techwatch.types import ParsedItem, SharedFacts, VulnFacts
 
 MAX_TITLE_CHARS: Final = 500
 MAX_TEXT_CHARS: Final = 50_000
@@ -33,14 +33,15 @@ def advisory_item(
     url: str | None,
     published: datetime | None,
     language: str | None,
-    facts: Iterable[VulnFacts] = (),
+    facts: Iterable[VulnFacts] | SharedFacts = (),
 ) -> ParsedItem:
-    """A ParsedItem for one advisory: clean text, CVE ids from facts and text, hash of both."""
-    facts = tuple(facts)
+    """A ParsedItem for one advisory: clean text, CVE ids from facts and text, hash of both.
+
+    SharedFacts stay in their form (see types.SharedFacts), other facts become a tuple."""
+    facts = facts if isinstance(facts, SharedFacts) else tuple(facts)
     clean_title = truncate(normalize_line(title), MAX_TITLE_CHARS)
     clean_text = truncate(normalize_text(text), MAX_TEXT_CHARS)
-    stated = {f.vuln_id.upper() for f in facts if _CVE_ID.match(f.vuln_id.upper())}
-    stated |= {a.upper() for f in facts for a in f.aliases if _CVE_ID.match(a.upper())}
+    stated = {v.upper() for v in _stated_ids(facts) if _CVE_ID.match(v.upper())}
     cves = tuple(sorted(stated | set(find_cves(f"{clean_title}\n{clean_text}")), key=_cve_key))
     return ParsedItem(
         source_id=source_id,
@@ -58,7 +59,19 @@ def advisory_item(
     )
 
 
-def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
+def _stated_ids(facts: tuple[VulnFacts, ...] | SharedFacts) -> Iterator[str]:
+    """The vulnerability ids and aliases the facts state (of SharedFacts, without building
+    their facts)."""
+    if isinstance(facts, SharedFacts):
+        yield from facts.vuln_ids
+        yield from facts.template.aliases if facts.vuln_ids else ()
+        return
+    for fact in facts:
+        yield fact.vuln_id
+        yield from fact.aliases
+
+
+def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...] | SharedFacts) -> str:
     """Stable digest of what a reader sees and what the advisory states.
 
     Per fact it covers `repr(replace(fact, affected=()))` and the SHA-256 of `repr(affected)`
@@ -74,6 +87,9 @@ def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
     for part in (title, text):
         update(part.encode("utf-8", "replace"))
         update(b"\x00")
+    if isinstance(facts, SharedFacts):
+        update(_shared_bytes(facts))
+        return digest.hexdigest()[:32]
     reprs: dict[int, str] = {}  # by object id: valid while `facts` lives
     middles: dict[tuple[int, ...], tuple[str, bytes]] = {}
     tails: dict[tuple[str, ...], bytes] = {}
@@ -94,6 +110,35 @@ def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...]) -> str:
         update(tail)
         update(middle[1])
     return digest.hexdigest()[:32]
+
+
+def _shared_bytes(facts: SharedFacts) -> bytes:
+    """What facts_hash renders for these facts, the same bytes as for their tuple, with the
+    shared fields and links rendered once per bulletin instead of once per CVE."""
+    rendered, after = _render_middle(_middle(facts.template), {})
+    opening, middle = _OPEN_BYTES, _utf8(rendered)
+    shared = facts.template.references
+    head, rest = _links_parts(shared)
+    plain = (_utf8(head), rest)  # a CVE with the shared links only
+    tail = _utf8(repr(shared)[1:])  # what follows a CVE's own link, when 3 links or more
+    parts: list[bytes] = []
+    for vuln_id, link in zip(facts.vuln_ids, facts.links, strict=True):
+        links = facts.references_of(link)
+        if links is shared:
+            head_bytes, rest = plain
+        elif len(links) < 3:
+            head_bytes, rest = _utf8(repr(links)), b""
+        else:
+            head_bytes, rest = _utf8(f"({link!r}, "), tail
+        parts += (opening, _utf8(repr(vuln_id)), middle, head_bytes, rest, after)
+    return b"".join(parts)
+
+
+def _links_parts(links: tuple[str, ...]) -> tuple[str, bytes]:
+    """A fact's links as facts_hash renders them: the head, then the tail (see there)."""
+    if len(links) < 3:
+        return repr(links), b""
+    return f"({links[0]!r}, ", _utf8(repr(links[1:])[1:])
 
 
 def _utf8(text: str) -> bytes:
@@ -119,6 +164,7 @@ _MIDDLE: Final = _FIELDS[1:-1]
 _middle: Final = attrgetter(*_MIDDLE)
 _AFFECTED: Final = _MIDDLE.index("affected")
 _OPEN: Final = f"{VulnFacts.__qualname__}(vuln_id="
+_OPEN_BYTES: Final = _OPEN.encode()
 
 
 # --- field readers: every value of a hostile document may have any JSON type (RELIABILITY 25) --

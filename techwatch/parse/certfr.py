@@ -22,7 +22,7 @@ from techwatch.clean import normalize_language, resolve_http_url
 from techwatch.errors import ParseError
 from techwatch.parse.advisory import advisory_item, as_dict, as_list, as_text, parse_timestamp
 from techwatch.parse.jsondoc import load_json
-from techwatch.types import Affected, ParsedFeed, ParsedItem, VulnFacts
+from techwatch.types import Affected, ParsedFeed, ParsedItem, SharedFacts, VulnFacts
 
 MAX_FACTS: Final = 5_000
 MAX_AFFECTED: Final = 500
@@ -177,7 +177,9 @@ def parse_certfr(
         ssvc=EXPLOITED if alerte else (),
         references=_vendor_links(document.get("vendor_advisories")),
     )
-    facts = tuple(_cve_facts(name, link, shared) for name, link in cves)
+    facts = SharedFacts(
+        _template(shared), tuple(c for c, _ in cves), tuple(link for _, link in cves)
+    )
     language = normalize_language(declared_language) or "fr"
     kind = "alerte" if alerte else "avis"
     item = advisory_item(
@@ -240,16 +242,16 @@ def _vendor_links(value: object) -> tuple[str, ...]:
     return _unique(u for u in urls if u)[:MAX_REFERENCES]
 
 
-def _cve_facts(cve: str, link: str | None, shared: _Shared) -> VulnFacts:
+def _template(shared: _Shared) -> VulnFacts:
+    """What each CVE of the avis states: the same fact but for its id and its own link (the
+    CVE's cve.org page, put before the vendor links unless it is one of them)."""
     return VulnFacts(
-        vuln_id=cve,
+        vuln_id="",
         published=shared.published,
         modified=shared.modified,
         affected=shared.affected,
         ssvc=shared.ssvc,
-        references=shared.references
-        if not link or link in shared.references
-        else (link, *shared.references),
+        references=shared.references,
     )
 
 
@@ -358,12 +360,10 @@ def _alerte_item(source_id: str, record: object, language: str) -> ParsedItem | 
     published = parse_timestamp(record.get("published_at"))
     cves = _cve_ids(as_text(c) for c in as_list(record.get("cves")))[:MAX_FACTS]
     link = page_url(reference)
-    facts = tuple(
-        VulnFacts(
-            vuln_id=cve, published=published, ssvc=EXPLOITED, references=(link,) if link else ()
-        )
-        for cve in cves
+    template = VulnFacts(
+        vuln_id="", published=published, ssvc=EXPLOITED, references=(link,) if link else ()
     )
+    facts = SharedFacts(template, cves, (None,) * len(cves))
     return advisory_item(
         source_id,
         identity=f"certfr:{reference}",

@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from techwatch.storage.staging import STRINGS, TS
-from techwatch.types import Affected, CvssScore, ParsedItem, VulnFacts
+from techwatch.types import Affected, CvssScore, ParsedItem, SharedFacts, VulnFacts
 
 CVSS: Final = pa.struct(
     [
@@ -114,48 +114,73 @@ def stage_facts(rows: Mapping[str, ParsedItem]) -> tuple[pa.Table, pa.Table, pa.
     row of distinct links per item that states any.
 
     Built column by column (not from row dicts: ~5x cheaper on a bulk import's 60k facts),
-    tuples taken as they are for list columns.
+    tuples taken as they are for list columns; an item's SharedFacts (a CERT-FR avis, ~40
+    CVEs on average) as repeats of their template's values, without building their facts.
     """
-    keys: list[str] = []
-    facts: list[VulnFacts] = []
-    numbers: list[int] = []
+    columns = _Columns()
     lists = _Lists()
     links = _Links()
     for key, item in rows.items():
-        seen: set[str] = set()
         lists.next_item(key)
-        for fact in item.facts:
-            if fact.vuln_id not in seen:
-                seen.add(fact.vuln_id)
-                keys.append(key)
-                facts.append(fact)
-                numbers.append(lists.number(fact.affected))
-                links.add(fact.references)
+        facts = item.facts
+        if isinstance(facts, SharedFacts) and 0 < len(facts) == len(set(facts.vuln_ids)):
+            columns.add_shared(key, facts, lists.number(facts.template.affected))
+            links.add_shared(facts)
+        else:
+            seen: set[str] = set()
+            for fact in facts:
+                if fact.vuln_id not in seen:
+                    seen.add(fact.vuln_id)
+                    columns.add(key, fact, lists.number(fact.affected))
+                    links.add(fact.references)
         links.end_item(key)
-    kevs = [f.kev for f in facts]
-    columns = {
-        "item_id": keys,
-        "vuln_id": [f.vuln_id for f in facts],
-        "aliases": [f.aliases for f in facts],
-        "title": [f.title for f in facts],
-        "description": [f.description for f in facts],
-        "published": [f.published for f in facts],
-        "modified": [f.modified for f in facts],
-        "cvss": [[_cvss_row(score) for score in f.cvss] for f in facts],
-        "cwes": [f.cwes for f in facts],
-        "affected_no": numbers,
-        "kev_date_added": [k.date_added if k else None for k in kevs],
-        "kev_due_date": [k.due_date if k else None for k in kevs],
-        "kev_required_action": [k.required_action if k else None for k in kevs],
-        "kev_ransomware": [k.ransomware if k else None for k in kevs],
-        "kev_vendor": [k.vendor if k else None for k in kevs],
-        "kev_product": [k.product if k else None for k in kevs],
-        "kev_name": [k.name if k else None for k in kevs],
-        "kev_notes": [k.notes if k else None for k in kevs],
-        "ssvc": [[{"point": p, "value": v} for p, v in f.ssvc] for f in facts],
-        "ref_nos": links.positions(),
-    }
-    return pa.table(columns, schema=FACTS), lists.table(), links.table()
+    return columns.table(links.positions()), lists.table(), links.table()
+
+
+class _Columns:
+    """The columns of `item_vulns` but `ref_nos`, fact after fact (see stage_facts)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[object]] = {n: [] for n in FACTS.names[:-1]}
+
+    def add(self, item_id: str, fact: VulnFacts, affected_no: int) -> None:
+        for name, value in zip(self.values, _row(item_id, fact, affected_no), strict=True):
+            self.values[name].append(value)
+
+    def add_shared(self, item_id: str, facts: SharedFacts, affected_no: int) -> None:
+        count = len(facts)
+        row = _row(item_id, facts.template, affected_no)
+        for name, value in zip(self.values, row, strict=True):
+            self.values[name].extend(facts.vuln_ids if name == "vuln_id" else [value] * count)
+
+    def table(self, ref_nos: pa.ListArray) -> pa.Table:
+        return pa.table({**self.values, "ref_nos": ref_nos}, schema=FACTS)
+
+
+def _row(item_id: str, fact: VulnFacts, affected_no: int) -> tuple[object, ...]:
+    """A fact's values in the order of FACTS, but `ref_nos`."""
+    kev = fact.kev
+    return (
+        item_id,
+        fact.vuln_id,
+        fact.aliases,
+        fact.title,
+        fact.description,
+        fact.published,
+        fact.modified,
+        [_cvss_row(score) for score in fact.cvss],
+        fact.cwes,
+        affected_no,
+        kev.date_added if kev else None,
+        kev.due_date if kev else None,
+        kev.required_action if kev else None,
+        kev.ransomware if kev else None,
+        kev.vendor if kev else None,
+        kev.product if kev else None,
+        kev.name if kev else None,
+        kev.notes if kev else None,
+        [{"point": p, "value": v} for p, v in fact.ssvc],
+    )
 
 
 class _Links:
@@ -173,6 +198,20 @@ class _Links:
         item = self._item
         self._flat.extend([item.get(r) or item.setdefault(r, len(item) + 1) for r in references])
         self._offsets.append(len(self._flat))
+
+    def add_shared(self, facts: SharedFacts) -> None:
+        """`add` for each fact of `facts`, the shared links numbered once."""
+        item, flat, offsets = self._item, self._flat, self._offsets
+        shared = facts.template.references
+        numbers: list[int] | None = None  # the shared links' numbers, once they have some
+        for link in facts.links:
+            links = facts.references_of(link)
+            if links is not shared:  # the CVE's own link leads
+                flat.append(item.get(links[0]) or item.setdefault(links[0], len(item) + 1))
+            if numbers is None:
+                numbers = [item.get(r) or item.setdefault(r, len(item) + 1) for r in shared]
+            flat.extend(numbers)
+            offsets.append(len(flat))
 
     def end_item(self, item_id: str) -> None:
         if self._item:

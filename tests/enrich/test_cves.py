@@ -6,7 +6,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from techwatch.enrich.cves import CveFact, CveMention, aggregate, best_cwes, best_kev
+from techwatch.enrich.cves import (
+    CveFact,
+    CveMention,
+    ProductsMemo,
+    affected_products,
+    aggregate,
+    best_cwes,
+    best_kev,
+)
 from techwatch.types import CvssScore, KevEntry
 
 CVE = "CVE-2024-3400"
@@ -172,6 +180,30 @@ def test_affected_products_are_canonical_and_deduplicated() -> None:
     assert row is not None
     assert row.products == (("hashicorp", "vault"), ("Palo Alto Networks", "PAN-OS"))
     assert row.vendors == ("hashicorp", "Palo Alto Networks")
+
+
+PAN_OS = (("paloaltonetworks", "pan-os"),)
+#: CVEs in a refresh's order: statements met again, spelt otherwise with the same canonical
+#: pairs, the same pairs as packages (OSV), with KEV's vendor and product added.
+STATED = [
+    [fact("certfr-json", products=PAN_OS)],
+    [fact("certfr-json", products=(("Palo Alto Networks", "PAN-OS"),))],
+    [fact("certfr-json", products=PAN_OS)],
+    [fact("osv", products=PAN_OS)],
+    [fact("cve-json5", products=PAN_OS, kev=kev(vendor="Ivanti", product="EPMM"))],
+    [fact("cve-json5", products=PAN_OS), fact("osv", products=(("Go", "golang.org/x/net"),))],
+    [fact("cve-json5", products=PAN_OS, kev=kev())],
+    [],
+]
+
+
+@pytest.mark.parametrize("display", [None, {("ivanti", "epmm"): ("Ivanti", "EPMM (MDM)")}.get])
+def test_a_memo_shared_by_cves_gives_what_each_alone_gives(display: object) -> None:
+    memo: ProductsMemo = {}
+    for facts in STATED:
+        alone = affected_products(facts, display)  # type: ignore[arg-type]
+        assert affected_products(facts, display, memo) == alone  # type: ignore[arg-type]
+    assert len(memo) == len(STATED) - 1  # the third CVE is stated as the first
 
 
 def test_a_display_function_names_products_as_the_dictionary_does() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from techwatch.parse.advisory import facts_hash
+from techwatch.parse.advisory import advisory_item, facts_hash
 from techwatch.parse.registry import parse_document
-from techwatch.types import Affected, CvssScore, KevEntry, VulnFacts
+from techwatch.types import Affected, CvssScore, KevEntry, SharedFacts, VulnFacts
 
 WHEN = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 SYSTEMS = (
@@ -87,6 +87,55 @@ CASES = {
 @pytest.mark.parametrize("facts", CASES.values(), ids=CASES.keys())
 def test_hash_is_the_reference_digest(facts: tuple[VulnFacts, ...]) -> None:
     assert facts_hash("Titre", "Texte\n", facts) == reference_hash("Titre", "Texte\n", facts)
+
+
+def bulletin(shared_links: tuple[str, ...], links: tuple[str | None, ...]) -> SharedFacts:
+    """A bulletin's facts in their shared form (CERT-FR's shape), one CVE per link."""
+    template = full_fact("", references=shared_links)
+    return SharedFacts(template, tuple(f"CVE-2026-{n:04d}" for n in range(len(links))), links)
+
+
+#: Shared links of every length, and each kind of CVE link: none, empty, one of the shared
+#: ones, its own (which then leads), the same own link twice, links that repr oddly.
+OWN = (None, "", VENDOR_LINKS[0], "https://cve.example/1", "https://cve.example/1", "\ud800'")
+SHARED_CASES = {
+    f"{n} shared links": bulletin(VENDOR_LINKS[:n], OWN) for n in range(len(VENDOR_LINKS) + 1)
+}
+SHARED_CASES["no cve"] = bulletin(VENDOR_LINKS, ())
+
+
+@pytest.mark.parametrize("facts", SHARED_CASES.values(), ids=SHARED_CASES.keys())
+def test_shared_facts_hash_as_their_tuple(facts: SharedFacts) -> None:
+    """Same digest as the facts one by one: an avis stored before keeps its hash."""
+    expected = reference_hash("Titre", "Texte\n", tuple(facts))
+    assert facts_hash("Titre", "Texte\n", facts) == expected
+
+
+def test_an_advisory_item_keeps_shared_facts_and_states_their_cves() -> None:
+    facts = bulletin(VENDOR_LINKS, OWN)
+    item = advisory_item(
+        "s",
+        identity="x",
+        title="T",
+        text="CVE-2025-0001",
+        url=None,
+        published=None,
+        language="fr",
+        facts=facts,
+    )
+    as_tuple = advisory_item(
+        "s",
+        identity="x",
+        title="T",
+        text="CVE-2025-0001",
+        url=None,
+        published=None,
+        language="fr",
+        facts=tuple(facts),
+    )
+    assert item.facts is facts and isinstance(as_tuple.facts, tuple)
+    assert item == as_tuple and item.content_hash == as_tuple.content_hash
+    assert item.cves == ("CVE-2025-0001", *facts.vuln_ids)
 
 
 def test_hash_is_pinned() -> None:

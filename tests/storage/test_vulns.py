@@ -14,7 +14,15 @@ import pytest
 from techwatch.parse.registry import parse_document
 from techwatch.storage.staging import unique_items
 from techwatch.storage.vulns import AFFECTED, FACTS, STRINGS, stage_facts
-from techwatch.types import Affected, CvssScore, KevEntry, ParsedItem, SourceOutcome, VulnFacts
+from techwatch.types import (
+    Affected,
+    CvssScore,
+    KevEntry,
+    ParsedItem,
+    SharedFacts,
+    SourceOutcome,
+    VulnFacts,
+)
 
 WHEN = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 #: A fact with its product list and links, as item_vulns stored it before migration 0014.
@@ -73,6 +81,8 @@ def joined(rows: dict[str, ParsedItem]) -> pa.Table:
     assert len(set(keys)) == len(keys)
     by_key = dict(zip(keys, lists["affected"].to_pylist(), strict=True))
     records = facts.to_pylist()
+    named = {(r["item_id"], r["affected_no"]) for r in records}
+    assert named == set(keys), "a product list no fact names, or a fact naming none"
     for record in records:
         record["affected"] = by_key[record["item_id"], record.pop("affected_no")]
         own = linked.get(record["item_id"], [])
@@ -83,7 +93,7 @@ def joined(rows: dict[str, ParsedItem]) -> pa.Table:
     return pa.Table.from_pylist(records, schema=WITH_LISTS)
 
 
-def _item(identity: str, facts: tuple[VulnFacts, ...]) -> ParsedItem:
+def _item(identity: str, facts: tuple[VulnFacts, ...] | SharedFacts) -> ParsedItem:
     return ParsedItem(
         source_id="s",
         identity=identity,
@@ -147,6 +157,25 @@ CASES = {
         "c": _item("c", (replace(FULL, references=("https://a/",)),)),
     },
 }
+#: Bulletins in their shared form (staged without building their facts) beside other items:
+#: each kind of CVE link, shared links of every length, a repeated id (staged fact by fact).
+OWN = (None, "https://own/1", "", "https://a/", "https://own/1", "https://own/2")
+CASES["bulletins"] = {
+    f"b{n}": _item(
+        f"b{n}",
+        SharedFacts(
+            replace(FULL, vuln_id="", references=("https://a/", "https://b/")[:n]),
+            tuple(f"CVE-2026-{k:04d}" for k in range(len(OWN))),
+            OWN,
+        ),
+    )
+    for n in range(3)
+}
+CASES["bulletins"]["plain"] = _item("plain", (FULL,))
+CASES["bulletins"]["empty"] = _item("empty", SharedFacts(FULL, (), ()))
+CASES["bulletins"]["repeated"] = _item(
+    "repeated", SharedFacts(FULL, ("CVE-1", "CVE-2", "CVE-1"), (None, "https://x/", "https://y/"))
+)
 
 
 def test_each_link_of_an_item_is_staged_once_and_named_by_position() -> None:
