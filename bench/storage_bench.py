@@ -25,7 +25,10 @@ from pathlib import Path
 
 import duckdb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sampling import ProcessSampler
 
 from techwatch import ingest
 from techwatch.storage import open_reader, open_writer, staging
@@ -150,8 +153,11 @@ def main() -> None:
         with open_writer(db) as w:
             w.write_outcomes("night", night, [], NOW + timedelta(days=3), index_search=False)
         cpu_before = cpu_s()
-        night_index_s = timed(lambda: ingest.index_search(db))
+        with ProcessSampler(interval_s=0.02) as memory:
+            night_index_s = timed(lambda: ingest.index_search(db))
         night_index_cpu_s = cpu_s() - cpu_before
+        with open_reader(db) as r:
+            search_after_night_s = timed(lambda: r.search("word17 word42"))
 
     n = args.items
     print(
@@ -169,6 +175,11 @@ def main() -> None:
                 "night_items": args.night,
                 "night_index_s": round(night_index_s, 2),
                 "night_index_cpu_s": round(night_index_cpu_s, 2),
+                # The index's memory over what the process held when it started.
+                "night_index_peak_rss_over_start_mib": round(
+                    memory.peak_rss_mib - memory.trace[0][1], 1
+                ),
+                "search_after_night_s": round(search_after_night_s, 3),
             },
             indent=2,
         )

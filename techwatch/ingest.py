@@ -121,12 +121,15 @@ def store_batch(
 #: Items indexed per transaction after a run's writes: 2,000 peaked ~90 MiB above the run's
 #: other memory for the bench's 15,000 items (one transaction: ~260 MiB) for ~2.2 s of CPU on
 #: the side; 1,000 peaked no lower and cost ~25 % more CPU (each commit has fixed costs).
+#: With one index row per item and word (migration 0018), the bench's 15,000 items indexed
+#: alone by a fresh process peak +113-137 MiB in chunks of 1,000-4,000 (+152-156 before) and
+#: +224 MiB in one transaction (+350 before).
 SEARCH_INDEX_CHUNK = 2000
 
 
 def index_search(db_path: Path, chunk: int = SEARCH_INDEX_CHUNK) -> None:
     """Index for search what this run's writes left in `search_pending`, `chunk` items per
-    transaction (each costs ~20 MiB per 1,000 items until it commits).
+    transaction (each costs ~15 MiB per 1,000 items until it commits).
 
     Its tables (the index's, `search_pending`) are disjoint from those the stories, enrichment,
     classification and scoring stages write, so it runs beside them on its own connection and

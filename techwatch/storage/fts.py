@@ -1,10 +1,13 @@
-"""Full-text search over items: DuckDB's fts extension loaded offline, with an ILIKE fallback.
+"""Full-text search over items: BM25 over our own index tables, with an ILIKE fallback.
 
-The extension ships as a wheel (duckdb-extension-fts) pinned to the duckdb version, so it is
-LOADed from that folder and never downloaded. DuckDB does not maintain its index, and a full
-build costs seconds per 10k items, so the index's tables are updated for the items written since
-(see `update`). Items not indexed yet (listed in `search_pending`: written since, or the
-extension could not be loaded) are still found, unranked, by a plain substring match.
+The index holds, per item, each stemmed word with its counts (`search_terms`, migration 0018),
+and search computes the BM25 of DuckDB's fts extension (`match_bm25`) from them. The extension,
+shipped as a wheel (duckdb-extension-fts) pinned to the duckdb version and LOADed from that
+folder, never downloaded, gives the stemmer. Why our own tables: the extension's hold one row
+per occurrence (1.7x more rows on the real feed items, 4.1x on the ingestion bench's), which a
+night's index kept in memory beside the stories stage. The index is updated for the items
+written since (see `update`); items not indexed yet (listed in `search_pending`: written since,
+or the extension could not be loaded) are still found, unranked, by a plain substring match.
 """
 
 from __future__ import annotations
@@ -21,11 +24,9 @@ from techwatch.storage.connection import registered
 
 log = logging.getLogger(__name__)
 
-#: The index covers a derived table, rebuilt with it: title, the head of the text and the CVE
-#: ids. What an item is about is in its title and lede; indexing whole full-content entries
-#: (up to 50k characters each) would make every rebuild's cost grow with text, not with items.
-DOC_TABLE = "search_docs"
-INDEX_SCHEMA = f"fts_main_{DOC_TABLE}"
+#: The index covers the title, the head of the text and the CVE ids. What an item is about is
+#: in its title and lede; indexing whole full-content entries (up to 50k characters each) would
+#: make every rebuild's cost grow with text, not with items.
 INDEXED_TEXT_CHARS = 4000
 # A title hit counts this much more than the same hit in the text.
 TITLE_BOOST = 1.0
@@ -68,38 +69,37 @@ def load(conn: duckdb.DuckDBPyConnection) -> bool:
 UPDATE_CHUNK = 5000
 
 
-def rebuild(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
-    """Rebuild the index over all items and record what it covers (caller owns the transaction).
+def tokenize_sql(text: str) -> str:
+    """SQL for the words of `text` as the extension's `tokenize` macro cuts them (accents
+    stripped, lowered, split at what IGNORE matches); a word may be empty, as there."""
+    return (
+        f"string_split_regex(regexp_replace(lower(strip_accents(CAST({text} AS VARCHAR))), "
+        f"'{IGNORE}', ' ', 'g'), '\\s+')"
+    )
 
-    The pragma creates an empty index (its schema, tables and macros), then every item is
-    added as `update` adds the items of a night.
-    """
+
+def rebuild(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
+    """Rebuild the index over all items and record what it covers (caller owns the transaction)."""
     create_empty(conn)
     update(conn, now=now)
 
 
 def create_empty(conn: duckdb.DuckDBPyConnection) -> None:
-    """Replace the index by an empty one and mark every item pending (caller's transaction)."""
-    conn.execute(f"CREATE OR REPLACE TABLE {DOC_TABLE} (id VARCHAR, title VARCHAR, body VARCHAR)")
-    conn.execute(
-        f"PRAGMA create_fts_index('{DOC_TABLE}', 'id', 'title', 'body', stemmer = 'porter', "
-        f"stopwords = 'none', ignore = '{IGNORE}', strip_accents = 1, lower = 1, overwrite = 1)"
-    )
-    conn.execute("DELETE FROM search_pending")
+    """Empty the index and mark every item pending (caller's transaction)."""
+    for table in ("search_terms", "search_words", "search_docs", "search_pending"):
+        conn.execute(f"DELETE FROM {table}")
     conn.execute("INSERT INTO search_pending (id) SELECT id FROM items")
 
 
 def update(conn: duckdb.DuckDBPyConnection, *, now: Any, limit: int | None = None) -> int:
-    """Bring an existing index up to date with the items in `search_pending` (the first `limit`
-    of them by id, all when None), take them out of it, and return how many were indexed.
+    """Bring the index up to date with the items in `search_pending` (the first `limit` of them
+    by storage order, all when None), take them out of it, and return how many were indexed.
 
-    DuckDB's index is a set of plain tables (docs, terms, dict with document frequencies,
-    stats) that the `match_bm25` macro reads at query time, so changed items are taken out and
-    added again exactly as a full build holds them: scores stay those of a rebuild, and a
-    write's cost follows its own items, not the store's size. A caller that commits after each
-    `limit` items bounds the memory of a large backlog (see Writer.update_search_index).
+    Changed items are taken out and added again exactly as a full build holds them: scores
+    stay those of a rebuild, and a write's cost follows its own items, not the store's size.
+    A caller that commits after each `limit` items bounds the memory of a large backlog (see
+    Writer.update_search_index).
     """
-    s = INDEX_SCHEMA
     pending = _pending_in_storage_order(conn, limit)
     ids = pa.table({"id": pa.array([item_id for item_id, _ in pending], pa.string())})
     with registered(conn, fts_pending=ids):
@@ -107,8 +107,6 @@ def update(conn: duckdb.DuckDBPyConnection, *, now: Any, limit: int | None = Non
         for start in range(0, len(pending), UPDATE_CHUNK):
             _add(conn, pending[start : start + UPDATE_CHUNK])
         conn.execute("DELETE FROM search_pending WHERE id IN (SELECT id FROM fts_pending)")
-    conn.execute(f"DELETE FROM {s}.stats")
-    conn.execute(f"INSERT INTO {s}.stats SELECT count(docid), sum(len) / count(len) FROM {s}.docs")
     for table in ("fts_new", "fts_pieces", "fts_words"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute("DELETE FROM search_index")
@@ -143,121 +141,147 @@ def _pending_in_storage_order(
 
 def _remove(conn: duckdb.DuckDBPyConnection) -> None:
     """Take the items of `fts_pending` that are indexed (they changed since) out of the index."""
-    s = INDEX_SCHEMA
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE fts_stale AS SELECT docid FROM {s}.docs "
-        f"WHERE name IN (SELECT id FROM fts_pending)"
+        "CREATE OR REPLACE TEMP TABLE fts_stale AS SELECT docid FROM search_docs "
+        "WHERE id IN (SELECT id FROM fts_pending)"
     )
     stale = conn.execute("SELECT count(*) FROM fts_stale").fetchone()
     if stale and stale[0]:
         conn.execute(
-            f"UPDATE {s}.dict SET df = df - gone.n FROM ("
-            f"  SELECT termid, count(DISTINCT docid) AS n FROM {s}.terms "
-            f"  WHERE docid IN (SELECT docid FROM fts_stale) GROUP BY termid"
-            f") gone WHERE dict.termid = gone.termid"
+            "UPDATE search_words SET df = df - gone.n FROM ("
+            "  SELECT termid, count(*) AS n FROM search_terms "
+            "  WHERE docid IN (SELECT docid FROM fts_stale) GROUP BY termid"
+            ") gone WHERE search_words.termid = gone.termid"
         )
-        conn.execute(f"DELETE FROM {s}.terms WHERE docid IN (SELECT docid FROM fts_stale)")
-        conn.execute(f"DELETE FROM {s}.docs WHERE docid IN (SELECT docid FROM fts_stale)")
-        conn.execute(f"DELETE FROM {s}.dict WHERE df <= 0")
-        conn.execute(f"DELETE FROM {DOC_TABLE} WHERE id IN (SELECT id FROM fts_pending)")
+        conn.execute("DELETE FROM search_terms WHERE docid IN (SELECT docid FROM fts_stale)")
+        conn.execute("DELETE FROM search_docs WHERE docid IN (SELECT docid FROM fts_stale)")
+        conn.execute("DELETE FROM search_words WHERE df <= 0")
     conn.execute("DROP TABLE fts_stale")
 
 
 def _add(conn: duckdb.DuckDBPyConnection, pending: list[tuple[str, int | None]]) -> None:
     """Index these items (none of them indexed; with their row numbers in `items`, see
-    `_pending_in_storage_order`), holding what the pragma's build would.
+    `_pending_in_storage_order`): per item, each stemmed word with its counts.
 
-    The pragma's tokenizer (accents stripped, lowered, split by a regex) costs ~1 us per token,
-    so texts are first cut at spaces (a plain split, ~20x cheaper) and each distinct piece is
-    tokenized once, each distinct word stemmed once: a space separates words in the tokenizer
-    too, so the words are the same (tests/storage/test_fts_tokens.py compares them with the
-    pragma's own build).
+    The extension's tokenizer costs ~1 us per token, so texts are first cut at spaces (a plain
+    split, ~20x cheaper) and each distinct piece is tokenized once, each distinct word stemmed
+    once: a space separates words in the tokenizer too, so the words are the same
+    (tests/storage/test_fts_tokens.py compares them with the extension's own build).
     """
-    s = INDEX_SCHEMA
     ids = pa.table({"id": pa.array([item_id for item_id, _ in pending], pa.string())})
     rows = [row for _, row in pending if row is not None]
     first, last = (min(rows), max(rows)) if rows else (0, -1)
     with registered(conn, fts_ids=ids):
         conn.execute(
             f"CREATE OR REPLACE TEMP TABLE fts_new AS "
-            f"SELECT (SELECT coalesce(max(docid), -1) FROM {s}.docs) "
+            f"SELECT (SELECT coalesce(max(docid), -1) FROM search_docs) "
             f"       + row_number() OVER (ORDER BY id) AS docid, id, title, "
             f"       left(text, {INDEXED_TEXT_CHARS}) || ' ' || array_to_string(cves, ' ') AS body "
             f"FROM items WHERE rowid BETWEEN $first AND $last AND id IN (SELECT id FROM fts_ids)",
             {"first": first, "last": last},
         )
-    conn.execute(f"INSERT INTO {DOC_TABLE} SELECT id, title, body FROM fts_new")
+    # Each item's distinct pieces with their counts (in all, and in the title): a word
+    # repeated in an item is a row once here, and the join below multiplies nothing.
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE fts_pieces AS "
-        f"SELECT docid, f.fieldid, unnest(string_split(title, ' ')) AS p "
-        f"FROM fts_new, {s}.fields f WHERE f.field = 'title' "
-        f"UNION ALL "
-        f"SELECT docid, f.fieldid, unnest(string_split(body, ' ')) AS p "
-        f"FROM fts_new, {s}.fields f WHERE f.field = 'body'"
+        "CREATE OR REPLACE TEMP TABLE fts_pieces AS "
+        "SELECT docid, p, count(*) AS n, count(*) FILTER (WHERE in_title) AS n_title FROM ("
+        "  SELECT docid, true AS in_title, unnest(string_split(title, ' ')) AS p FROM fts_new"
+        "  UNION ALL "
+        "  SELECT docid, false AS in_title, unnest(string_split(body, ' ')) AS p FROM fts_new"
+        ") GROUP BY docid, p"
     )
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE fts_words AS "
         f"WITH words AS MATERIALIZED ("
         f"  SELECT p, w FROM ("
-        f"    SELECT p, unnest({s}.tokenize(p)) AS w FROM (SELECT DISTINCT p FROM fts_pieces)"
+        f"    SELECT p, unnest({tokenize_sql('p')}) AS w FROM (SELECT DISTINCT p FROM fts_pieces)"
         f"  ) WHERE w IS NOT NULL AND len(w) > 0"
         f"), stems AS (SELECT w, stem(w, 'porter') AS term FROM (SELECT DISTINCT w FROM words)) "
         f"SELECT p, term FROM words JOIN stems USING (w)"
     )
     conn.execute(
-        f"INSERT INTO {s}.dict (termid, term, df) "
-        f"SELECT (SELECT coalesce(max(termid), -1) FROM {s}.dict) "
-        f"       + row_number() OVER (ORDER BY term), term, 0 "
-        f"FROM (SELECT DISTINCT term FROM fts_words "
-        f"      WHERE term NOT IN (SELECT term FROM {s}.dict))"
+        "INSERT INTO search_words (termid, term, df) "
+        "SELECT (SELECT coalesce(max(termid), -1) FROM search_words) "
+        "       + row_number() OVER (ORDER BY term), term, 0 "
+        "FROM (SELECT DISTINCT term FROM fts_words "
+        "      WHERE term NOT IN (SELECT term FROM search_words))"
     )
-    # A piece holding several words (e.g. "v1.2") gives a row per word. The terms go straight
-    # into the index; counts are read back from it (the new documents' ids are the highest).
+    # A piece holding several words (e.g. "v1.2") gives a row per word. The counts go straight
+    # into the index and are read back from it (the new documents' ids are the highest).
     conn.execute(
-        f"INSERT INTO {s}.terms (docid, fieldid, termid) "
-        f"WITH piece_terms AS (SELECT w.p, d.termid FROM fts_words w JOIN {s}.dict d USING (term)) "
-        f"SELECT docid, fieldid, termid FROM fts_pieces JOIN piece_terms USING (p)"
+        "INSERT INTO search_terms (docid, termid, tf, title_tf) "
+        "WITH piece_terms AS ("
+        "  SELECT w.p, d.termid FROM fts_words w JOIN search_words d USING (term)"
+        ") "
+        "SELECT docid, termid, sum(n), sum(n_title) "
+        "FROM fts_pieces JOIN piece_terms USING (p) GROUP BY docid, termid"
     )
-    new_terms = f"FROM {s}.terms WHERE docid >= (SELECT min(docid) FROM fts_new)"
+    new_terms = "FROM search_terms WHERE docid >= (SELECT min(docid) FROM fts_new)"
     conn.execute(
-        f"UPDATE {s}.dict SET df = df + added.n FROM ("
-        f"  SELECT termid, count(DISTINCT docid) AS n {new_terms} GROUP BY termid"
-        f") added WHERE dict.termid = added.termid"
+        f"UPDATE search_words SET df = df + added.n FROM ("
+        f"  SELECT termid, count(*) AS n {new_terms} GROUP BY termid"
+        f") added WHERE search_words.termid = added.termid"
     )
     conn.execute(
-        f"INSERT INTO {s}.docs (docid, name, len) "
+        f"INSERT INTO search_docs (docid, id, len) "
         f"SELECT n.docid, n.id, coalesce(t.len, 0) FROM fts_new n LEFT JOIN ("
-        f"  SELECT docid, count(*) AS len {new_terms} GROUP BY docid"
+        f"  SELECT docid, sum(tf) AS len {new_terms} GROUP BY docid"
         f") t USING (docid)"
     )
 
 
 def index_exists(conn: duckdb.DuckDBPyConnection) -> bool:
-    """True when an index was built (the pragma creates its own schema)."""
-    row = conn.execute(
-        "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [INDEX_SCHEMA]
-    ).fetchone()
+    """True once an index was built (its first update records itself in `search_index`)."""
+    row = conn.execute("SELECT count(*) FROM search_index").fetchone()
     return bool(row and row[0])
+
+
+#: BM25 of one word in one document, as the extension's `match_bm25` macro computes it, with
+#: its default parameters (k = 1.2, b = 0.75) and the same expression, so the same types and
+#: so the same doubles: `tf` is the word's count in the fields searched, `len` the document's
+#: words in all fields, `df`, `num_docs` and `avgdl` those of the whole index.
+BM25 = (
+    "log(((((num_docs - df) + 0.5) / (df + 0.5)) + 1)) * "
+    "((CAST({tf} AS BIGINT) * (1.2 + 1)) / "
+    "(CAST({tf} AS BIGINT) + (1.2 * ((1 - 0.75) + (0.75 * (len / avgdl))))))"
+)
 
 
 def ranked(conn: duckdb.DuckDBPyConnection, query: str, limit: int) -> list[tuple[Any, ...]]:
     """BM25 over title and text, every word required, plus a title-only BM25 so that title
-    hits rank first.
+    hits rank first: the scores of the extension's `match_bm25` (conjunctive over all fields,
+    and over the title alone), from one row per document and word. Each document's terms are
+    summed in one order, so equal documents get equal scores and rank by id (the macro's sums
+    followed its hash tables: the same score could differ in its last bit).
 
     Items written since the index was built are left out here (their index entries are
     missing or stale) and found by `unindexed` instead.
     """
     columns = ", ".join(f"i.{name}" for name in RESULT_COLUMNS.split(", "))
+    all_terms = BM25.format(tf="h.tf")
+    title_terms = BM25.format(tf="h.title_tf")
     sql = f"""
-        WITH scored AS (
-            SELECT id,
-                   {INDEX_SCHEMA}.match_bm25(id, $q, conjunctive := 1) AS all_score,
-                   {INDEX_SCHEMA}.match_bm25(id, $q, fields := 'title') AS title_score
-            FROM {DOC_TABLE}
+        WITH tokens AS (SELECT DISTINCT stem(unnest({tokenize_sql("$q")}), 'porter') AS t),
+        hits AS (
+            SELECT t.docid, t.termid, t.tf, t.title_tf, w.df
+            FROM search_words w JOIN tokens ON w.term = tokens.t
+            JOIN search_terms t ON t.termid = w.termid
+        ),
+        matched AS (
+            SELECT docid FROM hits GROUP BY docid
+            HAVING count(DISTINCT termid) = (SELECT count(*) FROM tokens)
+        ),
+        stats AS (SELECT count(docid) AS num_docs, sum(len) / count(len) AS avgdl FROM search_docs),
+        scored AS (
+            SELECT d.id, sum({all_terms} ORDER BY h.termid) AS all_score,
+                   sum({title_terms} ORDER BY h.termid) FILTER (WHERE h.title_tf > 0)
+                   AS title_score
+            FROM hits h JOIN matched USING (docid) JOIN search_docs d USING (docid), stats
+            GROUP BY d.id
         )
         SELECT {columns}, s.all_score + {TITLE_BOOST} * coalesce(s.title_score, 0) AS score
         FROM scored s JOIN items i ON i.id = s.id
-        WHERE s.all_score IS NOT NULL AND s.id NOT IN (SELECT id FROM search_pending)
+        WHERE s.id NOT IN (SELECT id FROM search_pending)
         ORDER BY score DESC, i.id
         LIMIT $limit
     """

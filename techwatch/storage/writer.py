@@ -185,8 +185,8 @@ class Writer:
         """Index the items waiting in `search_pending` (all items when there is no index): in
         one transaction, or in one per `chunk` items.
 
-        Why chunks: a transaction holds its index rows in memory until it commits, ~20 MiB per
-        1,000 items (a night's 15,000 in one: +260-350 MiB). Each commit leaves a consistent
+        Why chunks: a transaction holds its index rows in memory until it commits, ~15 MiB per
+        1,000 items (a night's 15,000 bench items in one: +224 MiB). Each commit leaves a consistent
         index; the items still pending are found unranked meanwhile. Each chunk also costs a
         fixed ~0.05 s, which a bulk import of 100k items would feel.
         """

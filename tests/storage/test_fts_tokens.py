@@ -31,31 +31,55 @@ HOSTILE = [
 ]
 
 
-def words_by_doc(conn: duckdb.DuckDBPyConnection, schema: str) -> Words:
-    """(item id, field, stemmed word, occurrences) of an index, and each document's length."""
+def extension_words(conn: duckdb.DuckDBPyConnection, schema: str) -> Words:
+    """(item id, field, stemmed word, occurrences) of the extension's index, each document's
+    length, and each word's document frequency."""
     rows = conn.execute(
         f"SELECT d.name, t.fieldid, w.term, count(*) FROM {schema}.terms t "
         f"JOIN {schema}.docs d USING (docid) JOIN {schema}.dict w USING (termid) "
         f"GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     lengths = conn.execute(f"SELECT name, -1, '', len FROM {schema}.docs ORDER BY name").fetchall()
-    return [tuple(r) for r in rows + lengths]  # type: ignore[misc]
+    df = conn.execute(f"SELECT '', -2, term, df FROM {schema}.dict ORDER BY term").fetchall()
+    return [tuple(r) for r in rows + lengths + df]  # type: ignore[misc]
+
+
+def our_words(conn: duckdb.DuckDBPyConnection) -> Words:
+    """The same from our index's counts (field 0 is the title, 1 the body, as the pragma's)."""
+    rows = conn.execute(
+        "SELECT * FROM ("
+        "  SELECT d.id, 0 AS field, w.term, t.title_tf AS n FROM search_terms t"
+        "  JOIN search_docs d USING (docid) JOIN search_words w USING (termid)"
+        "  UNION ALL"
+        "  SELECT d.id, 1, w.term, t.tf - t.title_tf FROM search_terms t"
+        "  JOIN search_docs d USING (docid) JOIN search_words w USING (termid)"
+        ") WHERE n > 0 ORDER BY ALL"
+    ).fetchall()
+    lengths = conn.execute("SELECT id, -1, '', len FROM search_docs ORDER BY id").fetchall()
+    df = conn.execute("SELECT '', -2, term, df FROM search_words ORDER BY term").fetchall()
+    return [tuple(r) for r in rows + lengths + df]  # type: ignore[misc]
 
 
 Words = list[tuple[str, int, str, int]]
 
 
 def reference_words(db: Path) -> tuple[Words, Words]:
-    """Our index's words, and those of the pragma's build over a copy of its documents."""
+    """Our index's words, and those of the pragma's build over the same documents."""
     conn = connect(db, read_only=False, wait_s=5)
     try:
         assert fts.load(conn)
-        conn.execute(f"CREATE TABLE ref_docs AS SELECT * FROM {fts.DOC_TABLE}")
+        conn.execute(
+            f"CREATE TABLE ref_docs AS SELECT i.id, title, "
+            f"left(text, {fts.INDEXED_TEXT_CHARS}) || ' ' || array_to_string(cves, ' ') AS body "
+            f"FROM items i JOIN search_docs USING (id)"
+        )
         conn.execute(
             f"PRAGMA create_fts_index('ref_docs', 'id', 'title', 'body', stemmer = 'porter', "
             f"stopwords = 'none', ignore = '{fts.IGNORE}', strip_accents = 1, lower = 1)"
         )
-        return words_by_doc(conn, fts.INDEX_SCHEMA), words_by_doc(conn, "fts_main_ref_docs")
+        fields = conn.execute("SELECT * FROM fts_main_ref_docs.fields ORDER BY ALL").fetchall()
+        assert fields == [(0, "title"), (1, "body")]
+        return our_words(conn), extension_words(conn, "fts_main_ref_docs")
     finally:
         conn.close()
 
