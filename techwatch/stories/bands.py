@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
-LOOKUPS = 1024  # pending items whose candidates are counted at once: bounds the pair arrays
+LOOKUPS = 256  # pending items whose candidates are counted at once: bounds the pair arrays
+# (1024 held 35 MiB of them for a night of 15,000 look-alike feed items, 256 16 MiB, same CPU)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,12 @@ def band_candidates(
     holder = id_code[item]
     lookers: list[np.ndarray] = [none]
     candidates: list[np.ndarray] = [none]
-    for first in range(first_pending, len(bands), LOOKUPS):
-        chosen = np.flatnonzero((item >= first) & (item < first + LOOKUPS))
+    # the positions of each item's keys, items in order: a block's keys are one slice of it
+    by_item = np.argsort(item, kind="stable")
+    edges = np.arange(first_pending, len(bands) + LOOKUPS, LOOKUPS)
+    bounds = np.searchsorted(item[by_item], edges).tolist()
+    for start, stop in pairwise(bounds):
+        chosen = np.sort(by_item[start:stop])
         looker, candidate = _ranked(
             item[chosen], slot[chosen], lo[chosen], sizes[chosen], holder, id_code, top
         )

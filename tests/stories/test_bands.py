@@ -10,6 +10,7 @@ from operator import itemgetter
 
 import pytest
 
+from techwatch.stories import bands as bands_module
 from techwatch.stories.bands import band_candidates
 
 
@@ -61,6 +62,16 @@ def test_same_candidates_as_one_bucket_at_a_time(
     found = band_candidates(bands, ids, first_pending, bucket, top)
     assert found.lists(items - first_pending) == expected
     assert any(len(found) == min(top, items) for found in expected)
+
+
+@pytest.mark.parametrize("lookups", [1, 7, 64])
+def test_the_pending_items_counted_per_block_do_not_change_the_candidates(
+    lookups: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bands, ids = _random_chunk(6, 400, 60)
+    expected = _one_at_a_time(bands, ids, 90, 16, 5)
+    monkeypatch.setattr(bands_module, "LOOKUPS", lookups)
+    assert band_candidates(bands, ids, 90, 16, 5).lists(400 - 90) == expected
 
 
 def test_items_without_keys_or_shared_keys_have_no_candidates() -> None:

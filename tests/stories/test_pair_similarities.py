@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from techwatch.stories.neardup import jaccard, pair_similarities, text_grams
+from techwatch.stories.neardup import (
+    HISTOGRAM_BINS,
+    PAIR_BLOCK,
+    _histograms,
+    jaccard,
+    pair_similarities,
+    text_grams,
+)
 
 WORDS = ["zimbra", "faille", "rançongiciel", "vaud", "patch", "exploit", "hôpital", "genève"]
 
@@ -59,3 +66,20 @@ def test_the_bound_never_hides_a_pair_at_the_floor(texts: list[str]) -> None:
 def test_no_pairs() -> None:
     none = np.empty(0, dtype=np.int64)
     assert pair_similarities([], none, none, 0.5, np.empty(0, dtype=bool)) == []
+
+
+@pytest.mark.parametrize("crowded_at", [None, 0, PAIR_BLOCK + 3])
+def test_bin_counts_are_exact_in_one_byte_and_widened_when_a_bin_holds_more(
+    crowded_at: int | None,
+) -> None:
+    """One byte a bin until a text puts more than 255 grams in one bin, in any block."""
+    texts = _texts(3, PAIR_BLOCK + 10)
+    if crowded_at is not None:  # 300 grams in bin 5, then a few elsewhere
+        texts[crowded_at] = np.arange(300, dtype=np.uint32) * HISTOGRAM_BINS + 5
+    sizes = np.array([len(t) for t in texts], dtype=np.int64)
+    found = _histograms(texts, sizes)
+    expected = [
+        np.bincount(t.astype(np.int64) % HISTOGRAM_BINS, minlength=HISTOGRAM_BINS) for t in texts
+    ]
+    assert (found.astype(np.int64) == np.array(expected)).all()
+    assert found.dtype == (np.uint8 if crowded_at is None else np.uint16)
