@@ -12,7 +12,7 @@ import pytest
 
 from techwatch.parse.advisory import advisory_item, facts_hash
 from techwatch.parse.registry import parse_document
-from techwatch.types import Affected, CvssScore, KevEntry, SharedFacts, VulnFacts
+from techwatch.types import Affected, CvssScore, KevEntry, ParsedItem, SharedFacts, VulnFacts
 
 WHEN = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 SYSTEMS = (
@@ -113,26 +113,20 @@ def test_shared_facts_hash_as_their_tuple(facts: SharedFacts) -> None:
 
 def test_an_advisory_item_keeps_shared_facts_and_states_their_cves() -> None:
     facts = bulletin(VENDOR_LINKS, OWN)
-    item = advisory_item(
-        "s",
-        identity="x",
-        title="T",
-        text="CVE-2025-0001",
-        url=None,
-        published=None,
-        language="fr",
-        facts=facts,
-    )
-    as_tuple = advisory_item(
-        "s",
-        identity="x",
-        title="T",
-        text="CVE-2025-0001",
-        url=None,
-        published=None,
-        language="fr",
-        facts=tuple(facts),
-    )
+
+    def item_of(stated: SharedFacts | tuple[VulnFacts, ...]) -> ParsedItem:
+        return advisory_item(
+            "s",
+            identity="x",
+            title="T",
+            text="CVE-2025-0001",
+            url=None,
+            published=None,
+            language="fr",
+            facts=stated,
+        )
+
+    item, as_tuple = item_of(facts), item_of(tuple(facts))
     assert item.facts is facts and isinstance(as_tuple.facts, tuple)
     assert item == as_tuple and item.content_hash == as_tuple.content_hash
     assert item.cves == ("CVE-2025-0001", *facts.vuln_ids)

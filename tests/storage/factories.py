@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from techwatch.types import ParsedItem, Source, SourceOutcome, SourceState
 
@@ -66,3 +67,22 @@ def batch(tag: str, n: int, source_id: str = "s1") -> list[SourceOutcome]:
         for i in range(n)
     ]
     return [outcome(source_id, items, entries=n)]
+
+
+def real_feed_items(realdata: Path) -> list[ParsedItem]:
+    """Every entry of realdata's feeds, parsed as one source's (feeds the parser refuses have
+    none): real titles and texts for the search index's tests."""
+    # Imported here: the store's worker processes import this module and parse no feed.
+    from techwatch.errors import ParseError
+    from techwatch.parse.feeds import parse_feed
+
+    found: list[ParsedItem] = []
+    for path in sorted((realdata / "feeds").rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            feed = parse_feed("s1", path.read_bytes(), url="https://example.org/", fetched_at=T0)
+        except ParseError:
+            continue
+        found += feed.items
+    return found

@@ -11,11 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from techwatch.errors import ParseError
-from techwatch.parse.feeds import parse_feed
 from techwatch.storage import fts, open_writer
 from techwatch.storage.connection import connect
-from tests.storage.factories import T0, item, outcome
+from tests.storage.factories import T0, item, outcome, real_feed_items
 
 HOSTILE = [
     "Sécurité: MISE À JOUR, données; Straße ß œuvre",
@@ -105,15 +103,7 @@ def test_hostile_texts_get_the_words_of_the_extensions_own_build(db: Path) -> No
 def test_real_feed_entries_get_the_words_of_the_extensions_own_build(
     db: Path, realdata: Path
 ) -> None:
-    texts: list[tuple[str, str]] = []
-    for path in sorted((realdata / "feeds").rglob("*")):
-        if not path.is_file():
-            continue
-        try:
-            feed = parse_feed("s1", path.read_bytes(), url="https://example.org/", fetched_at=T0)
-        except ParseError:  # a feed the parser refuses has no words to compare
-            continue
-        texts += [(i.title, i.text) for i in feed.items]
+    texts = [(i.title, i.text) for i in real_feed_items(realdata)]
     assert len(texts) > 1000
     write_texts(db, texts)
     ours, reference = reference_words(db)

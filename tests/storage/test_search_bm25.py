@@ -14,12 +14,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from techwatch.errors import ParseError
-from techwatch.parse.feeds import parse_feed
 from techwatch.storage import fts, open_reader, open_writer
 from techwatch.storage.connection import connect
 from techwatch.types import ParsedItem
-from tests.storage.factories import T0, item, outcome
+from tests.storage.factories import T0, item, outcome, real_feed_items
 
 HOSTILE_QUERIES = [
     "(log4j)",
@@ -117,19 +115,6 @@ def write_in_two_nights(db: Path, items: list[ParsedItem]) -> None:
         w.write_outcomes("r1", [outcome("s1", items[:half])], [], T0)
     with open_writer(db) as w:
         w.write_outcomes("r2", [outcome("s1", items[half:])], [], T0)
-
-
-def real_feed_items(realdata: Path) -> list[ParsedItem]:
-    found: list[ParsedItem] = []
-    for path in sorted((realdata / "feeds").rglob("*")):
-        if not path.is_file():
-            continue
-        try:
-            feed = parse_feed("s1", path.read_bytes(), url="https://example.org/", fetched_at=T0)
-        except ParseError:  # a feed the parser refuses has no items to search
-            continue
-        found += feed.items
-    return found
 
 
 def queries_from(items: list[ParsedItem]) -> list[str]:
