@@ -25,10 +25,73 @@ CREATE TABLE search_terms (
     tf       INTEGER NOT NULL,
     title_tf INTEGER NOT NULL
 );
+-- Counted a sixteenth of the items at a time: one GROUP BY over a store of 200,000 items
+-- (26M index rows) peaked at 1.8 GiB, sixteen peak at 0.4 GiB for the same rows and about
+-- the same time (4.8 -> 5.0 s).
 INSERT INTO search_terms
 SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
 FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
-GROUP BY t.docid, t.termid;
+WHERE t.docid % 16 = 0 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 1 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 2 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 3 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 4 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 5 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 6 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 7 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 8 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 9 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 10 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 11 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 12 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 13 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 14 GROUP BY t.docid, t.termid;
+INSERT INTO search_terms
+SELECT t.docid, t.termid, count(*), count(*) FILTER (WHERE f.field = 'title')
+FROM fts_main_search_docs.terms t LEFT JOIN fts_main_search_docs.fields f USING (fieldid)
+WHERE t.docid % 16 = 15 GROUP BY t.docid, t.termid;
 
 -- One row per indexed item: its number in the index and its length in words (title and text).
 -- It replaces `search_docs`, the copy of the documents the extension indexed, no longer read.
