@@ -99,14 +99,9 @@ def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...] | SharedFacts
         middle = middles.get(key)
         if middle is None:
             middle = middles[key] = _render_middle(values, reprs)
-        links = fact.references
-        if len(links) < 3:  # a one-element tail would render as "(x,)"
-            head, tail = repr(links), b""
-        else:  # a CVE's own link, then the links all the bulletin's CVEs share
-            rest = links[1:]
-            tail = tails.get(rest) or tails.setdefault(rest, _utf8(repr(rest)[1:]))
-            head = f"({links[0]!r}, "
-        update(_utf8(f"{_OPEN}{fact.vuln_id!r}{middle[0]}{head}"))
+        head, tail = _links_parts(fact.references, tails)
+        update(_utf8(f"{_OPEN}{fact.vuln_id!r}{middle[0]}"))
+        update(head)
         update(tail)
         update(middle[1])
     return digest.hexdigest()[:32]
@@ -116,29 +111,29 @@ def _shared_bytes(facts: SharedFacts) -> bytes:
     """What facts_hash renders for these facts, the same bytes as for their tuple, with the
     shared fields and links rendered once per bulletin instead of once per CVE."""
     rendered, after = _render_middle(_middle(facts.template), {})
-    opening, middle = _OPEN_BYTES, _utf8(rendered)
+    middle = _utf8(rendered)
     shared = facts.template.references
-    head, rest = _links_parts(shared)
-    plain = (_utf8(head), rest)  # a CVE with the shared links only
-    tail = _utf8(repr(shared)[1:])  # what follows a CVE's own link, when 3 links or more
+    tails: dict[tuple[str, ...], bytes] = {}
+    plain = _links_parts(shared, tails)  # a CVE with the shared links only
     parts: list[bytes] = []
     for vuln_id, link in zip(facts.vuln_ids, facts.links, strict=True):
         links = facts.references_of(link)
-        if links is shared:
-            head_bytes, rest = plain
-        elif len(links) < 3:
-            head_bytes, rest = _utf8(repr(links)), b""
-        else:
-            head_bytes, rest = _utf8(f"({link!r}, "), tail
-        parts += (opening, _utf8(repr(vuln_id)), middle, head_bytes, rest, after)
+        head, tail = plain if links is shared else _links_parts(links, tails)
+        parts += (_OPEN_BYTES, _utf8(repr(vuln_id)), middle, head, tail, after)
     return b"".join(parts)
 
 
-def _links_parts(links: tuple[str, ...]) -> tuple[str, bytes]:
-    """A fact's links as facts_hash renders them: the head, then the tail (see there)."""
-    if len(links) < 3:
-        return repr(links), b""
-    return f"({links[0]!r}, ", _utf8(repr(links[1:])[1:])
+def _links_parts(
+    links: tuple[str, ...], tails: dict[tuple[str, ...], bytes]
+) -> tuple[bytes, bytes]:
+    """A fact's links as its repr shows them, in two parts: the head, then the links after
+    the first (the ones a bulletin's CVEs share, after each CVE's own), rendered once per
+    distinct tuple (`tails`)."""
+    if len(links) < 3:  # a one-element tail would render as "(x,)"
+        return _utf8(repr(links)), b""
+    rest = links[1:]
+    tail = tails.get(rest) or tails.setdefault(rest, _utf8(repr(rest)[1:]))
+    return _utf8(f"({links[0]!r}, "), tail
 
 
 def _utf8(text: str) -> bytes:

@@ -195,23 +195,27 @@ class _Links:
         self._item: dict[str, int] = {}
 
     def add(self, references: tuple[str, ...]) -> None:
-        item = self._item
-        self._flat.extend([item.get(r) or item.setdefault(r, len(item) + 1) for r in references])
+        self._flat.extend(map(self._number, references))
         self._offsets.append(len(self._flat))
 
     def add_shared(self, facts: SharedFacts) -> None:
         """`add` for each fact of `facts`, the shared links numbered once."""
-        item, flat, offsets = self._item, self._flat, self._offsets
+        flat, offsets = self._flat, self._offsets
         shared = facts.template.references
         numbers: list[int] | None = None  # the shared links' numbers, once they have some
         for link in facts.links:
             links = facts.references_of(link)
             if links is not shared:  # the CVE's own link leads
-                flat.append(item.get(links[0]) or item.setdefault(links[0], len(item) + 1))
+                flat.append(self._number(links[0]))
             if numbers is None:
-                numbers = [item.get(r) or item.setdefault(r, len(item) + 1) for r in shared]
+                numbers = list(map(self._number, shared))
             flat.extend(numbers)
             offsets.append(len(flat))
+
+    def _number(self, link: str) -> int:
+        """The link's number in this item: the next one at its first statement."""
+        item = self._item
+        return item.get(link) or item.setdefault(link, len(item) + 1)
 
     def end_item(self, item_id: str) -> None:
         if self._item:
