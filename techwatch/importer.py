@@ -31,7 +31,7 @@ from techwatch.config import SourcesConfig
 from techwatch.enrich.refresh import begin_refresh
 from techwatch.errors import ConfigError, ParseError
 from techwatch.ingest import new_run_id
-from techwatch.parse.pool import ParsePool, start_forkserver
+from techwatch.parse.pool import Document, ParsePool, start_forkserver
 from techwatch.parse.registry import parsers_fingerprint
 from techwatch.report import merge_stats
 from techwatch.runlock import lock_path_for, run_lock
@@ -51,6 +51,12 @@ BATCH_ITEMS = 2_000
 #: idle for most of it; a window of every file would read them all before storing any.
 LOOKAHEAD_FILES = 512
 LOOKAHEAD_BYTES = 64 * 1024 * 1024
+#: Files handed to a worker together, in one task (ParsePool.submit_many): up to BATCH_FILES
+#: consecutive files of BATCH_BYTES in all (a larger file goes alone). One task per file, the
+#: 2,481 real advisories cost the parent 2.0-2.6 s of CPU to hand over and collect (pickling,
+#: pebble's threads woken per task), 0.9-1.1 s in batches of 16; the workers ~0.8 s less.
+BATCH_FILES = 16
+BATCH_BYTES = 256 * 1024
 #: Source kinds whose parsers detect the language of entries: only they need the workers to
 #: load the language model.
 LANGUAGE_KINDS = frozenset({"feed", "html"})
@@ -330,6 +336,28 @@ class _Job:
     skipped: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Unparsed:
+    """A file read for the workers, waiting for the rest of its batch."""
+
+    source: Source
+    path: Path
+    started: datetime
+    sha256: str
+    body: bytes
+
+    def document(self) -> Document:
+        return Document(
+            self.source.id,
+            self.body,
+            self.path.as_uri(),
+            self.started,
+            kind=self.source.kind,
+            declared_language=self.source.language,
+            selectors=self.source.html,
+        )
+
+
 def _parsed(
     reader: _Reader,
     jobs: Sequence[tuple[Source, Path]],
@@ -343,14 +371,27 @@ def _parsed(
     todo = iter(jobs)
 
     def fill() -> None:
+        """Top the window up, a batch at a time: refilled after each file taken out, it
+        would hand the files over one by one."""
         nonlocal held
+        if window and len(window) > LOOKAHEAD_FILES - min(BATCH_FILES, LOOKAHEAD_FILES):
+            return
         t = time.perf_counter()
-        while len(window) < LOOKAHEAD_FILES and (held < LOOKAHEAD_BYTES or not window):
+        staged: list[_Job | _Unparsed] = []
+        while len(window) + len(staged) < LOOKAHEAD_FILES and (
+            held < LOOKAHEAD_BYTES or not (window or staged)
+        ):
             following = next(todo, None)
             if following is None:
                 break
-            window.append(_submit(reader, *following))
-            held += _held(window[-1])
+            read = _read(reader, *following)
+            if isinstance(read, _Unparsed):
+                held += len(read.body)
+                if not _batch_takes(staged, read):
+                    window.extend(_submitted(reader.pool, staged))
+                    staged = []
+            staged.append(read)
+        window.extend(_submitted(reader.pool, staged))
         stages["read"] += time.perf_counter() - t
 
     fill()
@@ -379,8 +420,29 @@ def _held(job: _Job) -> int:
     return 0 if isinstance(job.job, SourceOutcome) else job.size
 
 
-def _submit(reader: _Reader, source: Source, path: Path) -> _Job:
-    """Hand one file to the workers; or fail it right away when it is over the size cap, or
+def _batch_takes(staged: Sequence[_Job | _Unparsed], read: _Unparsed) -> bool:
+    """Whether one more file read for the workers joins the batch staged so far: within
+    BATCH_FILES and BATCH_BYTES, or the batch is empty."""
+    bodies = [s.body for s in staged if isinstance(s, _Unparsed)]
+    if not bodies:
+        return True
+    return len(bodies) < BATCH_FILES and sum(map(len, bodies)) + len(read.body) <= BATCH_BYTES
+
+
+def _submitted(pool: ParsePool, staged: Sequence[_Job | _Unparsed]) -> list[_Job]:
+    """The staged files in order, those read for the workers handed over in one task."""
+    unparsed = [s for s in staged if isinstance(s, _Unparsed)]
+    futures = iter(pool.submit_many([u.document() for u in unparsed]) if unparsed else [])
+    return [
+        s
+        if isinstance(s, _Job)
+        else _Job(s.source, s.path, len(s.body), s.started, s.sha256, next(futures))
+        for s in staged
+    ]
+
+
+def _read(reader: _Reader, source: Source, path: Path) -> _Job | _Unparsed:
+    """Read one file for the workers; or fail it right away when it is over the size cap, or
     skip it when this source stored the same bytes, read by the same parser code, before."""
     started = datetime.now(UTC)
     size = path.stat().st_size
@@ -397,17 +459,7 @@ def _submit(reader: _Reader, source: Source, path: Path) -> _Job:
             source.id, "ok", started, 0.0, url=url, bytes=size, entries=before.entries
         )
         return _Job(source, path, size, started, sha256, unchanged, skipped=True)
-    future = reader.pool.submit(
-        source.id,
-        body,
-        url=url,
-        content_type=None,
-        declared_language=source.language,
-        fetched_at=started,
-        kind=source.kind,
-        selectors=source.html,
-    )
-    return _Job(source, path, len(body), started, sha256, future)
+    return _Unparsed(source, path, started, sha256, body)
 
 
 def _outcome(job: _Job) -> SourceOutcome:

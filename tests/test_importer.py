@@ -14,6 +14,7 @@ from techwatch import importer
 from techwatch.cli import main
 from techwatch.config import load_sources
 from techwatch.importer import import_files, import_sources
+from techwatch.parse.pool import ParsePool
 from techwatch.storage import open_reader
 from techwatch.storage.writer import Writer
 
@@ -197,18 +198,18 @@ def test_the_files_ahead_in_the_workers_are_bounded_and_every_file_is_stored_in_
     submitted: list[str] = []
     consumed: list[str] = []
     ahead: list[int] = []  # files in the workers' hands when one more is handed over
-    real_submit, real_outcome = importer._submit, importer._outcome
+    real_read, real_outcome = importer._read, importer._outcome
 
-    def submit(reader: Any, source: Any, path: Path) -> Any:
+    def read(reader: Any, source: Any, path: Path) -> Any:
         ahead.append(len(submitted) - len(consumed))
         submitted.append(path.name)
-        return real_submit(reader, source, path)
+        return real_read(reader, source, path)
 
     def outcome(job: Any) -> Any:
         consumed.append(job.path.name)
         return real_outcome(job)
 
-    monkeypatch.setattr(importer, "_submit", submit)
+    monkeypatch.setattr(importer, "_read", read)
     monkeypatch.setattr(importer, "_outcome", outcome)
     db = home / "store.duckdb"
     report = import_files(db, load_sources(home / "sources.yml"), "certfr", [folder])
@@ -217,6 +218,38 @@ def test_the_files_ahead_in_the_workers_are_bounded_and_every_file_is_stored_in_
     assert max(ahead) == (files - 1 if max_bytes > 1 else 0)
     with open_reader(db) as reader:
         assert len(reader.runs()) == 1 and reader.info()["counts"]["items"] == 5
+
+
+@pytest.mark.parametrize(
+    ("batch_files", "batch_bytes", "sizes"), [(2, 10**9, [2, 2, 1]), (16, 1, [1] * 5)]
+)
+def test_small_files_go_to_the_workers_several_per_task(
+    home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_files: int,
+    batch_bytes: int,
+    sizes: list[int],
+) -> None:
+    """Consecutive files share a worker task, up to BATCH_FILES files or BATCH_BYTES bytes;
+    what is stored is the same as file by file."""
+    folder = _avis_folder(tmp_path / "avis", 5)
+    monkeypatch.setattr(importer, "BATCH_FILES", batch_files)
+    monkeypatch.setattr(importer, "BATCH_BYTES", batch_bytes)
+    batches: list[int] = []
+    real_submit_many = ParsePool.submit_many
+
+    def submit_many(pool: ParsePool, documents: Any) -> Any:
+        batches.append(len(documents))
+        return real_submit_many(pool, documents)
+
+    monkeypatch.setattr(ParsePool, "submit_many", submit_many)
+    db = home / "store.duckdb"
+    report = import_files(db, load_sources(home / "sources.yml"), "certfr", [folder])
+    assert (report.parsed, report.new_items, report.failed) == (5, 5, ())
+    assert batches == sizes
+    with open_reader(db) as reader:
+        assert reader.info()["counts"]["items"] == 5
 
 
 def test_files_stored_before_are_skipped_and_a_changed_one_is_read_again(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from techwatch.errors import ParseError
-from techwatch.parse.pool import ParsePool
+from techwatch.parse.pool import Document, ParsePool
 from techwatch.types import ParsedFeed
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
@@ -97,6 +97,71 @@ def test_unexpected_worker_exceptions_come_back_as_parse_error(pool: ParsePool) 
     assert submit(pool, "fine", GOOD).result(timeout=30).source_id == "fine"
 
 
+def document(source_id: str, body: bytes) -> Document:
+    return Document(source_id, body, f"https://{source_id}.example/feed", FETCHED)
+
+
+def test_documents_submitted_together_settle_one_by_one_as_alone(pool: ParsePool) -> None:
+    """One task for several documents: each future holds what `submit` would have given,
+    a parser's error failing its own document only."""
+    bodies = {"a": GOOD, "html": b"<html><body>Maintenance</body></html>", "b": GOOD}
+    futures = pool.submit_many([document(s, b) for s, b in bodies.items()])
+    alone = {s: submit(pool, s, b) for s, b in bodies.items()}
+    for future, source_id in zip(futures, bodies, strict=True):
+        if source_id == "html":
+            with pytest.raises(ParseError) as caught:
+                future.result(timeout=30)
+            assert (caught.value.kind, caught.value.source_id, caught.value.url) == (
+                "not_a_feed",
+                "html",
+                "https://html.example/feed",
+            )
+            continue
+        assert future.result(timeout=30) == alone[source_id].result(timeout=30)
+
+
+def test_unexpected_exceptions_of_a_document_submitted_together_fail_it_alone(
+    pool: ParsePool,
+) -> None:
+    broken, fine = pool.submit_many(
+        [document("broken", None), document("fine", GOOD)]  # type: ignore[arg-type]
+    )
+    with pytest.raises(ParseError) as caught:
+        broken.result(timeout=30)
+    assert (caught.value.kind, caught.value.source_id) == ("malformed", "broken")
+    assert isinstance(caught.value.__cause__, AttributeError)
+    assert fine.result(timeout=30).source_id == "fine"
+
+
+@pytest.mark.slow
+def test_a_slow_document_submitted_together_fails_alone_and_its_neighbours_pass(
+    pool: ParsePool,
+) -> None:
+    """Case 16 for a task of several documents: past the budget the task is stopped and each
+    document goes again alone, so that only the hostile one fails, with parse_timeout."""
+    futures = pool.submit_many(
+        [document("good1", GOOD), document("slow", slow_author_feed()), document("good2", GOOD)]
+    )
+    good1, slow, good2 = (f.exception(timeout=30) or f.result() for f in futures)
+    assert isinstance(good1, ParsedFeed) and good1.source_id == "good1"
+    assert isinstance(good2, ParsedFeed) and good2.source_id == "good2"
+    assert isinstance(slow, ParseError)
+    assert (slow.kind, slow.source_id) == ("parse_timeout", "slow")
+
+
+def test_closing_the_pool_without_waiting_cancels_documents_submitted_together() -> None:
+    started = time.monotonic()
+    pool = ParsePool(workers=1, timeout_s=60.0)
+    futures = pool.submit_many([document("slow", slow_author_feed()), document("b", GOOD)])
+    time.sleep(0.5)
+    pool.close(wait=False)
+    assert time.monotonic() - started < 10
+    for future in futures:
+        assert future.done()
+        with pytest.raises((ParseError, CancelledError)):
+            future.result(timeout=0)
+
+
 def test_parse_can_be_awaited_from_asyncio(pool: ParsePool) -> None:
     async def both() -> list[ParsedFeed | BaseException]:
         return await asyncio.gather(
@@ -142,7 +207,7 @@ def test_closing_the_pool_without_waiting_cancels_what_is_left() -> None:
 _FRESH_PROCESS = """
 import sys
 from techwatch.clean import _identifier
-from techwatch.parse.pool import ParsePool
+from techwatch.parse.pool import Document, ParsePool
 
 
 def model_state():
