@@ -135,8 +135,8 @@ def stage_items(rows: Mapping[str, ParsedItem]) -> pa.Table:
         "url": [i.url for i in items],
         "canonical_url": [i.canonical_url for i in items],
         "title": [i.title for i in items],
-        "text": [i.text for i in items],
-        "html": [i.html for i in items],
+        "text": _utf8([i.text for i in items]),
+        "html": _utf8([i.html for i in items]),
         "published": [i.published for i in items],
         "language": [i.language for i in items],
         "authors": [list(i.authors) for i in items],
@@ -144,6 +144,16 @@ def stage_items(rows: Mapping[str, ParsedItem]) -> pa.Table:
         "content_hash": [content_hash(i) for i in items],
     }
     return pa.table(columns, schema=ITEMS)
+
+
+def _utf8(texts: list[str]) -> pa.Array:
+    """Long texts as an Arrow string column, through bytes encoded here.
+
+    Arrow reads a Python str through a UTF-8 copy that CPython then keeps inside the str for
+    its lifetime: the items' texts and HTML held ~12 MiB more per 3,000 feed items for as long
+    as the items lived (the caller's batch, at least to the commit). A bytes copy dies here.
+    """
+    return pa.array([text.encode() for text in texts], pa.binary()).view(pa.string())
 
 
 def stage_sources(sources: Sequence[Source]) -> pa.Table:

@@ -8,7 +8,7 @@ transaction: a crash leaves the previous committed state, never half a batch.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,8 @@ from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
 ITEM_CONTENT = (
     "url, canonical_url, title, text, html, published, language, authors, cves, content_hash"
 )
+#: The changes of an item (see _classify) that write it.
+WRITTEN = frozenset({"new", "updated"})
 
 
 @contextmanager
@@ -134,14 +136,15 @@ class Writer:
             registered(self._conn, staged_states=state_table),
         ):
             changes = _classify(self._conn)
-            _upsert_items(self._conn, now)
-            vulns.replace_facts(self._conn)
-            _link_items(self._conn, now)
+            kinds = {change for _, change, _ in changes}
+            _upsert_items(self._conn, now, kinds)
+            vulns.replace_facts(self._conn, kinds)
+            _link_items(self._conn, now, kinds)
             counts = staging.counts_by_source(changes, source_ids)
             runs = staging.stage_run_sources(outcomes, counts)
             _insert_run_sources(self._conn, run_id, runs)
             _upsert_states(self._conn, now)
-            _mark_for_search(self._conn)
+            _mark_for_search(self._conn, kinds)
             if index_search:
                 self._index_pending(now)
             cves.write_epss(self._conn, cves.stage_epss(s for o in outcomes for s in o.epss))
@@ -297,10 +300,14 @@ def _upsert_sources(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
 
 
 def _classify(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
-    """Tag each staged item new, updated (content hash changed) or unchanged."""
+    """Tag each staged item new, updated (content hash changed) or unchanged.
+
+    `batch` holds the keys the later statements join on, not the content: a copy of the
+    staged texts and HTML (~10 KiB an item) cost CPU and memory for nothing."""
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE batch AS "
-        "SELECT s.*, CASE WHEN i.id IS NULL THEN 'new' "
+        "SELECT s.id, s.source_id, s.canonical_url, "
+        "       CASE WHEN i.id IS NULL THEN 'new' "
         "                 WHEN i.content_hash IS DISTINCT FROM s.content_hash THEN 'updated' "
         "                 ELSE 'unchanged' END AS change "
         "FROM staged_items s LEFT JOIN items i ON i.id = s.id"
@@ -309,31 +316,42 @@ def _classify(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     return [(str(s), str(c), int(n)) for s, c, n in rows]
 
 
-def _upsert_items(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
-    """Insert new items; rewrite changed ones, keeping their first_seen."""
-    conn.execute(
-        f"INSERT INTO items (id, source_id, identity, {ITEM_CONTENT}, first_seen, updated_at) "
-        f"SELECT id, source_id, identity, {ITEM_CONTENT}, $now, $now "
-        f"FROM batch WHERE change = 'new'",
-        {"now": now},
-    )
-    assignments = ", ".join(f"{c} = b.{c}" for c in ITEM_CONTENT.split(", "))
+def _upsert_items(conn: duckdb.DuckDBPyConnection, now: datetime, kinds: Set[str]) -> None:
+    """Insert new items; rewrite changed ones, keeping their first_seen.
+
+    `kinds` are the changes the batch holds (see _classify): a statement with nothing to do
+    is not run, and a batch of new items only is inserted without a join."""
+    if "new" in kinds:
+        new = "" if kinds == {"new"} else "WHERE id IN (SELECT id FROM batch WHERE change = 'new')"
+        conn.execute(
+            f"INSERT INTO items (id, source_id, identity, {ITEM_CONTENT}, first_seen, updated_at) "
+            f"SELECT id, source_id, identity, {ITEM_CONTENT}, $now, $now FROM staged_items {new}",
+            {"now": now},
+        )
+    if "updated" not in kinds:
+        return
+    assignments = ", ".join(f"{c} = s.{c}" for c in ITEM_CONTENT.split(", "))
     conn.execute(
         f"UPDATE items SET {assignments}, updated_at = $now "
-        f"FROM batch b WHERE items.id = b.id AND b.change = 'updated'",
+        f"FROM staged_items s WHERE items.id = s.id "
+        f"AND s.id IN (SELECT id FROM batch WHERE change = 'updated')",
         {"now": now},
     )
 
 
-def _link_items(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+def _link_items(conn: duckdb.DuckDBPyConnection, now: datetime, kinds: Set[str]) -> None:
     """Link items of different sources sharing a canonical URL, both ways, idempotently."""
-    conn.execute(
-        "DELETE FROM item_links WHERE reason = 'canonical_url' "
-        "AND (item_id IN (SELECT id FROM batch WHERE change = 'updated') "
-        "  OR linked_id IN (SELECT id FROM batch WHERE change = 'updated')) "
-        "AND NOT EXISTS (SELECT 1 FROM items a JOIN items b ON a.canonical_url = b.canonical_url "
-        "                WHERE a.id = item_links.item_id AND b.id = item_links.linked_id)"
-    )
+    if "updated" in kinds:
+        conn.execute(
+            "DELETE FROM item_links WHERE reason = 'canonical_url' "
+            "AND (item_id IN (SELECT id FROM batch WHERE change = 'updated') "
+            "  OR linked_id IN (SELECT id FROM batch WHERE change = 'updated')) "
+            "AND NOT EXISTS (SELECT 1 FROM items a JOIN items b "
+            "                ON a.canonical_url = b.canonical_url "
+            "                WHERE a.id = item_links.item_id AND b.id = item_links.linked_id)"
+        )
+    if not kinds & WRITTEN:
+        return
     conn.execute(
         "INSERT INTO item_links (item_id, linked_id, reason, created_at) "
         "SELECT x, y, 'canonical_url', $now FROM ("
@@ -358,8 +376,10 @@ def _insert_run_sources(conn: duckdb.DuckDBPyConnection, run_id: str, table: pa.
         )
 
 
-def _mark_for_search(conn: duckdb.DuckDBPyConnection) -> None:
+def _mark_for_search(conn: duckdb.DuckDBPyConnection, kinds: Set[str]) -> None:
     """Remember which items the full-text index does not cover yet."""
+    if not kinds & WRITTEN:
+        return
     conn.execute(
         "INSERT INTO search_pending (id) SELECT id FROM batch "
         "WHERE change IN ('new', 'updated') ON CONFLICT DO NOTHING"
