@@ -59,16 +59,25 @@ def mentions_table(rows: Sequence[tuple[str, Mention]], schema: pa.Schema) -> pa
     return pa.table(columns, schema=schema)
 
 
+def text_rows(texts: pa.Table) -> list[tuple[str, str, str]]:
+    """(id, title, text) rows of a table of them (storage.cves.Enrichment.texts), a missing
+    title or text as ''."""
+    ids, titles, bodies = (texts.column(n).to_pylist() for n in range(3))
+    return [(i, t or "", x or "") for i, t, x in zip(ids, titles, bodies, strict=True)]
+
+
 def offloaded_mentions(
     entries: tuple[Entry, ...],
-    texts: Sequence[tuple[str, str, str]],
-    stated: Mapping[str, list[Mention]],
+    texts: pa.Table,
+    statements: Iterable[tuple[str, str, str, bool]],
     schema: pa.Schema,
 ) -> tuple[pa.Table, int]:
-    """In a worker: the mentions of one chunk of texts as a table (small to send back, where
-    Mention records would each be pickled), and the dictionary's number of terms."""
+    """In a worker: the mentions of one chunk of texts and of its items' statements (see
+    `stated_mentions`) as a table (small to send back, where Mention records would each be
+    pickled), and the dictionary's number of terms."""
     dictionary = _dictionary(entries)
-    return mentions_table(item_mentions(dictionary, texts, stated), schema), len(dictionary)
+    rows = item_mentions(dictionary, text_rows(texts), stated_mentions(statements))
+    return mentions_table(rows, schema), len(dictionary)
 
 
 def _dictionary(entries: tuple[Entry, ...]) -> Dictionary:

@@ -124,13 +124,34 @@ class Mention:
 
 
 def learn(statements: Iterable[tuple[str, str, bool]]) -> list[Entry]:
-    """(vendor, product, is_package) as advisories state them -> dictionary entries, merged."""
+    """(vendor, product, is_package) as advisories state them -> dictionary entries, merged.
+
+    A statement repeated (12,170 of the real advisories' statements are 5,127 distinct ones)
+    is learnt once, at its first place: merging an entry into one that already holds it
+    changes nothing (`merge` keeps the first spellings, the nicer names and the package flag
+    whatever the order), so the entries are the same at less than half the cost."""
     found: dict[tuple[str, str], Entry] = {}
-    for vendor, product, package in statements:
+    for vendor, product, package in dict.fromkeys(statements):
         for name_vendor, name in canonical_pairs(vendor, product, package=package):
             entry = Entry(name_vendor, name, (name,), package)
             found[entry.key] = merge(found.get(entry.key), entry)
     return list(found.values())
+
+
+def relearn(
+    known: Iterable[Entry], statements: Iterable[tuple[str, str, bool]]
+) -> tuple[dict[tuple[str, str], Entry], dict[tuple[str, str], Entry]]:
+    """The dictionary's `known` entries with what `statements` teach merged in: all entries,
+    and the new or changed ones (those a refresh saves), by key. Pure and light to import:
+    an import runs it in a parse worker (enrich.refresh), whose caches then hold the names'
+    keys, which cost the parent ~0.2 s to compute again (Entry.key)."""
+    by_key = {e.key: e for e in known}
+    changed: dict[tuple[str, str], Entry] = {}
+    for entry in learn(statements):
+        merged = merge(by_key.get(entry.key), entry)
+        if merged != by_key.get(entry.key):
+            by_key[entry.key] = changed[entry.key] = merged
+    return by_key, changed
 
 
 def merge(old: Entry | None, new: Entry) -> Entry:

@@ -13,6 +13,7 @@ from techwatch.enrich.mentions import (
     mentions_table,
     offloaded_mentions,
     stated_mentions,
+    text_rows,
 )
 from techwatch.enrich.products import Dictionary, Entry, learn
 from techwatch.storage.cves import MENTIONS
@@ -30,6 +31,16 @@ TEXTS = [
 ]
 
 
+TEXT_COLUMNS = pa.schema([("id", pa.string()), ("title", pa.string()), ("text", pa.string())])
+
+
+def texts(rows: list[tuple[str, str | None, str | None]]) -> pa.Table:
+    """The texts as the store reads them (Enrichment.texts): an Arrow table."""
+    return pa.Table.from_pylist(
+        [dict(zip(TEXT_COLUMNS.names, r, strict=True)) for r in rows], TEXT_COLUMNS
+    )
+
+
 def entries() -> tuple[Entry, ...]:
     return tuple(learn((v, p, package) for _, v, p, package in STATEMENTS))
 
@@ -42,9 +53,10 @@ def test_a_worker_chunk_equals_recognition_in_this_process() -> None:
     stated = stated_mentions(STATEMENTS)
     dictionary = Dictionary(entries())
     expected = mentions_table(item_mentions(dictionary, TEXTS, stated), MENTIONS)
-    # What crosses to the worker and back is pickled: the table must survive it.
+    # What crosses to the worker and back is pickled: the table must survive it. The worker
+    # turns the statements into mentions itself.
     table, terms = pickle.loads(
-        pickle.dumps(offloaded_mentions(entries(), TEXTS, stated, MENTIONS))
+        pickle.dumps(offloaded_mentions(entries(), texts(TEXTS), STATEMENTS, MENTIONS))
     )
     assert rows(table) == rows(expected)
     assert terms == len(dictionary)
@@ -57,17 +69,23 @@ def test_a_worker_chunk_equals_recognition_in_this_process() -> None:
 
 
 def test_a_worker_builds_the_dictionary_again_only_for_other_entries() -> None:
-    stated = stated_mentions(STATEMENTS)
-    offloaded_mentions(entries(), TEXTS[:1], stated, MENTIONS)
+    offloaded_mentions(entries(), texts(TEXTS[:1]), STATEMENTS, MENTIONS)
     built = mentions._built[0][1]
-    offloaded_mentions(entries(), TEXTS[1:], stated, MENTIONS)  # equal entries, new tuple
+    offloaded_mentions(
+        entries(), texts(TEXTS[1:]), STATEMENTS, MENTIONS
+    )  # equal entries, new tuple
     assert mentions._built[0][1] is built
     fewer = entries()[:1]
-    table, terms = offloaded_mentions(fewer, TEXTS, {}, MENTIONS)
+    table, terms = offloaded_mentions(fewer, texts(TEXTS), [], MENTIONS)
     assert mentions._built[0][1] is not built and terms == len(Dictionary(fewer))
     assert {p for p in table.column("product").to_pylist()} <= {e.product for e in fewer} | {""}
 
 
 def test_no_texts_give_an_empty_table_of_the_schema() -> None:
-    table, _ = offloaded_mentions(entries(), [], {}, MENTIONS)
+    table, _ = offloaded_mentions(entries(), texts([]), [], MENTIONS)
     assert table.num_rows == 0 and table.schema == MENTIONS
+
+
+def test_a_missing_title_or_text_reads_as_empty() -> None:
+    rows = text_rows(texts([("a", None, "Patch FortiOS now."), ("b", "Cisco fixes IOS XE", None)]))
+    assert rows == [("a", "", "Patch FortiOS now."), ("b", "Cisco fixes IOS XE", "")]

@@ -7,12 +7,15 @@ import unicodedata
 
 import pytest
 
+from techwatch.enrich.names import canonical_pairs
 from techwatch.enrich.products import (
+    MAX_NAMES,
     Dictionary,
     Entry,
     Mention,
     learn,
     merge,
+    relearn,
     without_accents,
 )
 
@@ -122,6 +125,49 @@ def test_learning_merges_spellings_of_one_product() -> None:
     assert (teams.vendor, teams.product) == ("Microsoft", "Microsoft Teams")
     assert set(teams.names) == {"teams", "Microsoft Teams"}
     assert ("microsoft", "windows server") in by_key
+
+
+def every_statement_merged(statements: list[tuple[str, str, bool]]) -> list[Entry]:
+    """Learning as it was before repeated statements were skipped: each one merged."""
+    found: dict[tuple[str, str], Entry] = {}
+    for vendor, product, package in statements:
+        for name_vendor, name in canonical_pairs(vendor, product, package=package):
+            entry = Entry(name_vendor, name, (name,), package)
+            found[entry.key] = merge(found.get(entry.key), entry)
+    return list(found.values())
+
+
+def test_a_repeated_statement_teaches_nothing_more() -> None:
+    # Ten spellings of one product (more than MAX_NAMES are kept), the vendor written three
+    # ways, a package later named as a product, each statement repeated after the others.
+    spellings = [("acme corp", f"Widget{sep}Pro", False) for sep in "-+/:.~=!*@"]
+    statements = [
+        ("ACME", "widget pro", False),
+        *[("Acme Corp", f"WidgetPro{n}", False) for n in range(10)],
+        ("npm", "left-pad", True),
+        *spellings,
+        ("npm", "left-pad", False),
+    ]
+    repeated = [*statements, *reversed(statements), *statements]
+    assert learn(repeated) == every_statement_merged(repeated) == learn(statements)
+    assert max(len(e.names) for e in learn(repeated)) == MAX_NAMES
+
+
+def test_relearning_lists_only_the_new_and_changed_entries() -> None:
+    known = learn([("Microsoft", "Windows", False), ("Cisco", "IOS XE Software", False)])
+    entries, changed = relearn(
+        known,
+        [("Microsoft", "Windows", False), ("cisco", "IOS XE", False), ("Zyxel", "ATP", False)],
+    )
+    assert [(e.vendor, e.product) for e in changed.values()] == [("Zyxel", "ATP")]
+    assert list(entries.values())[: len(known)] == known
+    assert entries[("zyxel", "atp")] == changed[("zyxel", "atp")]
+    # A spelling already known changes nothing; a new one changes its entry.
+    assert relearn(entries.values(), [("Microsoft", "Windows 11 Version 23H2", False)])[1] == {}
+    _, changed = relearn(entries.values(), [("ZYXEL", "atp", False)])
+    assert [(e.vendor, e.product, e.names) for e in changed.values()] == [
+        ("Zyxel", "ATP", ("ATP", "atp"))
+    ]
 
 
 def test_a_package_stops_being_one_once_an_advisory_names_the_product() -> None:
