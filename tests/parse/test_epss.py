@@ -168,12 +168,12 @@ def test_a_gzip_bomb_is_refused_quickly_without_inflating_it(payload: bytes, mes
     body = _bomb(payload, 2 * epss.MAX_DECODED_BYTES // len(payload))
     assert len(body) < 2_000_000
 
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ParseError, match=message) as raised:
         _parse(body)
 
     assert raised.value.kind == "malformed_advisory"
-    assert time.perf_counter() - started < 30
+    assert time.process_time() - started < 30
 
 
 def test_too_many_valid_rows_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,12 +212,12 @@ def test_a_day_of_scores_parses_fast_enough() -> None:
     rows = b"".join(b"CVE-20%02d-%05d,0.%05d,0.%05d\n" % (n % 25, n, n, n) for n in range(300_000))
     body = gzip.compress(HEADER + rows)
 
-    started = time.perf_counter()
+    started = time.process_time()  # CPU, not wall time: a shared, loaded machine stays fair
     feed = _parse(body)
-    elapsed = time.perf_counter() - started
+    cpu_s = time.process_time() - started
 
     assert len(feed.epss) == 300_000
-    assert elapsed < 15  # ~1.5 s here; the parse pool allows 20 s per document
+    assert cpu_s < 15  # ~1.5-3 s here; the parse pool allows 20 s per document
 
 
 # --- real data -----------------------------------------------------------------------------------
