@@ -106,9 +106,13 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _URL_SPACE_RE: Final = re.compile(r"\s")
 
 
+@lru_cache(maxsize=256)
 def _url_text(url: str) -> str:
     """A URL as written, trimmed, with control characters gone and inner whitespace escaped
-    (sloppy feeds publish unencoded spaces; escaped, the URL stays one safe token)."""
+    (sloppy feeds publish unencoded spaces; escaped, the URL stays one safe token).
+
+    Cached: an entry's link passes here three times (resolved, checked, made canonical) and
+    the feed's URL once per entry."""
     return _URL_SPACE_RE.sub(lambda m: quote(m.group()), strip_controls(url).strip())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,34 @@ def test_several_sources_are_imported_in_one_run(home: Path, tmp_path: Path) -> 
         assert run["kind"] == "import" and run["status"] == "ok"
         assert reader.info()["search_index"]["pending"] == 0
         assert {s["source_id"] for s in reader.run_sources(run["run_id"])} == {"kev", "certfr"}
+
+
+def test_the_search_index_is_built_on_the_import_threads_and_the_batches_on_the_default(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SEARCH_INDEX_THREADS caps DuckDB once the batches are stored, not before."""
+    with duckdb.connect() as fresh:
+        default = fresh.execute("SELECT current_setting('threads')").fetchone()
+    threads = (os.cpu_count() or 1) + 1  # not DuckDB's default (one per core): set, not inherited
+    monkeypatch.setattr(importer, "SEARCH_INDEX_THREADS", threads)
+    seen: list[tuple[str, int]] = []
+
+    def spying(name: str) -> Any:
+        real = getattr(Writer, name)
+
+        def spy(self: Writer, *args: Any, **kwargs: Any) -> Any:
+            row = self._conn.execute("SELECT current_setting('threads')").fetchone()
+            seen.append((name, row[0] if row else 0))
+            return real(self, *args, **kwargs)
+
+        return spy
+
+    for name in ("write_outcomes", "update_search_index"):
+        monkeypatch.setattr(Writer, name, spying(name))
+    config = load_sources(home / "sources.yml")
+    import_sources(home / "store.duckdb", config, [("certfr", [_avis_folder(tmp_path / "a", 2)])])
+    assert default and threads != default[0]
+    assert seen == [("write_outcomes", default[0]), ("update_search_index", threads)]
 
 
 @pytest.mark.parametrize(("files", "max_bytes"), [(2, 10**9), (512, 1)])

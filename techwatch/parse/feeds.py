@@ -420,7 +420,11 @@ def find_cves(text: str) -> tuple[str, ...]:
     """CVE ids mentioned in `text`, upper-cased, unique, sorted by year then number.
 
     An id glued to a preceding word or dash ("XCVE-...", "-CVE-...") is not a mention.
+    Most texts name no CVE: the ASCII-only upper-casing of their UTF-8 bytes says so at a
+    third of the cost of str.upper (only c, v and e upper-case to C, V and E).
     """
+    if b"CVE" not in text.encode("utf-8", "surrogatepass").upper():
+        return ()
     upper = text.upper()
     found = {
         (int(m.group(1)), int(m.group(2)), m.group(2))

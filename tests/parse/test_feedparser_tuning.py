@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import io
+import random
+import re
 
 import feedparser
 import pytest
 
 from techwatch.parse import buffered_sax, feedparser_tuning
 from techwatch.parse import feeds as feeds  # importing the feed parser installs the patches
-from techwatch.parse.feedparser_tuning import copy_params, has_c1_control
+from techwatch.parse.feedparser_tuning import EncodingDeclaration, copy_params, has_c1_control
 
 # C1 controls in text, titles and a feed subtitle; escaped HTML, xhtml and text bodies; an
 # xml:base and xml:lang on some elements but not others; entries with content and summary.
@@ -42,6 +44,7 @@ def test_every_patch_is_installed() -> None:
     assert isinstance(mixin._cp1252, tuple)
     assert mixin._FeedParserMixin.pop.__wrapped__ is not None
     assert mixin._urljoin.__wrapped__ is feedparser.urls._urljoin
+    assert isinstance(feedparser.encodings.RE_XML_PI_ENCODING, EncodingDeclaration)
 
 
 def test_install_is_idempotent() -> None:
@@ -109,3 +112,40 @@ def test_urljoin_still_joins() -> None:
     assert urljoin("", "") == ""
     assert urljoin("https://example.org/a/", "b") == "https://example.org/a/b"
     assert urljoin("", "https://example.org/x") == "https://example.org/x"
+
+
+_STOCK_ENCODING_DECLARATION = re.compile(EncodingDeclaration.pattern)
+
+
+def _declared(match: re.Match[bytes] | None) -> bytes | None:
+    return None if match is None else match.groups()[0]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<?xml version="1.0" encoding="utf-8"?><rss><title>one line</title></rss>',
+        b"<?xml version='1.0' encoding='ISO-8859-1'?>\n<rss/>",
+        b'<?xml version="1.0"?><rss><title>encoding="x" later on the line</title></rss>',
+        b'<?xml version="1.0" encoding="utf-8"?><rss><t>encoding="koi8-r"?></t></rss>',
+        b'<?xml encoding="utf-8" no end of declaration',
+        b'<?xml version="1.0"?>\n<rss encoding="utf-8"?></rss>',
+        b'<rss encoding="utf-8"?></rss>',
+        b"<?xml encoding='a\"?>",
+        b"",
+    ],
+)
+def test_encoding_declaration_reads_what_the_stock_regex_reads(document: bytes) -> None:
+    expected = _declared(_STOCK_ENCODING_DECLARATION.match(document))
+    assert _declared(EncodingDeclaration().match(document)) == expected
+
+
+def test_encoding_declaration_agrees_with_the_stock_regex_on_random_documents() -> None:
+    pieces = [b"<?", b"?>", b"encoding=", b"'", b'"', b"\n", b"x", b"utf-8", b"?", b">", b" "]
+    rng = random.Random(12)
+    declaration = EncodingDeclaration()
+    for _ in range(20_000):
+        document = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        document = b"<?" + document if rng.random() < 0.7 else document
+        expected = _declared(_STOCK_ENCODING_DECLARATION.match(document))
+        assert _declared(declaration.match(document)) == expected, document

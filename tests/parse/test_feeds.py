@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
 import time
 import unicodedata
@@ -471,6 +472,20 @@ def test_cves_are_found_normalised_unique_and_sorted() -> None:
     text = "cve-2024-1234, CVE\u20112023\u201144228, CVE-2024-1234, xCVE-2020-1111, CVE-2024-123456"
     assert find_cves(text) == ("CVE-2023-44228", "CVE-2024-1234", "CVE-2024-123456")
     assert find_cves("CVE-24-1 and CVE-2024-12 are not ids") == ()
+
+
+def test_cves_are_found_in_any_case_and_script() -> None:
+    text = "Sécurité: cVe-2024-0001 et Cve\u20132023-0002 (Überprüfung, 漢字)"
+    assert find_cves(text) == ("CVE-2023-0002", "CVE-2024-0001")
+    assert find_cves("Sécurité: aucune faille connue, 漢字") == ()
+
+
+def test_only_c_v_and_e_upper_case_to_c_v_or_e() -> None:
+    """find_cves skips str.upper when the ASCII upper-casing of the bytes shows no "CVE":
+    exact only as long as no other character upper-cases to one containing C, V or E."""
+    letters = set("CVE")
+    found = {c for c in map(chr, range(sys.maxunicode + 1)) if letters & set(c.upper())}
+    assert found == set("cvCVeE")
 
 
 def test_authors_are_clean_unique_and_capped() -> None:
