@@ -52,15 +52,11 @@ WINDOW = 30  # entries a feed shows
 _TAG = re.compile(r"<[^>]+>")
 
 
-def peak_mib() -> float:
-    """The process's peak RSS since the last reset_peak (Linux VmHWM)."""
+def status_mib(field: str) -> float:
+    """A memory field of /proc/self/status in MiB: VmRSS (now) or VmHWM (the peak since the
+    last reset_peak, exact where sampling would miss a checkpoint's short spike)."""
     status = Path("/proc/self/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
-
-
-def rss_mib() -> float:
-    status = Path("/proc/self/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+    return int(re.search(rf"{field}:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
 
 
 def reset_peak() -> None:
@@ -143,19 +139,19 @@ def run(db: Path, nights: int, report: set[int], sources: int, new: int, updated
         outcomes = night_outcomes(night, sources, new, updated)
         peaks: list[int] = []
         seconds: list[float] = []
-        before = rss_mib()
+        before = status_mib("VmRSS")
         reset_peak()
         started = time.perf_counter()
         ingest.prepare_run(db, catalogue, now=now, kind="bench")
         seconds.append(round(time.perf_counter() - started, 2))
-        peaks.append(round(peak_mib() - before))
+        peaks.append(round(status_mib("VmHWM") - before))
         for batch in ingest.batches(outcomes, 100):
-            before = rss_mib()
+            before = status_mib("VmRSS")
             reset_peak()
             started = time.perf_counter()
             ingest.store_batch(db, f"run{night}", catalogue, batch, {}, settings, now=now)
             seconds.append(round(time.perf_counter() - started, 2))
-            peaks.append(round(peak_mib() - before))
+            peaks.append(round(status_mib("VmHWM") - before))
         if night in report:
             line = {"night": night, "peak_added_mib": peaks, "seconds": seconds, **layout(db)}
             print(json.dumps(line), flush=True)

@@ -200,6 +200,11 @@ def stage_run_sources(
     return pa.table(columns, schema=RUN_SOURCES)
 
 
+#: The changes of a staged item (see writer._classify) that write it: a batch holding neither
+#: skips the statements that write (writer, vulns).
+WRITTEN = frozenset({"new", "updated"})
+
+
 def counts_by_source(
     rows: Iterable[tuple[str, str, int]], source_ids: Iterable[str]
 ) -> Mapping[str, dict[str, int]]:

@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from techwatch.storage.staging import STRINGS, TS
+from techwatch.storage.staging import STRINGS, TS, WRITTEN
 from techwatch.types import Affected, CvssScore, ParsedItem, SharedFacts, VulnFacts
 
 CVSS: Final = pa.struct(
@@ -314,7 +314,7 @@ def replace_facts(conn: duckdb.DuckDBPyConnection, kinds: Set[str]) -> None:
         conn.execute(f"DELETE FROM item_vulns WHERE item_id {changed}")
         conn.execute(f"DELETE FROM item_affected WHERE item_id {changed}")
         conn.execute(f"DELETE FROM item_refs WHERE item_id {changed}")
-    if not kinds & {"new", "updated"}:
+    if not kinds & WRITTEN:
         return
     written = (
         "JOIN batch b ON b.id = f.item_id WHERE b.change IN ('new', 'updated')"

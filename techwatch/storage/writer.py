@@ -30,8 +30,6 @@ from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
 ITEM_CONTENT = (
     "url, canonical_url, title, text, html, published, language, authors, cves, content_hash"
 )
-#: The changes of an item (see _classify) that write it.
-WRITTEN = frozenset({"new", "updated"})
 
 
 @contextmanager
@@ -350,7 +348,7 @@ def _link_items(conn: duckdb.DuckDBPyConnection, now: datetime, kinds: Set[str])
             "                ON a.canonical_url = b.canonical_url "
             "                WHERE a.id = item_links.item_id AND b.id = item_links.linked_id)"
         )
-    if not kinds & WRITTEN:
+    if not kinds & staging.WRITTEN:
         return
     conn.execute(
         "INSERT INTO item_links (item_id, linked_id, reason, created_at) "
@@ -378,7 +376,7 @@ def _insert_run_sources(conn: duckdb.DuckDBPyConnection, run_id: str, table: pa.
 
 def _mark_for_search(conn: duckdb.DuckDBPyConnection, kinds: Set[str]) -> None:
     """Remember which items the full-text index does not cover yet."""
-    if not kinds & WRITTEN:
+    if not kinds & staging.WRITTEN:
         return
     conn.execute(
         "INSERT INTO search_pending (id) SELECT id FROM batch "
