@@ -21,8 +21,22 @@ M's 30-night replay: +301 night 10, +314 night 30): the merge grows with the sto
 keeps every write small but appends a row group per write for ever (300 rows each, compressed
 as such): +28 % on disk at night 20, and growing.
 
+`--row-group-size N` overrides storage.connection.ROW_GROUP_SIZE (the ATTACH option that sets
+rows per row group). Session 13, 20 nights, every write's added peak (load 4-9):
+
+    rows per group        largest writes (MiB)         writes > 200 MiB   night 20: groups / file
+    122,880 (DuckDB's)    409 403 394 295 293 287      3 a run (3 runs)     4 / 106.5-110.8 MiB
+    16,384                304 258 225 204 203          5                    4 / 85.5 MiB
+    8,192                 257 239 219 218 214          6                    6 / 95.8 MiB
+    4,096 (chosen)        178 175 166 165 163          0 (3 runs)          12 / 77.5-79.0 MiB
+
+The cost, 4,096 vs the default run one after the other at load 0.5-1: writes' seconds summed
+54.9 vs 52.4 (1.05), CPU 105 vs 98 s (1.08); side by side at load 8: 126.5 vs 128.1. A merge
+rewrites up to a few row groups, and an items row holds its html and text: 16,384 rows of it
+still make merges of the whole 20-night store.
+
     .venv/bin/python bench/store_nights.py [--nights 30] [--report 1,5,10,20,30]
-        [--sources 500] [--config max_vacuum_tasks=0] [--db PATH]
+        [--sources 500] [--config max_vacuum_tasks=0] [--row-group-size 4096] [--db PATH]
 """
 
 from __future__ import annotations
@@ -175,9 +189,13 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=3, help="new entries per feed and night")
     parser.add_argument("--updated", type=int, default=2, help="edited entries per feed/night")
     parser.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--row-group-size", type=int, default=connection.ROW_GROUP_SIZE, help="rows per group"
+    )
     parser.add_argument("--db", type=Path, help="store to create (default: a temporary one)")
     args = parser.parse_args()
     connection.CONFIG.update(parse_config(args.config))
+    connection.ROW_GROUP_SIZE = args.row_group_size
     report = {int(n) for n in args.report.split(",") if n}
     if args.db is not None:
         run(args.db, args.nights, report, args.sources, args.new, args.updated)

@@ -3,16 +3,28 @@
 DuckDB lets one process open a file read-write, or several processes read-only, never both.
 Every connection therefore lives for one unit of work, and opening one retries with a bounded
 back-off while another process holds the lock, then fails with DatabaseBusyError.
+
+The file is ATTACHed to an in-memory instance with ROW_GROUP_SIZE rows per row group, an
+option of ATTACH only (neither `duckdb.connect` nor the file remembers it): the checkpoint
+merges ("vacuums") a table's small row groups into full ones, holding the rows it rewrites in
+memory, so the size bounds what one write of a grown store adds. One instance per (process,
+file), as DuckDB's own cache did for `duckdb.connect`: every connection is a cursor on it,
+and the last one closed closes the instance, which checkpoints and releases the file for
+other processes.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -22,15 +34,77 @@ from techwatch.errors import DatabaseBusyError, StorageError
 log = logging.getLogger(__name__)
 
 # Never reach for the network to install or autoload an extension: full-text search is LOADed
-# from the wheel folder (see fts.py). The same config for every connection, so that DuckDB's
-# per-process instance cache never sees two configurations of one file but for read_only.
+# from the wheel folder (see fts.py).
 CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
 
+# Rows per row group (DuckDB's default 122,880). Session 13, bench/store_nights.py, 20 nights:
+# one write added at most 394-409 MiB with the default (whole-store merges), 166-178 MiB with
+# 4,096; 8,192 and 16,384 still spiked to 257 and 304 MiB (items rows hold html and text).
+ROW_GROUP_SIZE = 4_096
+# The attached file's catalog name, made the default of every connection (`USE`).
+CATALOG = "store"
+
 FIRST_DELAY_S = 0.05
 MAX_DELAY_S = 1.0
+
+
+@dataclass
+class _Instance:
+    """The process's in-memory DuckDB with one file attached, and how many connections use it."""
+
+    db: duckdb.DuckDBPyConnection
+    read_only: bool
+    users: int = 0
+
+
+_instances: dict[Path, _Instance] = {}
+_instances_lock = threading.Lock()
+
+
+class Connection:
+    """A connection to one store: a cursor on the process's instance of the file.
+
+    It behaves as a DuckDB connection (execute, register, fetch..., `with`); closing the
+    last one of a file releases the file.
+    """
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, key: Path) -> None:
+        self._cursor: duckdb.DuckDBPyConnection | None = cursor
+        self._key = key
+
+    def __getattr__(self, name: str) -> Any:
+        if self._cursor is None:
+            raise duckdb.ConnectionException("Connection already closed!")
+        return getattr(self._cursor, name)
+
+    def cursor(self) -> Connection:
+        """Another connection to the same file (DuckDB's cursor would not `USE` the store)."""
+        if self._cursor is None:
+            raise duckdb.ConnectionException("Connection already closed!")
+        with _instances_lock:
+            return _hand_out(_instances[self._key], self._key)
+
+    def close(self) -> None:
+        """Close this connection; the last one of its file closes the instance (checkpoint)."""
+        if self._cursor is None:
+            return
+        cursor, self._cursor = self._cursor, None
+        cursor.close()
+        _release(self._key)
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def connect(
@@ -40,13 +114,13 @@ def connect(
     wait_s: float,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> duckdb.DuckDBPyConnection:
+) -> Connection:
     """Open `path`, retrying while another process holds the lock, for at most `wait_s`."""
     deadline = clock() + wait_s
     delay = FIRST_DELAY_S
     while True:
         try:
-            conn = duckdb.connect(str(path), read_only=read_only, config=CONFIG)
+            return _open(Path(path), read_only)
         except duckdb.Error as e:
             if not is_lock_error(e):
                 raise StorageError(f"cannot open database {path}: {e}") from e
@@ -55,11 +129,68 @@ def connect(
                 raise DatabaseBusyError(busy_message(path, read_only, wait_s, e)) from e
             sleep(min(delay * random.uniform(0.8, 1.2), remaining))
             delay = min(delay * 2, MAX_DELAY_S)
-            continue
-        conn.execute("SET TimeZone = 'UTC'")
+
+
+def _open(path: Path, read_only: bool) -> Connection:
+    """A connection on this process's instance of `path`, attaching the file if none is open."""
+    key = path.resolve()
+    with _instances_lock:
+        instance = _instances.get(key)
+        if instance is None:
+            instance = _attach(key, read_only)
+            _instances[key] = instance
+        elif instance.read_only != read_only:
+            # What duckdb.connect says for the same case, so that is_lock_error applies.
+            raise duckdb.ConnectionException(
+                "Can't open a connection to same database file with a different "
+                "configuration than existing connections"
+            )
+        try:
+            return _hand_out(instance, key)
+        except BaseException:
+            if instance.users == 0:
+                del _instances[key]
+                instance.db.close()
+            raise
+
+
+def _attach(path: Path, read_only: bool) -> _Instance:
+    """A new in-memory instance with `path` attached as its default catalog."""
+    # An in-memory instance spills to ./.tmp; a file's own instance spilled beside the file.
+    db = duckdb.connect(":memory:", config={**CONFIG, "temp_directory": f"{path}.tmp"})
+    try:
+        options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if read_only else "")
+        literal = str(path).replace("'", "''")
+        db.execute(f"ATTACH '{literal}' AS {CATALOG} ({options})")
+    except BaseException:
+        db.close()
+        raise
+    return _Instance(db, read_only)
+
+
+def _hand_out(instance: _Instance, key: Path) -> Connection:
+    """A cursor on `instance` set up as every connection is; the caller holds the lock."""
+    cursor = instance.db.cursor()
+    try:
+        cursor.execute(f"USE {CATALOG}")
+        cursor.execute("SET TimeZone = 'UTC'")
         # DuckDB draws a progress bar on stdout for long statements: stdout is for data (--json).
-        conn.execute("SET enable_progress_bar = false")
-        return conn
+        cursor.execute("SET enable_progress_bar = false")
+    except BaseException:
+        cursor.close()
+        raise
+    instance.users += 1
+    return Connection(cursor, key)
+
+
+def _release(key: Path) -> None:
+    """One connection fewer on `key`; the last closes the instance, releasing the file."""
+    with _instances_lock:
+        instance = _instances[key]
+        instance.users -= 1
+        if instance.users == 0:
+            del _instances[key]
+            instance.db.close()
 
 
 def is_lock_error(error: duckdb.Error) -> bool:
@@ -85,7 +216,7 @@ def busy_message(path: Path, read_only: bool, wait_s: float, error: duckdb.Error
 
 
 @contextmanager
-def transaction(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+def transaction(conn: Connection | duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
     """BEGIN ... COMMIT, rolled back on any error; DuckDB errors become StorageError."""
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -99,7 +230,7 @@ def transaction(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
 
 
 @contextmanager
-def registered(conn: duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
+def registered(conn: Connection | duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
     """Expose Arrow tables to SQL under their keyword names for the duration of the block."""
     for name, table in tables.items():
         conn.register(name, table)
