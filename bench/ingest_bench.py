@@ -192,7 +192,7 @@ def main() -> None:
         "peak_rss_first_run_sampled_mib": round(first_sampled.peak_rss_mib, 1),
         "peak_rss_worker_sampled_mib": round(first_sampled.peak_child_rss_mib, 1),
         "stage_seconds": stages,
-        # stages run one after the other (the search index runs beside stories, enrich, ...)
+        # stages run one after the other (the search index runs beside enrich, classify, score)
         "peak_rss_by_stage_mib": first_sampled.peak_by_window(stages.items()),
         "classified": (first.get("classification") or {}).get("classified"),
         "stage_share": {k: round(v / total_stage, 3) for k, v in stages.items()},

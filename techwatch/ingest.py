@@ -45,13 +45,21 @@ def prepare_run(
     force: bool = False,
     flow_run_id: str | None = None,
 ) -> RunPlan:
-    """Record the run, mirror the configured sources, and decide which ones are due."""
+    """Record the run, mirror the configured sources, decide which ones are due, and give the
+    skipped ones their run row (the report shows why; they keep their state).
+
+    One connection for all of it: each open costs ~0.1 s (file, catalog, migration check,
+    checkpoint on close), a tenth of an unchanged night's budget.
+    """
     run_id = new_run_id(now)
     with open_writer(db_path) as writer:
         writer.sync_sources(sources, now)
         states = writer.load_states()
         writer.begin_run(run_id, started_at=now, kind=kind, flow_run_id=flow_run_id)
-    return plan_run(run_id, sources, states, now=now, force=force)
+        plan = plan_run(run_id, sources, states, now=now, force=force)
+        if plan.skipped:
+            writer.write_outcomes(run_id, plan.skipped, [], now)
+    return plan
 
 
 def plan_run(
@@ -171,16 +179,6 @@ def batches_ahead(collected: Sequence[SourceOutcome], light: int = LIGHT_BATCH_I
 def without_items(outcomes: Sequence[SourceOutcome]) -> list[SourceOutcome]:
     """Outcomes as the run report needs them: stored items and scores are released from memory."""
     return [replace(o, items=(), epss=()) for o in outcomes]
-
-
-def record_skipped(
-    db_path: Path, run_id: str, skipped: Sequence[SourceOutcome], now: datetime
-) -> None:
-    """Skipped sources get a run row (the report shows why) but keep their state."""
-    if not skipped:
-        return
-    with open_writer(db_path) as writer:
-        writer.write_outcomes(run_id, skipped, [], now)
 
 
 def new_items_by_language(db_path: Path, since: datetime) -> dict[str, int]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from techwatch.ingest import batches, plan_run
-from techwatch.types import ParsedItem, Source, SourceOutcome, SourceState
+from techwatch.ingest import batches, plan_run, prepare_run, store_batch
+from techwatch.storage import open_reader
+from techwatch.types import FetchSettings, ParsedItem, Source, SourceOutcome, SourceState
+
+FRESH_URL = "https://fresh.example/f"
 
 
 def _source(sid: str, enabled: bool = True) -> Source:
@@ -90,3 +94,27 @@ def test_the_next_two_batches_are_collected_at_once_after_a_light_one(
     from techwatch.ingest import batches_ahead
 
     assert batches_ahead([_with_items(n) for n in items], light=4) == ahead
+
+
+def test_preparing_a_run_records_the_skipped_sources_and_keeps_their_state(
+    tmp_path: Path, now: datetime
+) -> None:
+    db = tmp_path / "t.duckdb"
+    sources = [_source("fresh"), _source("new")]
+    first = prepare_run(db, sources[:1], now=now, kind="test")
+    fetched = SourceOutcome(
+        source_id="fresh", status="not_modified", started_at=now, duration_s=0.1, url=FRESH_URL
+    )
+    _, states = store_batch(db, first.run_id, sources, [fetched], {}, FetchSettings(), now=now)
+
+    later = now + timedelta(minutes=1)
+    plan = prepare_run(db, sources, now=later, kind="test")
+
+    assert [s.id for s in plan.due] == ["new"]
+    with open_reader(db) as reader:
+        rows = reader.run_sources(plan.run_id)
+        kept = {s["id"]: s for s in reader.sources()}["fresh"]
+    assert [(r["source_id"], r["status"], r["error"]) for r in rows] == [
+        ("fresh", "skipped", "not due yet")
+    ]
+    assert kept["next_attempt"] == states["fresh"].next_attempt

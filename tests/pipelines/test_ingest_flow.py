@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,7 @@ def test_demo_feeds_end_to_end_then_nothing_new(tmp_path: Path) -> None:
     # Second run: conditional GET everywhere it worked, nothing new, failing sources backed off.
     assert second["new_items"] == 0
     assert second["updated_items"] == 0
+    assert second["new_by_language"] == {}
     assert second["status_counts"]["not_modified"] >= first["status_counts"]["ok"]
     again = _by_id(second)
     assert again["demo-missing"]["status"] == "skipped"
@@ -51,6 +53,7 @@ def test_demo_feeds_end_to_end_then_nothing_new(tmp_path: Path) -> None:
         info = reader.info()
         hits = reader.search("ransomware", limit=5)
         runs = reader.runs(limit=5)
+        stored = {r["source_id"]: r["status"] for r in reader.run_sources(second["run_id"])}
         [kev_id] = [
             r["id"]
             for r in reader.items(source_id="demo-cisa-kev", limit=10)
@@ -61,6 +64,7 @@ def test_demo_feeds_end_to_end_then_nothing_new(tmp_path: Path) -> None:
     [fortios] = kev_item["vulns"]
     assert (fortios["vuln_id"], fortios["kev_ransomware"]) == ("CVE-2026-48213", True)
     assert info["counts"]["items"] == first["new_items"]
+    assert stored["demo-missing"] == stored["demo-flaky"] == "skipped"
     assert hits, "full-text search finds demo items"
     # Newest first: the second run had nothing fail (failing sources were backing off).
     assert [r["status"] for r in runs][:2] == ["ok", "partial"]
@@ -104,8 +108,8 @@ def test_a_second_overlapping_run_is_refused(tmp_path: Path) -> None:
 def test_a_failing_stage_keeps_the_run_lock_until_the_search_index_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The index runs beside the later stages: if one raises, the flow must wait for the index
-    inside the lock, or a second run could start while the first one still writes."""
+    """The index runs beside the stages after stories: if one raises, the flow must wait for
+    the index inside the lock, or a second run could start while the first one still writes."""
     import fcntl
     import os
     import time
@@ -117,7 +121,7 @@ def test_a_failing_stage_keeps_the_run_lock_until_the_search_index_ends(
     real_index = ingest.index_search
 
     def slow_index(db_path: Path) -> None:
-        time.sleep(1.0)  # longer than the failing stories stage takes to raise
+        time.sleep(1.0)  # longer than the failing enrichment stage takes to raise
         real_index(db_path)
         fd = os.open(lock_path_for(db), os.O_RDWR)
         try:
@@ -128,13 +132,46 @@ def test_a_failing_stage_keeps_the_run_lock_until_the_search_index_ends(
         finally:
             os.close(fd)
 
-    def broken_stories(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("stories stage broke")
+    def broken_enrichment(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("enrichment stage broke")
 
     monkeypatch.setattr(ingest, "index_search", slow_index)
-    monkeypatch.setattr("pipelines.ingest.group_pending", broken_stories)
+    monkeypatch.setattr("pipelines.ingest.refresh", broken_enrichment)
     with serve(demo_site()) as base_url:
         sources = write_demo_sources(tmp_path / "sources.yml", base_url)
-        with pytest.raises(RuntimeError, match="stories stage broke"):
+        with pytest.raises(RuntimeError, match="enrichment stage broke"):
             ingest_flow(sources_path=sources, db_path=db, kind="test")
     assert lock_held_at_index_end == [True]
+
+
+def test_the_search_index_starts_once_stories_are_grouped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stories and the index each hold 100-170 MiB at their peak on a night of 15,000 items:
+    beside each other they made the run's peak, so the index waits for the stories stage."""
+    import time
+
+    from techwatch import ingest
+    from techwatch.stories.run import group_pending
+
+    db = tmp_path / "techwatch.duckdb"
+    events: list[str] = []
+    real_index = ingest.index_search
+
+    def recorded_index(db_path: Path) -> None:
+        events.append("index starts")
+        real_index(db_path)
+
+    def recorded_stories(*args: Any, **kwargs: Any) -> Any:
+        events.append("stories start")
+        time.sleep(0.5)  # time for an index started beside to show up first
+        report = group_pending(*args, **kwargs)
+        events.append("stories end")
+        return report
+
+    monkeypatch.setattr(ingest, "index_search", recorded_index)
+    monkeypatch.setattr("pipelines.ingest.group_pending", recorded_stories)
+    with serve(demo_site()) as base_url:
+        sources = write_demo_sources(tmp_path / "sources.yml", base_url)
+        ingest_flow(sources_path=sources, db_path=db, kind="test")
+    assert events == ["stories start", "stories end", "index starts"]
