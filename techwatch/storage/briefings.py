@@ -13,12 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from techwatch.briefing.memory import Triage
 from techwatch.storage import evidence, told
-from techwatch.storage.connection import registered, transaction
+from techwatch.storage.connection import Conn, registered, transaction
 from techwatch.storage.rows import dicts
 from techwatch.storage.told import literal, moment
 
@@ -42,7 +41,7 @@ URGENCY = {"act_now": 3, "act_soon": 2, "plan": 1, "watch": 0}
 
 
 def replace_decisions(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     story_ids: Sequence[str],
     rows: Sequence[dict[str, Any]],
     facts: Mapping[str, str] | None = None,
@@ -101,7 +100,7 @@ _SUMMARY = f"""
 """
 
 
-def refresh_days(conn: duckdb.DuckDBPyConnection, days: Sequence[date]) -> None:
+def refresh_days(conn: Conn, days: Sequence[date]) -> None:
     """Rebuild the portfolio summary (`client_days`) of these days from the decisions."""
     if not days:
         return
@@ -120,9 +119,7 @@ def refresh_days(conn: duckdb.DuckDBPyConnection, days: Sequence[date]) -> None:
     )
 
 
-def decisions(
-    conn: duckdb.DuckDBPyConnection, client_id: str, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
+def decisions(conn: Conn, client_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """A client's decisions about stories active in [start, end), most urgent first."""
     rows = dicts(
         conn.execute(
@@ -136,9 +133,7 @@ def decisions(
     return rows
 
 
-def decision(
-    conn: duckdb.DuckDBPyConnection, client_id: str, story_id: str
-) -> dict[str, Any] | None:
+def decision(conn: Conn, client_id: str, story_id: str) -> dict[str, Any] | None:
     rows = dicts(
         conn.execute(
             "SELECT * FROM client_stories WHERE client_id = ? AND story_id = ?",
@@ -148,7 +143,7 @@ def decision(
     return rows[0] if rows else None
 
 
-def portfolio(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str, Any]]:
+def portfolio(conn: Conn, since: datetime) -> list[dict[str, Any]]:
     """One row per client with stories since `since`: counts per priority and the top story
     (the most urgent, then latest).
 
@@ -188,7 +183,7 @@ def portfolio(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str
 
 
 def save_briefing(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     row: dict[str, Any],
     entries: Sequence[dict[str, Any]],
 ) -> None:
@@ -215,9 +210,7 @@ def save_briefing(
         )
 
 
-def latest_briefing(
-    conn: duckdb.DuckDBPyConnection, client_id: str, period: str | None = None
-) -> dict[str, Any] | None:
+def latest_briefing(conn: Conn, client_id: str, period: str | None = None) -> dict[str, Any] | None:
     """The latest briefing of a client (of one period when given), content decoded."""
     where, params = "client_id = ?", [client_id]
     if period is not None:
@@ -233,7 +226,7 @@ def latest_briefing(
     return rows[0]
 
 
-def briefings(conn: duckdb.DuckDBPyConnection, client_id: str | None) -> list[dict[str, Any]]:
+def briefings(conn: Conn, client_id: str | None) -> list[dict[str, Any]]:
     where, params = ("WHERE client_id = ?", [client_id]) if client_id else ("", [])
     return dicts(
         conn.execute(
@@ -245,9 +238,7 @@ def briefings(conn: duckdb.DuckDBPyConnection, client_id: str | None) -> list[di
     )
 
 
-def told_marks(
-    conn: duckdb.DuckDBPyConnection, client_id: str, period: str
-) -> dict[str, frozenset[str]]:
+def told_marks(conn: Conn, client_id: str, period: str) -> dict[str, frozenset[str]]:
     """For each story told to the client in another period, the marks it had when last told.
 
     Briefings of the same period do not count: building a period again must give the same
@@ -261,7 +252,7 @@ def told_marks(
     return {story: frozenset(marks) for story, marks in rows}
 
 
-def add_triage(conn: duckdb.DuckDBPyConnection, triage: Triage) -> None:
+def add_triage(conn: Conn, triage: Triage) -> None:
     conn.execute(
         "INSERT INTO triage VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -277,7 +268,7 @@ def add_triage(conn: duckdb.DuckDBPyConnection, triage: Triage) -> None:
     )
 
 
-def current_triage(conn: duckdb.DuckDBPyConnection, client_id: str) -> dict[str, Triage]:
+def current_triage(conn: Conn, client_id: str) -> dict[str, Triage]:
     """The latest triage per story of one client."""
     rows = dicts(
         conn.execute(
@@ -288,9 +279,7 @@ def current_triage(conn: duckdb.DuckDBPyConnection, client_id: str) -> dict[str,
     return {row["story_id"]: _triage(row) for row in rows}
 
 
-def triage_history(
-    conn: duckdb.DuckDBPyConnection, client_id: str, story_id: str | None = None
-) -> list[Triage]:
+def triage_history(conn: Conn, client_id: str, story_id: str | None = None) -> list[Triage]:
     where, params = "client_id = ?", [client_id]
     if story_id is not None:
         where, params = where + " AND story_id = ?", [*params, story_id]
@@ -311,7 +300,7 @@ def _triage(row: dict[str, Any]) -> Triage:
     )
 
 
-def drop_orphans(conn: duckdb.DuckDBPyConnection) -> int:
+def drop_orphans(conn: Conn) -> int:
     """Decisions about stories that no longer exist (merged into another) go away."""
     days = conn.execute(
         "DELETE FROM client_stories WHERE story_id NOT IN (SELECT story_id FROM stories) "
@@ -322,7 +311,7 @@ def drop_orphans(conn: duckdb.DuckDBPyConnection) -> int:
     return len(days)
 
 
-def items_between(conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> int:
+def items_between(conn: Conn, start: datetime, end: datetime) -> int:
     """Items first seen in [start, end): what the watch read during a period."""
     row = conn.execute(
         "SELECT count(*) FROM items WHERE first_seen >= ? AND first_seen < ?", [start, end]
@@ -330,7 +319,7 @@ def items_between(conn: duckdb.DuckDBPyConnection, start: datetime, end: datetim
     return int(row[0]) if row else 0
 
 
-def source_health(conn: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+def source_health(conn: Conn) -> tuple[int, int, int]:
     """(checked, failing, degraded) over enabled sources that were attempted at least once."""
     row = conn.execute(
         "SELECT count(*), count(*) FILTER (WHERE st.consecutive_failures > 0), "
@@ -341,7 +330,7 @@ def source_health(conn: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
     return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
 
-def exposure_by_cve(conn: duckdb.DuckDBPyConnection, cve_id: str) -> list[dict[str, Any]]:
+def exposure_by_cve(conn: Conn, cve_id: str) -> list[dict[str, Any]]:
     """Every client decision about stories that name `cve_id`, most urgent first."""
     rows = dicts(
         conn.execute(
@@ -356,7 +345,7 @@ def exposure_by_cve(conn: duckdb.DuckDBPyConnection, cve_id: str) -> list[dict[s
 
 
 def stories_of_items(
-    conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str], client_id: str | None
+    conn: Conn, item_ids: Sequence[str], client_id: str | None
 ) -> dict[str, dict[str, Any]]:
     """item id -> its story (and the client's decision when `client_id` is given; items of
     stories that do not concern that client are left out)."""
@@ -379,7 +368,7 @@ class Briefings:
     """Decisions, briefings and triage bound to one connection (from `Writer.briefings()` or
     `Reader.briefings()`; over a read-only connection only the reading methods work)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     def one_thread(self) -> None:
@@ -472,7 +461,7 @@ class Briefings:
         return stories_of_items(self._conn, item_ids, client_id)
 
 
-def model_version(conn: duckdb.DuckDBPyConnection) -> str | None:
+def model_version(conn: Conn) -> str | None:
     """The model that classified the latest items."""
     row = conn.execute(
         "SELECT model_version FROM item_classes ORDER BY classified_at DESC LIMIT 1"

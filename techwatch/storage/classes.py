@@ -12,10 +12,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-import duckdb
 import pyarrow as pa
 
-from techwatch.storage.connection import registered
+from techwatch.storage.connection import Conn, registered
 from techwatch.storage.rows import dicts
 
 PREDICTIONS: Final = pa.schema(
@@ -43,7 +42,7 @@ _LATEST_LABELS: Final = """
 """
 
 
-def write_predictions(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[str, Any]]) -> int:
+def write_predictions(conn: Conn, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert or replace the current prediction of each item; returns how many were written."""
     if not rows:
         return 0
@@ -58,7 +57,7 @@ def write_predictions(conn: duckdb.DuckDBPyConnection, rows: Sequence[Mapping[st
     return table.num_rows
 
 
-def add_label(conn: duckdb.DuckDBPyConnection, label: Mapping[str, Any]) -> int:
+def add_label(conn: Conn, label: Mapping[str, Any]) -> int:
     """Append one consultant label; returns its place in the history (seq)."""
     row = conn.execute(
         f"INSERT INTO item_labels ({LABEL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
@@ -68,13 +67,11 @@ def add_label(conn: duckdb.DuckDBPyConnection, label: Mapping[str, Any]) -> int:
     return int(row[0])
 
 
-def item_exists(conn: duckdb.DuckDBPyConnection, item_id: str) -> bool:
+def item_exists(conn: Conn, item_id: str) -> bool:
     return conn.execute("SELECT count(*) FROM items WHERE id = ?", [item_id]).fetchone() == (1,)
 
 
-def predictions(
-    conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
+def predictions(conn: Conn, item_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The current prediction of each of `item_ids` that has one."""
     cursor = conn.execute(
         "SELECT * FROM item_classes WHERE list_contains(?, item_id)", [list(item_ids)]
@@ -83,7 +80,7 @@ def predictions(
 
 
 def label_history(
-    conn: duckdb.DuckDBPyConnection, item_ids: Sequence[str] | None = None
+    conn: Conn, item_ids: Sequence[str] | None = None
 ) -> dict[str, list[dict[str, Any]]]:
     """Every consultant label of the items (all items when None), oldest first per item."""
     cursor = conn.execute(
@@ -98,7 +95,7 @@ def label_history(
 
 
 def to_classify(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     *,
     model_version: str,
     since: datetime | None,
@@ -134,7 +131,7 @@ def to_classify(
     return dicts(cursor)
 
 
-def labelled_documents(conn: duckdb.DuckDBPyConnection, text_chars: int) -> list[dict[str, Any]]:
+def labelled_documents(conn: Conn, text_chars: int) -> list[dict[str, Any]]:
     """Title and text of every item a consultant labelled (what training reads)."""
     cursor = conn.execute(
         "SELECT id, title, left(text, ?) AS text, language FROM items "
@@ -144,9 +141,7 @@ def labelled_documents(conn: duckdb.DuckDBPyConnection, text_chars: int) -> list
     return dicts(cursor)
 
 
-def weak_candidates(
-    conn: duckdb.DuckDBPyConnection, *, per_kind: int, text_chars: int
-) -> list[dict[str, Any]]:
+def weak_candidates(conn: Conn, *, per_kind: int, text_chars: int) -> list[dict[str, Any]]:
     """Advisory items with what they state (CVSS, KEV), at most `per_kind` per source kind.
 
     Which ones: a stable pseudo-random draw (md5 of the id), so that repeated trainings see
@@ -174,7 +169,7 @@ def weak_candidates(
 
 
 def listing(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     columns: str,
     *,
     topic: str | None = None,
@@ -220,7 +215,7 @@ def listing(
     return dicts(conn.execute(sql, params))
 
 
-def class_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def class_counts(conn: Conn) -> dict[str, Any]:
     """Items classified per model version, items without a prediction, consultant labels."""
     by_model = conn.execute(
         "SELECT model_version, count(*) FROM item_classes GROUP BY ALL ORDER BY 1"

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -105,6 +105,11 @@ class Connection:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+# What the storage functions take: a store connection from `connect`, or DuckDB's own (a
+# statement's result cursor, or a test's plain connection), which Connection passes through to.
+Conn: TypeAlias = Connection | duckdb.DuckDBPyConnection
 
 
 def connect(
@@ -216,7 +221,7 @@ def busy_message(path: Path, read_only: bool, wait_s: float, error: duckdb.Error
 
 
 @contextmanager
-def transaction(conn: Connection | duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+def transaction(conn: Conn, what: str) -> Iterator[None]:
     """BEGIN ... COMMIT, rolled back on any error; DuckDB errors become StorageError."""
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -230,7 +235,7 @@ def transaction(conn: Connection | duckdb.DuckDBPyConnection, what: str) -> Iter
 
 
 @contextmanager
-def registered(conn: Connection | duckdb.DuckDBPyConnection, **tables: pa.Table) -> Iterator[None]:
+def registered(conn: Conn, **tables: pa.Table) -> Iterator[None]:
     """Expose Arrow tables to SQL under their keyword names for the duration of the block."""
     for name, table in tables.items():
         conn.register(name, table)

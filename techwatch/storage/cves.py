@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from techwatch.errors import StorageError
-from techwatch.storage.connection import registered
+from techwatch.storage.connection import Conn, registered
 from techwatch.storage.rows import dicts
 from techwatch.types import EpssScore
 
@@ -146,7 +146,7 @@ _LATEST_ANY: Final = """
 """
 
 
-def write_epss(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
+def write_epss(conn: Conn, table: pa.Table) -> int:
     """Add a day (or a few rows) of scores; a (CVE, date) loaded again is replaced.
 
     epss_latest keeps the two newest scores per CVE: the top two of (old top two + new rows)
@@ -187,7 +187,7 @@ def write_epss(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
 class Enrichment:
     """The writer's side of a refresh: inputs read in pieces, results saved in one transaction."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     def changed_items(self, since: datetime | None) -> list[str]:
@@ -255,7 +255,7 @@ class Enrichment:
 # --- inputs of a refresh ------------------------------------------------------------------------
 
 
-def items_changed_since(conn: duckdb.DuckDBPyConnection, since: datetime | None) -> list[str]:
+def items_changed_since(conn: Conn, since: datetime | None) -> list[str]:
     """Items written (new or changed) since `since`; every item when None."""
     rows = conn.execute(
         "SELECT id FROM items WHERE $since IS NULL OR updated_at >= $since ORDER BY id",
@@ -264,7 +264,7 @@ def items_changed_since(conn: duckdb.DuckDBPyConnection, since: datetime | None)
     return [str(r[0]) for r in rows]
 
 
-def item_statements(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, bool]]:
+def item_statements(conn: Conn) -> list[tuple[str, str, str, bool]]:
     """(item id, vendor, product, is a package) that the `touched` items' advisories state
     as affected, KEV's vendorProject/product included, sorted: the dictionary learns them in
     this order, so the same store always gives the same spellings."""
@@ -288,7 +288,7 @@ def item_statements(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str
     return [(str(i), str(v or ""), str(p or ""), bool(k)) for i, v, p, k in rows]
 
 
-def touched_cves(conn: duckdb.DuckDBPyConnection) -> list[str]:
+def touched_cves(conn: Conn) -> list[str]:
     """CVEs the `touched` items name now, or named before they changed."""
     rows = conn.execute(
         """
@@ -306,7 +306,7 @@ def touched_cves(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def all_cves(conn: duckdb.DuckDBPyConnection) -> list[str]:
+def all_cves(conn: Conn) -> list[str]:
     """Every CVE any item names, for a full refresh."""
     rows = conn.execute(
         """
@@ -320,7 +320,7 @@ def all_cves(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def cve_facts(conn: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table]:
+def cve_facts(conn: Conn) -> tuple[pa.Table, pa.Table]:
     """What items state about the CVEs of the registered `wanted` table, with their kind;
     and the (vendor, product) lists these facts name by (item_id, affected_no).
 
@@ -352,7 +352,7 @@ def cve_facts(conn: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table]:
     return facts, lists
 
 
-def cve_mentions(conn: duckdb.DuckDBPyConnection) -> pa.Table:
+def cve_mentions(conn: Conn) -> pa.Table:
     """(cve_id, item_id, source_id, first_seen as naive UTC) for every item naming a CVE of
     `wanted`, as an Arrow table: it crosses to the import's workers as a few buffers, where
     60k row tuples cost the parent ~0.3 s to fetch and pickle (enrich.cverows reads it)."""
@@ -372,7 +372,7 @@ def cve_mentions(conn: duckdb.DuckDBPyConnection) -> pa.Table:
     ).to_arrow_table()
 
 
-def load_products(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def load_products(conn: Conn) -> list[dict[str, Any]]:
     return dicts(
         conn.execute(
             "SELECT vendor_key, product_key, vendor, product, names, package FROM products "
@@ -384,7 +384,7 @@ def load_products(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 # --- writes ------------------------------------------------------------------------------------
 
 
-def upsert_products(conn: duckdb.DuckDBPyConnection, table: pa.Table, now: datetime) -> None:
+def upsert_products(conn: Conn, table: pa.Table, now: datetime) -> None:
     """Entries merged by the caller replace theirs; first_seen stays."""
     if table.num_rows == 0:
         return
@@ -399,14 +399,14 @@ def upsert_products(conn: duckdb.DuckDBPyConnection, table: pa.Table, now: datet
         )
 
 
-def replace_item_products(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+def replace_item_products(conn: Conn, table: pa.Table) -> None:
     """The mentions of the `touched` items become `table`."""
     conn.execute("DELETE FROM item_products WHERE item_id IN (SELECT id FROM touched)")
     with registered(conn, staged_mentions=table):
         conn.execute("INSERT INTO item_products SELECT * FROM staged_mentions")
 
 
-def replace_cves(conn: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+def replace_cves(conn: Conn, table: pa.Table) -> None:
     """The rows of the `wanted` CVEs become `table` (a CVE no item names any more goes)."""
     conn.execute("DELETE FROM cves WHERE cve_id IN (SELECT cve_id FROM wanted)")
     with registered(conn, staged_cves=table):
@@ -424,7 +424,7 @@ LIST_COLUMNS: Final = """
 
 
 def list_cves(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     *,
     kev: bool = False,
     min_epss: float | None = None,
@@ -456,7 +456,7 @@ def list_cves(
     return dicts(conn.execute(sql, params))
 
 
-def get_cve(conn: duckdb.DuckDBPyConnection, cve_id: str) -> dict[str, Any] | None:
+def get_cve(conn: Conn, cve_id: str) -> dict[str, Any] | None:
     """Everything of one CVE: its row, latest EPSS, EPSS history and the items naming it."""
     rows = dicts(
         conn.execute(
@@ -482,9 +482,7 @@ def get_cve(conn: duckdb.DuckDBPyConnection, cve_id: str) -> dict[str, Any] | No
     return row
 
 
-def epss_history(
-    conn: duckdb.DuckDBPyConnection, cve_id: str, *, limit: int = 90
-) -> list[dict[str, Any]]:
+def epss_history(conn: Conn, cve_id: str, *, limit: int = 90) -> list[dict[str, Any]]:
     """The latest `limit` daily scores of one CVE, newest first."""
     return dicts(
         conn.execute(
@@ -495,7 +493,7 @@ def epss_history(
     )
 
 
-def epss_days(conn: duckdb.DuckDBPyConnection) -> list[tuple[date, int]]:
+def epss_days(conn: Conn) -> list[tuple[date, int]]:
     """Scoring days loaded, newest first, with their row counts."""
     rows = conn.execute(
         "SELECT date, count(*) FROM epss_scores GROUP BY date ORDER BY date DESC"

@@ -11,17 +11,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from techwatch.storage import vulns
-from techwatch.storage.connection import registered
+from techwatch.storage.connection import Conn, registered
 from techwatch.storage.rows import dicts
 
 TEXT_CHARS = 2000  # per item: enough for the names that matter, bounded for 20k items
 
 
-def _span(conn: duckdb.DuckDBPyConnection, table: str, key: str, wanted: str) -> str:
+def _span(conn: Conn, table: str, key: str, wanted: str) -> str:
     """`rowid BETWEEN lo AND hi` around `table`'s rows whose `key` is in `wanted` (a subquery).
 
     Tables are written in sighting order, so the rows of recent stories sit together, and the
@@ -34,7 +33,7 @@ def _span(conn: duckdb.DuckDBPyConnection, table: str, key: str, wanted: str) ->
     return "rowid BETWEEN 0 AND -1" if lo is None else f"rowid BETWEEN {int(lo)} AND {int(hi)}"
 
 
-def story_rows(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dict[str, Any]:
+def story_rows(conn: Conn, story_ids: Sequence[str]) -> dict[str, Any]:
     """Everything about `story_ids`: stories, items (+ labels), facts and EPSS, as rows."""
     wanted = pa.table({"story_id": pa.array(list(dict.fromkeys(story_ids)), pa.string())})
     with registered(conn, wanted_stories=wanted):
@@ -66,7 +65,7 @@ def story_rows(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dic
 _MEMBERS = "(SELECT item_id FROM members)"
 
 
-def _items_sql(conn: duckdb.DuckDBPyConnection) -> str:
+def _items_sql(conn: Conn) -> str:
     """The members' items with source and effective labels (see the module docstring)."""
     return f"""
         WITH said AS (
@@ -95,9 +94,7 @@ def _items_sql(conn: duckdb.DuckDBPyConnection) -> str:
     """
 
 
-def _epss(
-    conn: duckdb.DuckDBPyConnection, stories: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _epss(conn: Conn, stories: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Latest EPSS of the stories' CVEs (taken from the story rows already read)."""
     cves = list(dict.fromkeys(c for story in stories for c in story["cves"] or ()))
     if not cves:
@@ -111,7 +108,7 @@ def _epss(
         )
 
 
-def stories_seen_since(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[str]:
+def stories_seen_since(conn: Conn, since: datetime) -> list[str]:
     """Stories with an item added, changed or merged since `since` (what scoring revisits)."""
     rows = conn.execute(
         "SELECT story_id FROM stories WHERE updated_at >= ? ORDER BY last_seen, story_id",
@@ -120,7 +117,7 @@ def stories_seen_since(conn: duckdb.DuckDBPyConnection, since: datetime) -> list
     return [r[0] for r in rows]
 
 
-def stories_active_since(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[str]:
+def stories_active_since(conn: Conn, since: datetime) -> list[str]:
     """Stories whose latest item is on or after `since` (rescoring after a client change)."""
     rows = conn.execute(
         "SELECT story_id FROM stories WHERE last_seen >= ? ORDER BY last_seen, story_id",
@@ -129,7 +126,7 @@ def stories_active_since(conn: duckdb.DuckDBPyConnection, since: datetime) -> li
     return [r[0] for r in rows]
 
 
-def stories_with_epss_jump(conn: duckdb.DuckDBPyConnection, since: datetime) -> list[str]:
+def stories_with_epss_jump(conn: Conn, since: datetime) -> list[str]:
     """Recent stories whose CVE's EPSS crossed a band (0.1, 0.5, 0.9) in a score dated since
     `since`: a jump is new evidence, although no item changed."""
     rows = conn.execute(

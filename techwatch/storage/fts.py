@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from techwatch.storage.connection import registered
+from techwatch.storage.connection import Conn, registered
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def extension_path() -> Path | None:
     return found[-1] if found else None
 
 
-def load(conn: duckdb.DuckDBPyConnection) -> bool:
+def load(conn: Conn) -> bool:
     """LOAD the extension on this connection; False (with a warning) when it cannot be."""
     path = extension_path()
     if path is None:
@@ -78,20 +78,20 @@ def tokenize_sql(text: str) -> str:
     )
 
 
-def rebuild(conn: duckdb.DuckDBPyConnection, *, now: Any) -> None:
+def rebuild(conn: Conn, *, now: Any) -> None:
     """Rebuild the index over all items and record what it covers (caller owns the transaction)."""
     create_empty(conn)
     update(conn, now=now)
 
 
-def create_empty(conn: duckdb.DuckDBPyConnection) -> None:
+def create_empty(conn: Conn) -> None:
     """Empty the index and mark every item pending (caller's transaction)."""
     for table in ("search_terms", "search_words", "search_docs", "search_pending"):
         conn.execute(f"DELETE FROM {table}")
     conn.execute("INSERT INTO search_pending (id) SELECT id FROM items")
 
 
-def update(conn: duckdb.DuckDBPyConnection, *, now: Any, limit: int | None = None) -> int:
+def update(conn: Conn, *, now: Any, limit: int | None = None) -> int:
     """Bring the index up to date with the items in `search_pending` (the first `limit` of them
     by storage order, all when None), take them out of it, and return how many were indexed.
 
@@ -118,9 +118,7 @@ def update(conn: duckdb.DuckDBPyConnection, *, now: Any, limit: int | None = Non
     return len(pending)
 
 
-def _pending_in_storage_order(
-    conn: duckdb.DuckDBPyConnection, limit: int | None
-) -> list[tuple[str, int | None]]:
+def _pending_in_storage_order(conn: Conn, limit: int | None) -> list[tuple[str, int | None]]:
     """The first `limit` pending items (all when None) with their row number in `items`, in
     the table's storage order (items gone from it last, with no row number).
 
@@ -139,7 +137,7 @@ def _pending_in_storage_order(
     return [(str(item_id), None if row is None else int(row)) for item_id, row in rows]
 
 
-def _remove(conn: duckdb.DuckDBPyConnection) -> None:
+def _remove(conn: Conn) -> None:
     """Take the items of `fts_pending` that are indexed (they changed since) out of the index."""
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE fts_stale AS SELECT docid FROM search_docs "
@@ -159,7 +157,7 @@ def _remove(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("DROP TABLE fts_stale")
 
 
-def _add(conn: duckdb.DuckDBPyConnection, pending: list[tuple[str, int | None]]) -> None:
+def _add(conn: Conn, pending: list[tuple[str, int | None]]) -> None:
     """Index these items (none of them indexed; with their row numbers in `items`, see
     `_pending_in_storage_order`): per item, each stemmed word with its counts.
 
@@ -230,7 +228,7 @@ def _add(conn: duckdb.DuckDBPyConnection, pending: list[tuple[str, int | None]])
     )
 
 
-def index_exists(conn: duckdb.DuckDBPyConnection) -> bool:
+def index_exists(conn: Conn) -> bool:
     """True once an index was built (its first update records itself in `search_index`)."""
     row = conn.execute("SELECT count(*) FROM search_index").fetchone()
     return bool(row and row[0])
@@ -247,7 +245,7 @@ BM25 = (
 )
 
 
-def ranked(conn: duckdb.DuckDBPyConnection, query: str, limit: int) -> list[tuple[Any, ...]]:
+def ranked(conn: Conn, query: str, limit: int) -> list[tuple[Any, ...]]:
     """BM25 over title and text, every word required, plus a title-only BM25 so that title
     hits rank first: the scores of the extension's `match_bm25` (conjunctive over all fields,
     and over the title alone), from one row per document and word. Each document's terms are
@@ -288,9 +286,7 @@ def ranked(conn: duckdb.DuckDBPyConnection, query: str, limit: int) -> list[tupl
     return conn.execute(sql, {"q": query, "limit": limit}).fetchall()
 
 
-def unindexed(
-    conn: duckdb.DuckDBPyConnection, query: str, limit: int, *, only_new: bool
-) -> list[tuple[Any, ...]]:
+def unindexed(conn: Conn, query: str, limit: int, *, only_new: bool) -> list[tuple[Any, ...]]:
     """Items containing every word of the query, accents and case ignored; no score.
 
     With `only_new`, only items changed since the index was built (the rest are ranked).

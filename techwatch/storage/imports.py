@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-import duckdb
 import pyarrow as pa
 
-from techwatch.storage.connection import registered, transaction
+from techwatch.storage.connection import Conn, registered, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +43,7 @@ FILES: Final = pa.schema(
 class ImportedFiles:
     """The writer's side of the file record (see the module docstring)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     def known(self, source_ids: Sequence[str]) -> dict[tuple[str, str], ImportedFile]:

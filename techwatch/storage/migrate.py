@@ -14,6 +14,7 @@ from importlib import resources
 import duckdb
 
 from techwatch.errors import StorageError
+from techwatch.storage.connection import Conn
 
 FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -54,7 +55,7 @@ def latest_version() -> int:
     return migrations[-1].version if migrations else 0
 
 
-def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
+def applied_versions(conn: Conn) -> set[int]:
     """Versions recorded in the database; empty when it was never migrated."""
     exists = conn.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
@@ -64,7 +65,7 @@ def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
     return {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
 
 
-def apply_pending(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[int]:
+def apply_pending(conn: Conn, now: datetime) -> list[int]:
     """Apply what is missing, refuse a database written by a newer techwatch."""
     conn.execute(BOOTSTRAP)
     done = applied_versions(conn)
@@ -84,7 +85,7 @@ def apply_pending(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[int]:
     return applied
 
 
-def _apply(conn: duckdb.DuckDBPyConnection, migration: Migration, now: datetime) -> None:
+def _apply(conn: Conn, migration: Migration, now: datetime) -> None:
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(migration.sql)

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from techwatch.errors import StorageError
 from techwatch.storage import briefings
+from techwatch.storage.connection import Conn
 from techwatch.storage.rows import dicts
 
 Status = Literal["queued", "sending", "sent", "sent_to_folder", "failed", "uncertain"]
@@ -54,9 +55,7 @@ QUEUE_SCHEMA = pa.schema(
 )
 
 
-def queue(
-    conn: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]], now: datetime
-) -> list[int]:
+def queue(conn: Conn, rows: Sequence[dict[str, Any]], now: datetime) -> list[int]:
     """Insert the messages whose key is not queued yet, in one transaction; their new ids.
 
     One statement for the whole batch (staged as Arrow): per-row INSERTs cost DuckDB a
@@ -94,7 +93,7 @@ def queue(
     return ids
 
 
-def known_keys(conn: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> set[str]:
+def known_keys(conn: Conn, keys: Iterable[str]) -> set[str]:
     """Which of these idempotency keys are already in the outbox, whatever their status."""
     wanted = list(dict.fromkeys(keys))
     if not wanted:
@@ -105,7 +104,7 @@ def known_keys(conn: duckdb.DuckDBPyConnection, keys: Iterable[str]) -> set[str]
     return {str(r[0]) for r in rows}
 
 
-def mark_interrupted(conn: duckdb.DuckDBPyConnection, now: datetime, reply: str) -> list[int]:
+def mark_interrupted(conn: Conn, now: datetime, reply: str) -> list[int]:
     """Rows left `sending` by a sender that died become `uncertain` (call under the lock)."""
     rows = conn.execute(
         "UPDATE outbox SET status = 'uncertain', last_reply = ?, updated_at = ? "
@@ -116,7 +115,7 @@ def mark_interrupted(conn: duckdb.DuckDBPyConnection, now: datetime, reply: str)
 
 
 def due(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     now: datetime,
     *,
     ids: Sequence[int] | None = None,
@@ -149,7 +148,7 @@ class Finish:
 
 
 def claim(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     row_id: int,
     now: datetime,
     *,
@@ -177,7 +176,7 @@ def claim(
     return found
 
 
-def _claim(conn: duckdb.DuckDBPyConnection, row_id: int, now: datetime) -> dict[str, Any] | None:
+def _claim(conn: Conn, row_id: int, now: datetime) -> dict[str, Any] | None:
     try:
         found = dicts(
             conn.execute(
@@ -192,7 +191,7 @@ def _claim(conn: duckdb.DuckDBPyConnection, row_id: int, now: datetime) -> dict[
     return found[0] if found else None
 
 
-def finish(conn: duckdb.DuckDBPyConnection, done: Finish) -> bool:
+def finish(conn: Conn, done: Finish) -> bool:
     """Record the outcome of a claimed row; False when it was no longer `sending`."""
     sent_at = done.at if done.status in ("sent", "sent_to_folder") else None
     rows = conn.execute(
@@ -212,7 +211,7 @@ def finish(conn: duckdb.DuckDBPyConnection, done: Finish) -> bool:
     return bool(rows)
 
 
-def requeue(conn: duckdb.DuckDBPyConnection, row_id: int, now: datetime) -> dict[str, Any] | None:
+def requeue(conn: Conn, row_id: int, now: datetime) -> dict[str, Any] | None:
     """Put a failed, uncertain or folder-delivered row back in the queue, due now."""
     found = dicts(
         conn.execute(
@@ -224,9 +223,7 @@ def requeue(conn: duckdb.DuckDBPyConnection, row_id: int, now: datetime) -> dict
     return found[0] if found else None
 
 
-def latest_briefings(
-    conn: duckdb.DuckDBPyConnection, client_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
+def latest_briefings(conn: Conn, client_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The latest stored briefing of each client, content decoded: `briefings.latest_briefing`
     for many clients in one query (queueing 500 summaries reads 500 briefings)."""
     rows = dicts(
@@ -241,18 +238,18 @@ def latest_briefings(
     return {row["client_id"]: row for row in rows}
 
 
-def get(conn: duckdb.DuckDBPyConnection, row_id: int) -> dict[str, Any] | None:
+def get(conn: Conn, row_id: int) -> dict[str, Any] | None:
     rows = dicts(conn.execute(f"SELECT {LIST_COLUMNS} FROM outbox WHERE id = ?", [row_id]))
     return rows[0] if rows else None
 
 
-def message_bytes(conn: duckdb.DuckDBPyConnection, row_id: int) -> bytes | None:
+def message_bytes(conn: Conn, row_id: int) -> bytes | None:
     row = conn.execute("SELECT message FROM outbox_messages WHERE id = ?", [row_id]).fetchone()
     return bytes(row[0]) if row else None
 
 
 def listing(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     *,
     status: str | None = None,
     client_id: str | None = None,
@@ -269,7 +266,7 @@ def listing(
     )
 
 
-def counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def counts(conn: Conn) -> dict[str, int]:
     """Rows per status, every status present (zero when none): for reports."""
     found = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
     return {status: int(found.get(status, 0)) for status in STATUSES}
@@ -279,7 +276,7 @@ class Outbox:
     """The outbox functions bound to one connection (from `Writer.outbox()` or
     `Reader.outbox()`; over a read-only connection only the reading methods work)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     def queue(self, rows: Sequence[dict[str, Any]], now: datetime) -> list[int]:

@@ -14,12 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from techwatch.errors import StorageError
 from techwatch.storage import classes, cves, fts, migrate, runreport, stories, vulns
 from techwatch.storage.briefings import Briefings
-from techwatch.storage.connection import connect
+from techwatch.storage.connection import Conn, connect
 from techwatch.storage.outbox import Outbox
 from techwatch.storage.rows import as_dicts, dicts
 
@@ -50,7 +48,7 @@ def open_reader(path: Path, *, wait_s: float = 60.0) -> Iterator[Reader]:
 class Reader:
     """Queries over a read-only connection; obtained from `open_reader`."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    def __init__(self, conn: Conn, path: Path) -> None:
         self._conn = conn
         self.path = path
         self._version = _check_schema(conn, path)
@@ -255,7 +253,7 @@ class Reader:
         return runreport.rows(self._conn, run_id)
 
 
-def _check_schema(conn: duckdb.DuckDBPyConnection, path: Path) -> int:
+def _check_schema(conn: Conn, path: Path) -> int:
     """The database must be migrated to what this code expects; a reader cannot migrate."""
     version = max(migrate.applied_versions(conn), default=0)
     expected = migrate.latest_version()
@@ -276,7 +274,7 @@ def _decode_summary(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _scalar(cursor: duckdb.DuckDBPyConnection) -> int:
+def _scalar(cursor: Conn) -> int:
     row = cursor.fetchone()
     return int(row[0]) if row else 0
 

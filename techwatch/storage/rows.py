@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
+from techwatch.storage.connection import Conn
 
 
-def dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def dicts(cursor: Conn) -> list[dict[str, Any]]:
     """All rows of the last query as dicts keyed by column name."""
     names = [d[0] for d in cursor.description or ()]
     return as_dicts(names, cursor.fetchall())

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import duckdb
-
+from techwatch.storage.connection import Conn
 from techwatch.storage.rows import dicts
 
 # The quiet-source rule looks at a source's last N runs that brought new items.
 HISTORY_RUNS = 30
 
 
-def rows(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, Any] | None:
+def rows(conn: Conn, run_id: str | None) -> dict[str, Any] | None:
     """The run (latest ingestion when None) and the rows its report is built from."""
     found = dicts(
         conn.execute(
@@ -58,7 +57,7 @@ def rows(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> dict[str, Any] 
     }
 
 
-def _new_item_runs(conn: duckdb.DuckDBPyConnection, until: Any) -> dict[str, list[Any]]:
+def _new_item_runs(conn: Conn, until: Any) -> dict[str, list[Any]]:
     """Per source, when its last HISTORY_RUNS runs with new items (up to `until`) started."""
     found = conn.execute(
         "SELECT source_id, list(started_at ORDER BY started_at) FROM ("
@@ -71,16 +70,14 @@ def _new_item_runs(conn: duckdb.DuckDBPyConnection, until: Any) -> dict[str, lis
     return {str(source): list(times) for source, times in found}
 
 
-def _is_latest(conn: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> bool:
+def _is_latest(conn: Conn, run: dict[str, Any]) -> bool:
     row = conn.execute(
         "SELECT count(*) FROM runs WHERE started_at > ?", [run["started_at"]]
     ).fetchone()
     return not row or row[0] == 0
 
 
-def _states(
-    conn: duckdb.DuckDBPyConnection, until: Any, *, latest: bool
-) -> dict[str, dict[str, Any]]:
+def _states(conn: Conn, until: Any, *, latest: bool) -> dict[str, dict[str, Any]]:
     """Per source as of `until`: last success and failures since, from the runs' history;
     `degraded` is only known now, so it is given for the latest run only."""
     found = dicts(

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from techwatch.storage.connection import registered
+from techwatch.storage.connection import Conn, registered
 from techwatch.storage.rows import dicts
 from techwatch.stories.grouping import MAX_BAND_BUCKET, MAX_CVE_BUCKET, Plan, StoredStory, StoryItem
 from techwatch.stories.neardup import LEAD_CHARS
@@ -47,7 +46,7 @@ _IF_TEXTED = (
 STR = pa.string()
 
 
-def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[StoryItem, str | None]]:
+def pending(conn: Conn, limit: int) -> list[tuple[StoryItem, str | None]]:
     """The next `limit` items never grouped, or updated since they were, with their story (None
     when new).
 
@@ -72,7 +71,7 @@ def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple[StoryItem
     return list(zip(_story_items(table), _current_stories(conn, table), strict=True))
 
 
-def _line_up(conn: duckdb.DuckDBPyConnection) -> None:
+def _line_up(conn: Conn) -> None:
     """Fill `story_queue` with every pending item. Positions are numbered on narrow rows, then
     the texts joined once: sorting the wide rows held every pending text in the sort at once."""
     conn.execute(
@@ -87,14 +86,14 @@ def _line_up(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _next_chunk(conn: duckdb.DuckDBPyConnection, limit: int) -> pa.Table:
+def _next_chunk(conn: Conn, limit: int) -> pa.Table:
     return conn.execute(
         "SELECT * FROM story_queue WHERE pos < (SELECT min(pos) FROM story_queue) + ? ORDER BY pos",
         [limit],
     ).to_arrow_table()
 
 
-def _changed(conn: duckdb.DuckDBPyConnection, chunk: pa.Table) -> bool:
+def _changed(conn: Conn, chunk: pa.Table) -> bool:
     """Whether an item of a queued chunk was written again since it was lined up (a grouping
     that failed left the queue, then the caller stored items through the same connection).
     A narrow look-up: ids, dates and hashes only."""
@@ -108,7 +107,7 @@ def _changed(conn: duckdb.DuckDBPyConnection, chunk: pa.Table) -> bool:
     return bool(row and row[0])
 
 
-def _current_stories(conn: duckdb.DuckDBPyConnection, chunk: pa.Table) -> list[str | None]:
+def _current_stories(conn: Conn, chunk: pa.Table) -> list[str | None]:
     """The story each item of a queued chunk is in now (None when new). Only items grouped
     before they were queued are looked up (a merge may have moved them since): a first
     grouping's chunks need no look-up at all."""
@@ -127,7 +126,7 @@ def _current_stories(conn: duckdb.DuckDBPyConnection, chunk: pa.Table) -> list[s
     return [found.get(item_id) for item_id in ids]
 
 
-def _queued(conn: duckdb.DuckDBPyConnection) -> bool:
+def _queued(conn: Conn) -> bool:
     """Whether this connection's grouping queue holds items (see `pending`)."""
     exists = conn.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'story_queue'"
@@ -139,7 +138,7 @@ def _queued(conn: duckdb.DuckDBPyConnection) -> bool:
 
 
 def candidates(
-    conn: duckdb.DuckDBPyConnection, items: Sequence[StoryItem]
+    conn: Conn, items: Sequence[StoryItem]
 ) -> tuple[list[tuple[StoryItem, str]], list[StoredStory]]:
     """Grouped items sharing a CVE (the latest MAX_CVE_BUCKET naming it, as the planner
     compares), a canonical URL or a band key with `items`, each with its story; and those
@@ -193,7 +192,7 @@ def candidates(
     return known, _stories(conn, story_ids)
 
 
-def _stories(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> list[StoredStory]:
+def _stories(conn: Conn, story_ids: Sequence[str]) -> list[StoredStory]:
     """The stored stories named, with the item each source gave them."""
     table = pa.table({"story_id": list(story_ids)}, schema=pa.schema([("story_id", STR)]))
     with registered(conn, wanted=table):
@@ -213,7 +212,7 @@ def _stories(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> list[
 
 
 def apply(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     plan: Plan,
     items: Sequence[StoryItem],
     now: datetime,
@@ -381,7 +380,7 @@ _FROM_BEST = (
 )
 
 
-def _fold(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+def _fold(conn: Conn, now: datetime) -> None:
     """The rows of the touched stories into temp table `story_rows`, each folded from the
     stored rows of the story and of the stories merged into it, plus the items joining it:
     the title is the best of their titles' items, dates the extremes, counts and sources the
@@ -418,7 +417,7 @@ def _fold(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
     )
 
 
-def _store_rows(conn: duckdb.DuckDBPyConnection, now: datetime, *, regrouped: bool) -> None:
+def _store_rows(conn: Conn, now: datetime, *, regrouped: bool) -> None:
     """Replace the touched stories' rows by those of `story_rows`, after recomputing from all
     their items the rows a fold cannot give: stories holding an item grouped again (its former
     title, date or CVEs may be gone) and those whose title item is unknown. Deleted then
@@ -439,7 +438,7 @@ def _store_rows(conn: duckdb.DuckDBPyConnection, now: datetime, *, regrouped: bo
     conn.execute("DROP TABLE story_rows")
 
 
-def forget_titles(conn: duckdb.DuckDBPyConnection, source_ids: Sequence[str]) -> None:
+def forget_titles(conn: Conn, source_ids: Sequence[str]) -> None:
     """Forget the title item of every story holding an item of these sources (their category
     is about to change): a title ranks items by their source's category, and a touched story
     is otherwise folded from its former title item and the newcomers only (`_fold`); unknown,
@@ -454,7 +453,7 @@ def forget_titles(conn: duckdb.DuckDBPyConnection, source_ids: Sequence[str]) ->
         )
 
 
-def rebuild(conn: duckdb.DuckDBPyConnection, story_ids: str, now: datetime) -> None:
+def rebuild(conn: Conn, story_ids: str, now: datetime) -> None:
     """The rows of the stories `story_ids` (a query of story ids) recomputed from all their
     items into temp table `story_full`: what the fold of `_fold` must always equal."""
     conn.execute(
@@ -485,7 +484,7 @@ STORED_COLUMNS = f"{STORY_COLUMNS}, title_item, title_source, title_seen"
 
 
 def list_stories(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Conn,
     *,
     since: datetime | None,
     min_sources: int,
@@ -504,7 +503,7 @@ def list_stories(
     )
 
 
-def resolve(conn: duckdb.DuckDBPyConnection, story_id: str) -> str:
+def resolve(conn: Conn, story_id: str) -> str:
     """The living story an id refers to: itself, or where it was merged (followed to the end)."""
     seen = {story_id}
     while True:
@@ -518,7 +517,7 @@ def resolve(conn: duckdb.DuckDBPyConnection, story_id: str) -> str:
         seen.add(story_id)
 
 
-def show_story(conn: duckdb.DuckDBPyConnection, story_id: str) -> dict[str, Any] | None:
+def show_story(conn: Conn, story_id: str) -> dict[str, Any] | None:
     """One story with its items (source, date, title, link, why it joined) and its merges."""
     living = resolve(conn, story_id)
     rows = dicts(conn.execute(f"SELECT {STORY_COLUMNS} FROM stories WHERE story_id = ?", [living]))

@@ -17,10 +17,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from techwatch.storage.connection import registered
+from techwatch.storage.connection import Conn, registered
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -45,7 +44,7 @@ def moment(value: datetime) -> str:
 
 
 def client_decisions(
-    conn: duckdb.DuckDBPyConnection, client_id: str, start: datetime, end: datetime
+    conn: Conn, client_id: str, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
     """A client's decisions about stories active in [start, end), most urgent first (then
     latest, then by story), without their reasons: `row` says where each is stored, for
@@ -74,7 +73,7 @@ def client_decisions(
 
 
 def told_stories(
-    conn: duckdb.DuckDBPyConnection, decisions: Sequence[Mapping[str, Any]]
+    conn: Conn, decisions: Sequence[Mapping[str, Any]]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The facts (`told_facts`) and the decision's reasons of the stories of `decisions`, as
     JSON text by story id, in one statement: rows `client_decisions` read on this connection,
@@ -96,7 +95,7 @@ def told_stories(
     return found
 
 
-def told_facts(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dict[str, str]:
+def told_facts(conn: Conn, story_ids: Sequence[str]) -> dict[str, str]:
     """story id -> its facts as JSON text (`briefing.facts.to_json`), for those that have
     them: a story decided before migration 0010 has none (its rows are read then)."""
     wanted = list(dict.fromkeys(story_ids))
@@ -106,9 +105,7 @@ def told_facts(conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dic
     return dict(conn.execute(sql).fetchall())
 
 
-def replace_told_facts(
-    conn: duckdb.DuckDBPyConnection, story_ids: Sequence[str], facts: Mapping[str, str]
-) -> None:
+def replace_told_facts(conn: Conn, story_ids: Sequence[str], facts: Mapping[str, str]) -> None:
     """Replace the facts of `story_ids` by `facts` (story id -> JSON text; caller's
     transaction): a story scored again without a decision keeps none."""
     scored = pa.table({"story_id": pa.array(list(dict.fromkeys(story_ids)), pa.string())})
@@ -123,7 +120,7 @@ def replace_told_facts(
         conn.execute("INSERT INTO told_facts SELECT story_id, facts FROM facts_told")
 
 
-def drop_untold(conn: duckdb.DuckDBPyConnection) -> None:
+def drop_untold(conn: Conn) -> None:
     """Facts of stories no client has a decision about any more go away."""
     conn.execute(
         "DELETE FROM told_facts WHERE story_id NOT IN (SELECT story_id FROM client_stories)"

@@ -21,10 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from typing import Final
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
+from techwatch.storage.connection import Conn
 from techwatch.storage.staging import STRINGS, TS, WRITTEN
 from techwatch.types import Affected, CvssScore, ParsedItem, SharedFacts, VulnFacts
 
@@ -303,7 +303,7 @@ class _Lists:
         )
 
 
-def replace_facts(conn: duckdb.DuckDBPyConnection, kinds: Set[str]) -> None:
+def replace_facts(conn: Conn, kinds: Set[str]) -> None:
     """New and changed items of the `batch` table bring their staged facts, lists and links
     (`staged_facts`, `staged_affected`, `staged_refs`); a changed item's old ones go first.
 

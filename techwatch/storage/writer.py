@@ -14,13 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from techwatch.errors import StorageError
 from techwatch.storage import classes, cves, fts, migrate, staging, stories, vulns
 from techwatch.storage.briefings import Briefings
-from techwatch.storage.connection import connect, registered, transaction
+from techwatch.storage.connection import Conn, connect, registered, transaction
 from techwatch.storage.imports import ImportedFiles
 from techwatch.storage.outbox import Outbox
 from techwatch.storage.rows import dicts
@@ -61,7 +60,7 @@ def open_writer(
 class Writer:
     """Read-write access for one unit of work; obtained from `open_writer`."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    def __init__(self, conn: Conn, path: Path) -> None:
         self._conn = conn
         self.path = path
         self._fts: bool | None = None
@@ -275,7 +274,7 @@ class Writer:
 _STATE_COLUMNS = ", ".join(staging.STATES.names)
 
 
-def _upsert_sources(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+def _upsert_sources(conn: Conn, now: datetime) -> None:
     recategorised = conn.execute(
         "SELECT s.id FROM staged s JOIN sources o ON o.id = s.id "
         "WHERE o.category IS DISTINCT FROM s.category"
@@ -297,7 +296,7 @@ def _upsert_sources(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
     )
 
 
-def _classify(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+def _classify(conn: Conn) -> list[tuple[str, str, int]]:
     """Tag each staged item new, updated (content hash changed) or unchanged.
 
     `batch` holds the keys the later statements join on, not the content: a copy of the
@@ -314,7 +313,7 @@ def _classify(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     return [(str(s), str(c), int(n)) for s, c, n in rows]
 
 
-def _upsert_items(conn: duckdb.DuckDBPyConnection, now: datetime, kinds: Set[str]) -> None:
+def _upsert_items(conn: Conn, now: datetime, kinds: Set[str]) -> None:
     """Insert new items; rewrite changed ones, keeping their first_seen.
 
     `kinds` are the changes the batch holds (see _classify): a statement with nothing to do
@@ -337,7 +336,7 @@ def _upsert_items(conn: duckdb.DuckDBPyConnection, now: datetime, kinds: Set[str
     )
 
 
-def _link_items(conn: duckdb.DuckDBPyConnection, now: datetime, kinds: Set[str]) -> None:
+def _link_items(conn: Conn, now: datetime, kinds: Set[str]) -> None:
     """Link items of different sources sharing a canonical URL, both ways, idempotently."""
     if "updated" in kinds:
         conn.execute(
@@ -363,7 +362,7 @@ def _link_items(conn: duckdb.DuckDBPyConnection, now: datetime, kinds: Set[str])
     )
 
 
-def _insert_run_sources(conn: duckdb.DuckDBPyConnection, run_id: str, table: pa.Table) -> None:
+def _insert_run_sources(conn: Conn, run_id: str, table: pa.Table) -> None:
     """One row per outcome, with the new/updated counts of its source."""
     columns = ", ".join(table.column_names)
     with registered(conn, staged_runs=table):
@@ -374,7 +373,7 @@ def _insert_run_sources(conn: duckdb.DuckDBPyConnection, run_id: str, table: pa.
         )
 
 
-def _mark_for_search(conn: duckdb.DuckDBPyConnection, kinds: Set[str]) -> None:
+def _mark_for_search(conn: Conn, kinds: Set[str]) -> None:
     """Remember which items the full-text index does not cover yet."""
     if not kinds & staging.WRITTEN:
         return
@@ -384,7 +383,7 @@ def _mark_for_search(conn: duckdb.DuckDBPyConnection, kinds: Set[str]) -> None:
     )
 
 
-def _upsert_states(conn: duckdb.DuckDBPyConnection, now: datetime) -> None:
+def _upsert_states(conn: Conn, now: datetime) -> None:
     columns = staging.STATES.names
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "source_id")
     conn.execute(
