@@ -43,6 +43,8 @@ CONFIG: dict[str, str | bool | int | float | list[str]] = {
 # Rows per row group (DuckDB's default 122,880). Session 13, bench/store_nights.py, 20 nights:
 # one write added at most 394-409 MiB with the default (whole-store merges), 166-178 MiB with
 # 4,096; 8,192 and 16,384 still spiked to 257 and 304 MiB (items rows hold html and text).
+# The cost: writes take ~5 % longer, and the ingestion bench's stories stage peaked 30-50 MiB
+# higher (484/510 MiB at 122,880 against 526/526 in one window; cause not yet known).
 ROW_GROUP_SIZE = 4_096
 # The attached file's catalog name, made the default of every connection (`USE`).
 CATALOG = "store"
