@@ -108,7 +108,7 @@ def store_batch(
     """Decide each source's next state, then write items, run rows and states in one transaction.
 
     The items wait in `search_pending` (found unranked) until `index_search` runs: the index
-    is built once per run beside the stories stage, not once per write on the serial path.
+    is built once per run after the stories stage, not once per write on the serial path.
     """
     rng = rng or random.Random()
     by_id = {s.id: s for s in sources}
@@ -139,10 +139,11 @@ def index_search(db_path: Path, chunk: int = SEARCH_INDEX_CHUNK) -> None:
     """Index for search what this run's writes left in `search_pending`, `chunk` items per
     transaction (each costs ~15 MiB per 1,000 items until it commits).
 
-    Its tables (the index's, `search_pending`) are disjoint from those the stories, enrichment,
+    Its tables (the index's, `search_pending`) are disjoint from those the enrichment,
     classification and scoring stages write, so it runs beside them on its own connection and
-    the run's other core. A crash before it loses nothing: the items are stored, found
-    unranked, and the next run (or its close, see `close_run`) indexes them.
+    the run's other core (after stories: beside them, the two peaks added up). A crash before
+    it loses nothing: the items are stored, found unranked, and the next run (or its close,
+    see `close_run`) indexes them.
     """
     with open_writer(db_path, threads=STORE_THREADS) as writer:
         writer.update_search_index(chunk=chunk)

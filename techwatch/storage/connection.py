@@ -78,14 +78,17 @@ class Connection:
         self._key = key
 
     def __getattr__(self, name: str) -> Any:
+        return getattr(self._live(), name)
+
+    def _live(self) -> duckdb.DuckDBPyConnection:
+        """The cursor, or DuckDB's own error for a closed connection."""
         if self._cursor is None:
             raise duckdb.ConnectionException("Connection already closed!")
-        return getattr(self._cursor, name)
+        return self._cursor
 
     def cursor(self) -> Connection:
         """Another connection to the same file (DuckDB's cursor would not `USE` the store)."""
-        if self._cursor is None:
-            raise duckdb.ConnectionException("Connection already closed!")
+        self._live()
         with _instances_lock:
             return _hand_out(_instances[self._key], self._key)
 
@@ -155,9 +158,7 @@ def _open(path: Path, read_only: bool) -> Connection:
         try:
             return _hand_out(instance, key)
         except BaseException:
-            if instance.users == 0:
-                del _instances[key]
-                instance.db.close()
+            _close_if_unused(key, instance)
             raise
 
 
@@ -195,9 +196,15 @@ def _release(key: Path) -> None:
     with _instances_lock:
         instance = _instances[key]
         instance.users -= 1
-        if instance.users == 0:
-            del _instances[key]
-            instance.db.close()
+        _close_if_unused(key, instance)
+
+
+def _close_if_unused(key: Path, instance: _Instance) -> None:
+    """Close `instance` (checkpoint, file released) once no connection uses it; the caller
+    holds the lock."""
+    if instance.users == 0:
+        del _instances[key]
+        instance.db.close()
 
 
 def is_lock_error(error: duckdb.Error) -> bool:
