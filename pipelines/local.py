@@ -1,11 +1,27 @@
-"""Running flows once from a command, in this process, against Prefect's ephemeral API."""
+"""Running flows once from a command, in this process, against Prefect's ephemeral API.
+
+Prefect runs its ephemeral API in a child process, but the process that launches it imports
+Prefect's whole server first (FastAPI, SQLAlchemy, the API's models: +77 MiB, kept for the whole
+run: a quarter of the ingestion bench's peak before its first stage). `one_shot` launches the
+same server with the same command and environment, without that import, and points the flows
+of this process at it.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Final
 
+import httpx
+import prefect
 from prefect.settings import get_current_settings, temporary_settings
 
 #: Seconds to wait for the ephemeral API server to answer (Prefect's default: 20). Its start
@@ -13,11 +29,25 @@ from prefect.settings import get_current_settings, temporary_settings
 #: checkout then failed before fetching anything: a slow start is no reason to lose a night.
 EPHEMERAL_STARTUP_S: Final = 120
 
+#: What Prefect's own launcher (prefect.server.api.server.SubprocessASGIServer) sets for its
+#: ephemeral server: no UI, and only the services an ephemeral server runs.
+_SERVER_ENV: Final = {
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+}
+
+_PREFECT_SERVER_MODULE: Final = "prefect.server.api.server"
+
+_server: subprocess.Popen[bytes] | None = None
+_api_url: str | None = None
+
 
 @contextmanager
 def one_shot() -> Iterator[None]:
-    """Flow runs started inside send no heartbeats when no Prefect API is configured, and wait
-    up to EPHEMERAL_STARTUP_S for the ephemeral API to start.
+    """Flow runs started inside use an ephemeral API started for this process (once, stopped
+    at exit), waiting up to EPHEMERAL_STARTUP_S for it, and send no heartbeats, when no Prefect
+    API is configured.
 
     Heartbeats let a Prefect server mark a run whose process vanished as crashed; the ephemeral
     API lives and dies with this process, so no one reads them. They are not free: Prefect's
@@ -30,9 +60,80 @@ def one_shot() -> Iterator[None]:
         yield
         return
     startup_s = max(settings.server.ephemeral.startup_timeout_seconds, EPHEMERAL_STARTUP_S)
-    updates = {
+    updates: dict[str, object] = {
         "flows.heartbeat_frequency": None,
         "server.ephemeral.startup_timeout_seconds": startup_s,
     }
+    if _PREFECT_SERVER_MODULE not in sys.modules:
+        # Once a flow ran outside `one_shot`, the server's import is paid and Prefect's own
+        # ephemeral server runs: starting a second one would save nothing.
+        updates["api.url"] = ephemeral_api(startup_s)
     with temporary_settings(updates=updates):
         yield
+
+
+def ephemeral_api(startup_s: float) -> str:
+    """The URL of Prefect's ephemeral API server for this process, started on the first call."""
+    global _server, _api_url
+    if _server is not None and _server.poll() is None and _api_url is not None:
+        return _api_url
+    port = _free_port()
+    environment = {
+        **os.environ,
+        **_SERVER_ENV,
+        **get_current_settings().to_environment_variables(exclude_unset=True),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(Path(prefect.__file__).parent.parent),
+        "--factory",
+        "prefect.server.api.server:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "error",
+        "--lifespan",
+        "on",
+    ]
+    _server = subprocess.Popen(command, env=environment)
+    atexit.register(_stop, _server)
+    _api_url = f"http://127.0.0.1:{port}/api"
+    _wait_until_healthy(_server, _api_url, startup_s)
+    return _api_url
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_healthy(server: subprocess.Popen[bytes], api_url: str, startup_s: float) -> None:
+    deadline = time.monotonic() + startup_s
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"Prefect's ephemeral API exited with code {server.returncode}")
+            try:
+                if client.get(f"{api_url}/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    _stop(server)
+    raise RuntimeError(f"Prefect's ephemeral API did not answer within {startup_s:.0f} s")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
