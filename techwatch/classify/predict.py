@@ -28,6 +28,10 @@ RISK_TOPICS: Final = frozenset(
     {"vulnerability", "exploited", "breach", "ransomware", "phishing_fraud", "outage"}
 )
 CALM_SEVERITIES: Final = ("info", "low", "medium")
+# Documents whose n-gram features are built at once; each document's scores depend on it alone.
+# The sparse features of 2,000 items of ~2,000 characters held ~150 MiB beside the model (session
+# 14, bench probe); 500 at a time: ~53 MiB, 250: ~29 MiB, predictions identical.
+FEATURE_CHUNK: Final = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +56,15 @@ class Prediction:
 
 
 def classify(model: Model, documents: Sequence[Document]) -> list[Prediction]:
-    """Label every document, in input order."""
-    if not documents:
-        return []
-    scores = _scores(model, documents)
-    return [
-        Prediction(document.id, *decide(row, model.thresholds), scores=row)
-        for document, row in zip(documents, scores, strict=True)
-    ]
+    """Label every document, in input order, FEATURE_CHUNK documents' features at a time."""
+    predictions: list[Prediction] = []
+    for start in range(0, len(documents), FEATURE_CHUNK):
+        chunk = documents[start : start + FEATURE_CHUNK]
+        predictions.extend(
+            Prediction(document.id, *decide(row, model.thresholds), scores=row)
+            for document, row in zip(chunk, _scores(model, chunk), strict=True)
+        )
+    return predictions
 
 
 def decide(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler
@@ -50,6 +51,17 @@ def test_classify_gives_what_the_per_axis_path_gave(tiny_model: Model) -> None:
             prediction.scores, tiny_model.thresholds
         )
         assert all(isinstance(v, float) for v in prediction.scores.values())
+
+
+def test_documents_classified_in_chunks_get_what_one_chunk_gave(
+    tiny_model: Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Features are built FEATURE_CHUNK documents at a time (memory): chunks of 2, 2 and 1
+    give the labels and scores of all five at once, in input order."""
+    whole = classify(tiny_model, DOCUMENTS)
+    monkeypatch.setattr("techwatch.classify.predict.FEATURE_CHUNK", 2)
+    assert classify(tiny_model, DOCUMENTS) == whole
+    assert [p.id for p in whole] == [d.id for d in DOCUMENTS]
 
 
 def test_a_model_round_tripped_through_skops_classifies_the_same(
