@@ -109,17 +109,24 @@ def facts_hash(title: str, text: str, facts: tuple[VulnFacts, ...] | SharedFacts
 
 def _shared_bytes(facts: SharedFacts) -> bytes:
     """What facts_hash renders for these facts, the same bytes as for their tuple, with the
-    shared fields and links rendered once per bulletin instead of once per CVE."""
+    shared fields and links rendered once per bulletin instead of once per CVE.
+
+    A CVE's own link leads its links (SharedFacts.references_of): what comes before the
+    shared ones is rendered as one text with its id, what follows them is the bulletin's
+    (its 55k CVEs rendered in ~0.2 s of the workers' CPU as six parts each, ~0.1 s so)."""
     rendered, after = _render_middle(_middle(facts.template), {})
-    middle = _utf8(rendered)
     shared = facts.template.references
-    tails: dict[tuple[str, ...], bytes] = {}
-    plain = _links_parts(shared, tails)  # a CVE with the shared links only
+    among = set(shared)
+    plain = b"".join(_links_parts(shared, {})) + after  # the shared links only, and the rest
+    own_tail = _utf8(repr(shared)[1:]) + after if len(shared) > 1 else b""
     parts: list[bytes] = []
     for vuln_id, link in zip(facts.vuln_ids, facts.links, strict=True):
-        links = facts.references_of(link)
-        head, tail = plain if links is shared else _links_parts(links, tails)
-        parts += (_OPEN_BYTES, _utf8(repr(vuln_id)), middle, head, tail, after)
+        if not link or link in among:
+            parts += (_utf8(f"{_OPEN}{vuln_id!r}{rendered}"), plain)
+        elif own_tail:
+            parts += (_utf8(f"{_OPEN}{vuln_id!r}{rendered}({link!r}, "), own_tail)
+        else:  # one shared link or none: the tuple's repr differs ("(a, b)", "(a,)")
+            parts += (_utf8(f"{_OPEN}{vuln_id!r}{rendered}{(link, *shared)!r}"), after)
     return b"".join(parts)
 
 
@@ -159,7 +166,6 @@ _MIDDLE: Final = _FIELDS[1:-1]
 _middle: Final = attrgetter(*_MIDDLE)
 _AFFECTED: Final = _MIDDLE.index("affected")
 _OPEN: Final = f"{VulnFacts.__qualname__}(vuln_id="
-_OPEN_BYTES: Final = _OPEN.encode()
 
 
 # --- field readers: every value of a hostile document may have any JSON type (RELIABILITY 25) --
