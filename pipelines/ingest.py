@@ -28,7 +28,7 @@ from techwatch.parse.pool import ParsePool, start_forkserver
 from techwatch.report import build_report, merge_stats
 from techwatch.runlock import lock_path_for, run_lock
 from techwatch.storage import staging
-from techwatch.stories.run import group_pending
+from techwatch.stories.run import GroupingReport, group_pending
 from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
 
 DB_RETRY_DELAYS_S = [2, 5, 15]
@@ -164,18 +164,22 @@ def ingest_flow(
         progress.publish("planned", due=len(plan.due), skipped=len(plan.skipped))
 
         outcomes, stats, states = _collect_and_store(db_path, plan, config, batch_size, stage)
+        # An unchanged night leaves stories, the search index and enrichment nothing to do:
+        # they are not run (the report keeps their fields: nothing grouped, in no time).
+        busy = ingest.groups_and_enriches(plan, stats)
         t = time.perf_counter()
-        stories = group_stories(db_path, datetime.now(UTC))
+        stories = group_stories(db_path, datetime.now(UTC)) if busy else GroupingReport().to_dict()
         stage["stories"] = time.perf_counter() - t
         # The search index is DuckDB's work on its own connection (disjoint tables): it runs
         # on the other core, beside the Python of the stages below. Not beside stories: each
         # holds 100-170 MiB at its peak, and together they made the window's peak (ingestion
         # bench, 5 runs each: +168-201 MiB over the window, 517-611 MiB; after: +127-147 MiB,
         # 482-513 MiB; same wall time at load 6-10, post-store stages' median ratio 1.01).
-        indexing = index_search.submit(db_path)
+        indexing = index_search.submit(db_path) if busy else None
         try:
             t = time.perf_counter()
-            enrich(db_path, started)
+            if busy:
+                enrich(db_path, started)
             stage["enrich"] = time.perf_counter() - t
             t = time.perf_counter()
             models = models_path or db_path.parent / "models"
@@ -187,11 +191,13 @@ def ingest_flow(
             scoring = score_clients(db_path, clients_path, started)
             stage["score"] = time.perf_counter() - t
             t = time.perf_counter()
-            indexing.result()
+            if indexing is not None:
+                indexing.result()
             stage["search_index_wait"] = time.perf_counter() - t
         finally:
             # A failing stage must not leave the run lock while the index still writes.
-            indexing.wait()
+            if indexing is not None:
+                indexing.wait()
 
         t = time.perf_counter()
         # The run lock keeps other writers out: the items first seen since `started` are this

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from techwatch.ingest import batches, plan_run, prepare_run, store_batch
+from techwatch.ingest import batches, groups_and_enriches, plan_run, prepare_run, store_batch
 from techwatch.storage import open_reader
-from techwatch.types import FetchSettings, ParsedItem, Source, SourceOutcome, SourceState
+from techwatch.types import (
+    FetchSettings,
+    ParsedItem,
+    Source,
+    SourceOutcome,
+    SourceState,
+    WriteStats,
+)
 
 FRESH_URL = "https://fresh.example/f"
 
@@ -118,3 +126,28 @@ def test_preparing_a_run_records_the_skipped_sources_and_keeps_their_state(
         ("fresh", "skipped", "not due yet")
     ]
     assert kept["next_attempt"] == states["fresh"].next_attempt
+
+
+@pytest.mark.parametrize(
+    ("new", "updated", "backlog", "busy"),
+    [(0, 0, False, False), (1, 0, False, True), (0, 1, False, True), (0, 0, True, True)],
+)
+def test_stories_index_and_enrichment_run_unless_nothing_changed_or_was_left_over(
+    now: datetime, new: int, updated: int, backlog: bool, busy: bool
+) -> None:
+    plan = plan_run("r", [_source("a")], {}, now=now)
+    stats = WriteStats(new={"a": new}, updated={"a": updated}, unchanged={"a": 0})
+    assert groups_and_enriches(replace(plan, backlog=backlog), stats) is busy
+
+
+def test_a_plan_knows_whether_earlier_work_was_left_over(tmp_path: Path, now: datetime) -> None:
+    db = tmp_path / "t.duckdb"
+    assert plan_run("r", [], {}, now=now).backlog, "unknown counts as left over"
+    assert not prepare_run(db, [_source("a")], now=now, kind="test").backlog
+    item = ParsedItem("a", "one", "https://a.example/1", None, "One", "body", "", None, None)
+    fetched = SourceOutcome(
+        source_id="a", status="ok", started_at=now, duration_s=0.1, items=(item,)
+    )
+    store_batch(db, "r", [_source("a")], [fetched], {}, FetchSettings(), now=now)
+    later = now + timedelta(minutes=1)
+    assert prepare_run(db, [_source("a")], now=later, kind="test").backlog

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from importlib import resources
 
 import duckdb
@@ -36,6 +37,12 @@ class Migration:
 
 def available() -> list[Migration]:
     """The migrations shipped with this package, sorted by version; duplicates are a bug."""
+    return list(_shipped())
+
+
+@cache
+def _shipped() -> tuple[Migration, ...]:
+    """The package's migration files, read once per process: they do not change under it."""
     folder = resources.files("techwatch.storage") / "migrations"
     found: dict[int, Migration] = {}
     for entry in folder.iterdir():
@@ -46,7 +53,7 @@ def available() -> list[Migration]:
         if version in found:
             raise StorageError(f"two migrations numbered {version:04d} in {folder}")
         found[version] = Migration(version, match.group(2), entry.read_text(encoding="utf-8"))
-    return [found[v] for v in sorted(found)]
+    return tuple(found[v] for v in sorted(found))
 
 
 def latest_version() -> int:
@@ -65,8 +72,26 @@ def applied_versions(conn: Conn) -> set[int]:
     return {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
 
 
+def is_current(conn: Conn) -> bool:
+    """Whether the database records exactly the shipped migrations, in one query: every open
+    of the store asks, and the full check (bootstrap, catalog, versions) cost three.
+
+    Nothing is cached across connections: another process may migrate the file meanwhile.
+    """
+    try:
+        row = conn.execute(
+            "SELECT list(version ORDER BY version) FROM schema_migrations"
+        ).fetchone()
+    except duckdb.CatalogException:
+        return False  # never migrated
+    shipped = [m.version for m in _shipped()]
+    return row is not None and row[0] == shipped
+
+
 def apply_pending(conn: Conn, now: datetime) -> list[int]:
     """Apply what is missing, refuse a database written by a newer techwatch."""
+    if is_current(conn):
+        return []
     conn.execute(BOOTSTRAP)
     done = applied_versions(conn)
     known = available()

@@ -71,6 +71,16 @@ def pending(conn: Conn, limit: int) -> list[tuple[StoryItem, str | None]]:
     return list(zip(_story_items(table), _current_stories(conn, table), strict=True))
 
 
+def any_pending(conn: Conn) -> bool:
+    """Whether some item waits for grouping, by `_line_up`'s rule (keep the two alike): a night
+    that stored nothing new or changed skips the grouping stage when none does."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM items i LEFT JOIN story_items s ON s.item_id = i.id "
+        "WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at)"
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def _line_up(conn: Conn) -> None:
     """Fill `story_queue` with every pending item. Positions are numbered on narrow rows, then
     the texts joined once: sorting the wide rows held every pending text in the sort at once."""

@@ -203,6 +203,11 @@ class Writer:
             with transaction(self._conn, "update_search_index"):
                 fts.update(self._conn, now=datetime.now(UTC), limit=chunk)
 
+    def backlog(self) -> bool:
+        """Whether earlier work left items to group into stories or to index for search (a run
+        that failed before those stages): a night that stores nothing still runs them then."""
+        return self._pending_count() > 0 or stories.any_pending(self._conn)
+
     def _pending_count(self) -> int:
         row = self._conn.execute("SELECT count(*) FROM search_pending").fetchone()
         return int(row[0]) if row else 0

@@ -175,3 +175,82 @@ def test_the_search_index_starts_once_stories_are_grouped(
         sources = write_demo_sources(tmp_path / "sources.yml", base_url)
         ingest_flow(sources_path=sources, db_path=db, kind="test")
     assert events == ["stories start", "stories end", "index starts"]
+
+
+NEW_ENTRY = (
+    b"<item><title>Quokkaware hits clinics</title><guid>quokka-1</guid>"
+    b"<description>A new strain named quokkaware encrypts practice software.</description>"
+    b"</item></channel>"
+)
+
+
+def _recording(calls: list[str], name: str, function: Any) -> Any:
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return function(*args, **kwargs)
+
+    return recorded
+
+
+def test_an_unchanged_night_skips_the_stages_left_nothing_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stories, search index and enrichment: each would open the store to find nothing."""
+    from techwatch import ingest
+    from techwatch.enrich.refresh import refresh
+    from techwatch.stories.run import group_pending
+
+    db = tmp_path / "techwatch.duckdb"
+    calls: list[str] = []
+    monkeypatch.setattr(ingest, "index_search", _recording(calls, "index", ingest.index_search))
+    monkeypatch.setattr(
+        "pipelines.ingest.group_pending", _recording(calls, "stories", group_pending)
+    )
+    monkeypatch.setattr("pipelines.ingest.refresh", _recording(calls, "enrich", refresh))
+    site = demo_site()
+    runs: list[tuple[dict[str, Any], list[str]]] = []
+    with serve(site) as base_url:
+        sources = write_demo_sources(tmp_path / "sources.yml", base_url)
+        for night in ("first", "unchanged", "one new item"):
+            if night == "one new item":
+                feed = site.documents["/security-press.rss"]
+                site.documents["/security-press.rss"] = feed.replace(b"</channel>", NEW_ENTRY, 1)
+            report = ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
+            runs.append((report, sorted(calls)))
+            calls.clear()
+
+    (first, first_calls), (quiet, quiet_calls), (changed, changed_calls) = runs
+    assert first_calls == changed_calls == ["enrich", "index", "stories"]
+    assert (quiet["new_items"], quiet["updated_items"], quiet_calls) == (0, 0, [])
+    assert quiet["stories"] == {
+        "items": 0,
+        "new_stories": 0,
+        "joined": 0,
+        "merges": 0,
+        "seconds": 0,
+    }
+    assert set(quiet["stage_seconds"]) == set(first["stage_seconds"])
+    assert (changed["new_items"], changed["stories"]["items"]) == (1, 1)
+    with open_reader(db) as reader:
+        assert reader.info()["search_index"]["pending"] == 0
+
+
+def test_an_unchanged_night_groups_what_a_failed_run_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from techwatch.stories.run import group_pending
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("stories stage broke")
+
+    db = tmp_path / "techwatch.duckdb"
+    with serve(demo_site()) as base_url:
+        sources = write_demo_sources(tmp_path / "sources.yml", base_url)
+        monkeypatch.setattr("pipelines.ingest.group_pending", broken)
+        with pytest.raises(RuntimeError, match="stories stage broke"):
+            ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
+        monkeypatch.setattr("pipelines.ingest.group_pending", group_pending)
+        second = ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
+
+    assert (second["new_items"], second["updated_items"]) == (0, 0)
+    assert second["stories"]["items"] > 50, "the first night's items, grouped now"

@@ -12,7 +12,7 @@ import pytest
 
 from techwatch.dedupe import item_id
 from techwatch.errors import StorageError
-from techwatch.storage import open_reader, open_writer, writer
+from techwatch.storage import migrate, open_reader, open_writer, writer
 from techwatch.storage.migrate import available, latest_version
 from tests.storage.factories import T0, batch, item, outcome, source, state
 
@@ -49,6 +49,51 @@ def test_a_database_from_a_newer_techwatch_is_refused(db: Path) -> None:
     with duckdb.connect(str(db)) as conn:
         conn.execute("INSERT INTO schema_migrations VALUES (9999, 'future', now())")
     with pytest.raises(StorageError, match="newer than this techwatch"), open_writer(db):
+        pass
+
+
+class _Recording:
+    """A connection that remembers the statements it was given."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.statements: list[str] = []
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self.statements.append(sql)
+        return self.conn.execute(sql, *args)
+
+
+def test_a_current_schema_is_confirmed_in_one_query(db: Path) -> None:
+    with open_writer(db):
+        pass
+    with duckdb.connect(str(db)) as conn:
+        recording = _Recording(conn)
+        assert migrate.apply_pending(recording, T1) == []
+    assert len(recording.statements) == 1
+
+
+def test_a_store_changed_by_another_process_between_opens_is_checked_again(db: Path) -> None:
+    with open_writer(db):
+        pass
+    db.unlink()  # another process replaced the file by a new one, never migrated
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("CREATE TABLE unrelated (x INTEGER)")
+    with open_writer(db) as w:
+        assert w.schema_version() == latest_version()
+    versions = [v for (v,) in query(db, "SELECT version FROM schema_migrations ORDER BY 1")]
+    assert versions == [m.version for m in available()]
+
+
+def test_a_missing_migration_is_applied_even_when_the_latest_is_recorded(db: Path) -> None:
+    with open_writer(db):
+        pass
+    first = available()[0].version
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("DELETE FROM schema_migrations WHERE version = ?", [first])
+    # Applied again (and refused here, as its tables exist): a check of the latest alone
+    # would have called this store current.
+    with pytest.raises(StorageError, match=f"migration {first:04d}"), open_writer(db):
         pass
 
 
@@ -332,3 +377,27 @@ def test_a_writer_can_be_held_to_fewer_duckdb_threads(db: Path) -> None:
         assert w._conn.execute("SELECT current_setting('threads')").fetchone() == (1,)
     with open_writer(db) as w:
         assert w._conn.execute("SELECT current_setting('threads')").fetchone() == default
+
+
+def backlog(db: Path) -> bool:
+    with open_writer(db) as w:
+        return w.backlog()
+
+
+def test_the_backlog_names_items_left_to_group_or_to_index(db: Path) -> None:
+    from techwatch.stories.run import group_pending
+
+    with open_writer(db) as w:
+        assert not w.backlog(), "an empty store"
+        w.write_outcomes("run", [outcome("s1", [item("s1", "a")])], [], T1, index_search=False)
+    assert backlog(db), "neither grouped nor indexed"
+    group_pending(db, now=T1)
+    assert backlog(db), "grouped, not yet indexed"
+    with open_writer(db) as w:
+        w.update_search_index()
+        assert not w.backlog(), "grouped and indexed"
+        # Unchanged: nothing to redo. Changed: to group and to index again.
+        w.write_outcomes("run", [outcome("s1", [item("s1", "a")])], [], T2, index_search=False)
+        assert not w.backlog()
+        w.write_outcomes("run", [outcome("s1", [item("s1", "a", text="new")])], [], T3)
+    assert backlog(db), "indexed with its write, not grouped again"
