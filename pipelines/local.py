@@ -38,6 +38,8 @@ _SERVER_ENV: Final = {
 }
 
 _PREFECT_SERVER_MODULE: Final = "prefect.server.api.server"
+#: uvicorn's exit code when it cannot start, e.g. its port was taken meanwhile.
+_UVICORN_STARTUP_FAILURE: Final = 3
 
 _server: subprocess.Popen[bytes] | None = None
 _api_url: str | None = None
@@ -73,11 +75,25 @@ def one_shot() -> Iterator[None]:
 
 
 def ephemeral_api(startup_s: float) -> str:
-    """The URL of Prefect's ephemeral API server for this process, started on the first call."""
+    """The URL of Prefect's ephemeral API server for this process, started on the first call.
+
+    The port is one the system had free a moment before: when another process binds it first,
+    uvicorn exits with its start-up failure code and the server starts again on another port,
+    as Prefect's own launcher does."""
     global _server, _api_url
     if _server is not None and _server.poll() is None and _api_url is not None:
         return _api_url
-    port = _free_port()
+    deadline = time.monotonic() + startup_s
+    while True:
+        port = _free_port()
+        _server = _launch(port)
+        atexit.register(_stop, _server)
+        _api_url = f"http://127.0.0.1:{port}/api"
+        if _wait_until_healthy(_server, _api_url, deadline, startup_s):
+            return _api_url
+
+
+def _launch(port: int) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
         **_SERVER_ENV,
@@ -100,11 +116,7 @@ def ephemeral_api(startup_s: float) -> str:
         "--lifespan",
         "on",
     ]
-    _server = subprocess.Popen(command, env=environment)
-    atexit.register(_stop, _server)
-    _api_url = f"http://127.0.0.1:{port}/api"
-    _wait_until_healthy(_server, _api_url, startup_s)
-    return _api_url
+    return subprocess.Popen(command, env=environment)
 
 
 def _free_port() -> int:
@@ -114,15 +126,20 @@ def _free_port() -> int:
         return port
 
 
-def _wait_until_healthy(server: subprocess.Popen[bytes], api_url: str, startup_s: float) -> None:
-    deadline = time.monotonic() + startup_s
+def _wait_until_healthy(
+    server: subprocess.Popen[bytes], api_url: str, deadline: float, startup_s: float
+) -> bool:
+    """True once the server answers; False when it could not bind its port (start again)."""
     with httpx.Client() as client:
         while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise RuntimeError(f"Prefect's ephemeral API exited with code {server.returncode}")
+            code = server.poll()
+            if code == _UVICORN_STARTUP_FAILURE:
+                return False
+            if code is not None:
+                raise RuntimeError(f"Prefect's ephemeral API exited with code {code}")
             try:
                 if client.get(f"{api_url}/health").status_code == 200:
-                    return
+                    return True
             except httpx.TransportError:
                 pass
             time.sleep(0.1)

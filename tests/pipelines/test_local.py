@@ -113,3 +113,40 @@ def test_a_commands_flows_run_without_importing_prefects_server(tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["6", "6", "False"]
+
+
+# Another process binds the port first: uvicorn cannot start on it and exits; the launcher
+# starts the server again on another port instead of failing the command.
+_PORT_TAKEN = """
+import socket
+import pipelines.local as local
+
+taken = socket.socket()
+taken.bind(("127.0.0.1", 0))
+taken.listen()
+busy = taken.getsockname()[1]
+ports = iter([busy])
+real_free_port = local._free_port
+local._free_port = lambda: next(ports, None) or real_free_port()
+url = local.ephemeral_api(240)
+print(busy, url.split(":")[2].split("/")[0], local._server.poll())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_api_starts_on_another_port_when_its_port_was_taken(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    environment |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_LOGGING_LEVEL": "ERROR"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PORT_TAKEN],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stderr
+    busy, port, exited = done.stdout.split()
+    assert port != busy
+    assert exited == "None", "the server answering on the new port is running"
