@@ -101,18 +101,7 @@ print(first, second, "prefect.server.api.server" in sys.modules)
 @pytest.mark.slow
 @pytest.mark.timeout(300)  # the API server's start took 35-75 s on a loaded 2-core machine
 def test_a_commands_flows_run_without_importing_prefects_server(tmp_path: Path) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    environment |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_LOGGING_LEVEL": "ERROR"}
-    done = subprocess.run(
-        [sys.executable, "-c", _COMMAND],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=environment,
-        timeout=280,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["6", "6", "False"]
+    assert _run_fresh(_COMMAND, tmp_path) == ["6", "6", "False"]
 
 
 # Another process binds the port first: uvicorn cannot start on it and exits; the launcher
@@ -136,10 +125,18 @@ print(busy, url.split(":")[2].split("/")[0], local._server.poll())
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_api_starts_on_another_port_when_its_port_was_taken(tmp_path: Path) -> None:
+    busy, port, exited = _run_fresh(_PORT_TAKEN, tmp_path)
+    assert port != busy
+    assert exited == "None", "the server answering on the new port is running"
+
+
+def _run_fresh(script: str, tmp_path: Path) -> list[str]:
+    """The words `script` prints, run by a fresh Python process with no Prefect API
+    configured (as a command starts) and a Prefect home of its own."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     environment |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_LOGGING_LEVEL": "ERROR"}
     done = subprocess.run(
-        [sys.executable, "-c", _PORT_TAKEN],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -147,6 +144,4 @@ def test_the_api_starts_on_another_port_when_its_port_was_taken(tmp_path: Path) 
         timeout=280,
     )
     assert done.returncode == 0, done.stderr
-    busy, port, exited = done.stdout.split()
-    assert port != busy
-    assert exited == "None", "the server answering on the new port is running"
+    return done.stdout.split()
