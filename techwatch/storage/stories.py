@@ -71,13 +71,17 @@ def pending(conn: Conn, limit: int) -> list[tuple[StoryItem, str | None]]:
     return list(zip(_story_items(table), _current_stories(conn, table), strict=True))
 
 
+# The items waiting for grouping: never grouped, or written again since they were.
+_PENDING = (
+    "FROM items i LEFT JOIN story_items s ON s.item_id = i.id "
+    "WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at"
+)
+
+
 def any_pending(conn: Conn) -> bool:
-    """Whether some item waits for grouping, by `_line_up`'s rule (keep the two alike): a night
-    that stored nothing new or changed skips the grouping stage when none does."""
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM items i LEFT JOIN story_items s ON s.item_id = i.id "
-        "WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at)"
-    ).fetchone()
+    """Whether some item waits for grouping: a night that stored nothing new or changed skips
+    the grouping stage when none does."""
+    row = conn.execute(f"SELECT EXISTS (SELECT 1 {_PENDING})").fetchone()
     return bool(row and row[0])
 
 
@@ -90,8 +94,7 @@ def _line_up(conn: Conn) -> None:
         f"       epoch_us({_SEEN}) AS seen, q.grouped, q.pos, i.updated_at, i.content_hash "
         "FROM (SELECT i.id, s.item_id IS NOT NULL AS grouped, "
         f"            row_number() OVER (ORDER BY i.first_seen, {_SEEN}, i.id) AS pos "
-        "      FROM items i LEFT JOIN story_items s ON s.item_id = i.id "
-        "      WHERE s.item_id IS NULL OR i.updated_at > s.grouped_at) q "
+        f"      {_PENDING}) q "
         "JOIN items i ON i.id = q.id"
     )
 
