@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime
 
 import pytest
 
+from techwatch.fetch import FeedClient
 from techwatch.types import SourceState
-from tests.fetch.helpers import LOCAL, fetch, fetch_many
+from tests.fetch.helpers import LOCAL, fetch, fetch_many, make_source
 from tests.fetch.server import Handler, LocalServer
 
 pytestmark = pytest.mark.timeout(20)
@@ -70,3 +72,19 @@ def test_cookies_set_by_one_source_are_not_sent_to_the_next(now: datetime) -> No
         fetch_many([server.url("/a"), server.url("/b")], now)
     assert [r.path for r in server.requests] == ["/a", "/b"]
     assert "cookie" not in server.requests[1].headers
+
+
+def test_a_header_of_the_caller_replaces_the_default_of_that_name(now: datetime) -> None:
+    user_agents: list[list[str]] = []
+
+    def record(h: Handler) -> None:
+        user_agents.append(h.headers.get_all("User-Agent") or [])
+        h.reply(200, b"<rss/>")
+
+    async def run(url: str) -> None:
+        async with FeedClient(LOCAL) as client:
+            await client.fetch(make_source(url), None, now, headers={"user-agent": "keyed/1"})
+
+    with LocalServer({"/feed": record}) as server:
+        asyncio.run(run(server.url()))
+    assert user_agents == [["keyed/1"]]
