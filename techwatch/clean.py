@@ -142,7 +142,7 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         return None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
-    if scheme not in _DEFAULT_PORTS or not host or any(c.isspace() for c in host):
+    if scheme not in _DEFAULT_PORTS or not host or _URL_SPACE_RE.search(host):
         return None
     if ":" in host:
         host = f"[{host}]"
@@ -289,6 +289,8 @@ _TAG_NAME: Final = re.compile(r"</?([A-Za-z][^\t\n\f\r />]*)")
 def _only_stable_tags(fragment: str) -> bool:
     """True when every tag name in `fragment` is one of _STABLE_TAGS (ASCII case-insensitive)."""
     names = set(_TAG_NAME.findall(fragment))
+    if names <= _STABLE_TAGS:  # all written in lower case: the common case, without a loop
+        return True
     return all(name.isascii() and name.lower() in _STABLE_TAGS for name in names)
 
 
@@ -523,6 +525,25 @@ def _batch_features(encoded: Sequence[bytes]) -> tuple[Any, Any]:
     return lengths, outputs[state]
 
 
+def _first_occurrences(keys: Any) -> tuple[Any, Any]:
+    """The distinct values of `keys` in the order they first occur, and how often each occurs.
+
+    One stable sort: the first index of each run of equal keys marks, in `keys` itself, where
+    each value first occurs (np.unique, then an argsort of those first indexes, sorted twice).
+    """
+    import numpy as np
+
+    if not keys.size:
+        return keys, keys
+    perm = np.argsort(keys, kind="stable")
+    ordered = keys[perm]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts_at_first = np.zeros(keys.size, dtype=np.int64)
+    counts_at_first[perm[starts]] = np.diff(starts, append=ordered.size)
+    first = counts_at_first > 0
+    return keys[first], counts_at_first[first]
+
+
 def _batch_scores(identifier: Any, samples: Sequence[str]) -> list[tuple[str, float]]:
     """`identifier.classify(sample)` for each sample (norm_probs, no confidence floor): the
     arithmetic of py3langid 0.4's _sparse_score, _decide and classify, one row per sample."""
@@ -537,10 +558,8 @@ def _batch_scores(identifier: Any, samples: Sequence[str]) -> list[tuple[str, fl
     width = identifier.nb_ptc.shape[0]
     keys = owners[emitted] * width + features[emitted]
     # Counter's order (first occurrence) keeps the dot product's summation order.
-    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    order = np.argsort(first, kind="stable")
-    unique = unique[order]
-    weights = np.log1p(counts[order].astype(np.float32))
+    unique, counts = _first_occurrences(keys)
+    weights = np.log1p(counts.astype(np.float32))
     table = identifier.nb_ptc[(unique % width).astype(np.intp)]
     bounds = np.searchsorted(unique // width, np.arange(len(encoded) + 1))
     # A text without features scores 0.0 everywhere (uniform: abstain), as in py3langid.

@@ -495,6 +495,19 @@ def test_batched_scores_are_bit_identical_to_py3langid_per_text(texts: list[str]
     assert clean._batch_scores(identifier, texts) == expected
 
 
+@settings(max_examples=100, deadline=None)
+@given(keys=st.lists(st.integers(min_value=0, max_value=40), max_size=60))
+def test_first_occurrences_in_order_with_their_counts(keys: list[int]) -> None:
+    import numpy as np
+
+    distinct, counts = clean._first_occurrences(np.asarray(keys, dtype=np.int64))
+    expected = dict.fromkeys(keys, 0)
+    for key in keys:
+        expected[key] += 1
+    assert distinct.tolist() == list(expected)
+    assert counts.tolist() == list(expected.values())
+
+
 def test_no_dfa_state_stands_for_more_bytes_than_the_window() -> None:
     """The windowed walk is exact only if every state is reached within _STATE_BYTES bytes of
     the start state (its depth is the length of the feature prefix it stands for)."""

@@ -12,7 +12,12 @@ import pytest
 
 from techwatch.parse import buffered_sax, feedparser_tuning
 from techwatch.parse import feeds as feeds  # importing the feed parser installs the patches
-from techwatch.parse.feedparser_tuning import EncodingDeclaration, copy_params, has_c1_control
+from techwatch.parse.feedparser_tuning import (
+    EncodingDeclaration,
+    copy_params,
+    has_c1_control,
+    may_redecode,
+)
 
 # C1 controls in text, titles and a feed subtitle; escaped HTML, xhtml and text bodies; an
 # xml:base and xml:lang on some elements but not others; entries with content and summary.
@@ -45,6 +50,8 @@ def test_every_patch_is_installed() -> None:
     assert mixin._FeedParserMixin.pop.__wrapped__ is not None
     assert mixin._urljoin.__wrapped__ is feedparser.urls._urljoin
     assert isinstance(feedparser.encodings.RE_XML_PI_ENCODING, EncodingDeclaration)
+    assert feedparser.FeedParserDict.get.__wrapped__ is not None
+    assert feedparser.FeedParserDict.__contains__.__wrapped__ is not None
 
 
 def test_install_is_idempotent() -> None:
@@ -59,6 +66,9 @@ def test_patched_feedparser_gives_the_stock_result(monkeypatch: pytest.MonkeyPat
     mixin = feedparser.mixin
     monkeypatch.setattr(mixin._FeedParserMixin, "pop", mixin._FeedParserMixin.pop.__wrapped__)
     monkeypatch.setattr(mixin, "_urljoin", mixin._urljoin.__wrapped__)
+    cls = feedparser.FeedParserDict
+    monkeypatch.setattr(cls, "get", cls.get.__wrapped__)
+    monkeypatch.setattr(cls, "__contains__", cls.__contains__.__wrapped__)
     stock = _parse(ATOM)
     assert fast == stock
     assert fast.feed.title == "Veille \u20ac s\u00e9curit\u00e9"  # C1 still mapped
@@ -85,6 +95,60 @@ def test_has_c1_control(text: str, expected: bool) -> None:
     assert (text.translate(feedparser.mixin._cp1252) != text) is expected
 
 
+def _redecoded(text: str) -> str:
+    """feedparser's own repair of UTF-8 text read as Latin-1, as its pop does it."""
+    try:
+        return text.encode("iso-8859-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", False),
+        ("plain ascii", False),
+        ("caf\u00e9 \u00e0 la cr\u00e8me", False),  # lead bytes only: the decode fails
+        ("\u6f22\u5b57", False),  # no Latin-1 byte: the encode fails
+        ("caf\u00c3\u00a9", True),  # mojibake of "café": repaired
+        ("\u00a0 alone", True),  # a continuation byte alone: tried, and the decode fails
+    ],
+)
+def test_may_redecode(text: str, expected: bool) -> None:
+    assert may_redecode(text) is expected
+    if text == "caf\u00c3\u00a9":
+        assert _redecoded(text) == "caf\u00e9"
+
+
+def test_text_that_may_not_redecode_is_left_as_is_by_the_repair() -> None:
+    """Random text over ASCII, Latin-1 and beyond: whenever the repair would change a text,
+    may_redecode says so."""
+    rng = random.Random(5)
+    alphabet = "aZ \u00a0\u00a9\u00bf\u00c0\u00c3\u00e9\u00ef\u00ff\u0100\u20ac\u0080\u0092"
+    changed = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        if _redecoded(text) != text:
+            changed += 1
+            assert may_redecode(text), repr(text)
+    assert changed > 100
+
+
+def test_patched_pop_still_drops_the_mode_and_base64_parameters() -> None:
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>urn:x</id>'
+        '<content type="text" mode="base64">SGVsbG8=</content></entry></feed>'
+    )
+    content = _parse(body).entries[0].content[0]
+    assert content["value"] == "Hello"
+    assert "mode" not in content and "base64" not in content
+
+
+def test_patched_pop_still_repairs_utf8_read_as_latin1() -> None:
+    body = "<rss version='2.0'><channel><title>caf\u00c3\u00a9</title></channel></rss>"
+    assert _parse(body).feed.title == "caf\u00e9"
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -107,11 +171,55 @@ def test_copy_params_is_a_deep_copy(params: dict[str, object]) -> None:
         assert copied["extra"] is not original["extra"]
 
 
+_LOOKUP_KEYS = (
+    "title", "missing", "type", "base64", "guid", "id", "description", "summary", "subtitle",
+    "url", "href", "updated", "updated_parsed", "published", "category", "enclosures",
+    "license", "tags", "links", 1, None, ("title",),
+)  # fmt: skip
+_LOOKUP_DICTS = (
+    {},
+    {"title": "t", "id": "i", "type": "text/html", "base64": 0},
+    {"summary": "s", "href": "h", "published": "p", "published_parsed": (2026, 1, 1)},
+    {"subtitle": "s", "updated": "u", "tags": [{"term": "x"}], 1: "one"},
+    {"links": [{"rel": "enclosure", "href": "e"}, {"rel": "license", "href": "l"}]},
+    {"links": [], "license": "own", "category": "own", "guid": "own key"},
+)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # updated -> published fallback
+@pytest.mark.parametrize("content", _LOOKUP_DICTS)
+def test_dict_lookups_answer_as_feedparser_does(content: dict[object, object]) -> None:
+    cls = feedparser.FeedParserDict
+    value = cls(content)
+    for key in _LOOKUP_KEYS:
+        assert value.get(key, "dflt") == cls.get.__wrapped__(value, key, "dflt"), key
+        assert value.get(key) == cls.get.__wrapped__(value, key), key
+        assert (key in value) is cls.__contains__.__wrapped__(value, key), key
+
+
 def test_urljoin_still_joins() -> None:
     urljoin = feedparser.mixin._urljoin
     assert urljoin("", "") == ""
     assert urljoin("https://example.org/a/", "b") == "https://example.org/a/b"
     assert urljoin("", "https://example.org/x") == "https://example.org/x"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "", "https://example.org/x", "http:///example.org//a", "HTTPS:////x", "x+y-z.w:////q",
+        "http://", "a:/b", "relative/x?q=1", "//host/x", "tag:example.org,2026:/y",
+        "1http:///x", " http:///x", "https://example.org/\u00e9t\u00e9",
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("base", ["", "https://example.org/dir/"])
+def test_urljoin_answers_as_feedparser_does(base: str, uri: str) -> None:
+    urljoin = feedparser.mixin._urljoin
+    assert urljoin(base, uri) == urljoin.__wrapped__(base, uri)
+
+
+def test_urljoin_drops_extra_slashes_after_the_scheme() -> None:
+    assert feedparser.mixin._urljoin("", "http:////example.org/a") == "http://example.org/a"
 
 
 _STOCK_ENCODING_DECLARATION = re.compile(EncodingDeclaration.pattern)
