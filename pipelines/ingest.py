@@ -97,6 +97,11 @@ def store(
 
 
 @db_task
+def write_quiet(db_path: Path, quiet: ingest.QuietWrite) -> None:
+    ingest.write_quiet(db_path, quiet)
+
+
+@db_task
 def index_search(db_path: Path) -> None:
     ingest.index_search(db_path)
 
@@ -126,8 +131,8 @@ def score_clients(db_path: Path, clients_path: Path | None, since: datetime) -> 
 
 
 @db_task
-def finish(db_path: Path, report: Any) -> None:
-    ingest.finish_run(db_path, report)
+def finish(db_path: Path, report: Any, quiet: ingest.QuietWrite | None) -> None:
+    ingest.finish_run(db_path, report, quiet)
 
 
 @task(cache_policy=NONE)
@@ -163,7 +168,9 @@ def ingest_flow(
         stage["prepare"] = time.perf_counter() - t
         progress.publish("planned", due=len(plan.due), skipped=len(plan.skipped))
 
-        outcomes, stats, states = _collect_and_store(db_path, plan, config, batch_size, stage)
+        outcomes, stats, states, quiet = _collect_and_store(
+            db_path, plan, config, batch_size, stage
+        )
         # An unchanged night leaves stories, the search index and enrichment nothing to do:
         # they are not run (the report keeps their fields: nothing grouped, in no time).
         busy = ingest.groups_and_enriches(plan, stats)
@@ -194,6 +201,10 @@ def ingest_flow(
             if indexing is not None:
                 indexing.result()
             stage["search_index_wait"] = time.perf_counter() - t
+        except BaseException:
+            if quiet is not None:  # left to `finish`, which will not run: the rows stay
+                write_quiet(db_path, quote(quiet))
+            raise
         finally:
             # A failing stage must not leave the run lock while the index still writes.
             if indexing is not None:
@@ -217,7 +228,7 @@ def ingest_flow(
             stories=stories,
             scoring=scoring,
         )
-        finish(db_path, quote(report))
+        finish(db_path, quote(report), quote(quiet))
         result = report.to_dict()
         # The stored summary is written by `finish`, so only the returned copy can time it.
         result["stage_seconds"]["finish"] = round(time.perf_counter() - t, 3)
@@ -237,10 +248,11 @@ def _collect_and_store(
     config: SourcesConfig,
     batch_size: int,
     stage: dict[str, float],
-) -> tuple[list[SourceOutcome], WriteStats, dict[str, SourceState]]:
+) -> tuple[list[SourceOutcome], WriteStats, dict[str, SourceState], ingest.QuietWrite | None]:
     """Collect batch k+1 while what was collected is written, so fetching and parsing never
     wait on disk. Batches are written once they hold `ingest.STORE_MIN_ITEMS` items (or at the
-    end): an unchanged night of not-modified sources is then one write, not one per batch."""
+    end): an unchanged night of not-modified sources is then one write, not one per batch,
+    and a quiet night's is left to `finish` (see `ingest.quiet_write`), returned last."""
     outcomes: list[SourceOutcome] = []
     parts: list[WriteStats] = []
     states: dict[str, SourceState] = {}
@@ -249,6 +261,7 @@ def _collect_and_store(
     settings = config.settings
     known = dict(plan.states)
     unstored: list[SourceOutcome] = []
+    quiet = None
     t = time.perf_counter()
     with (
         ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool,
@@ -272,7 +285,14 @@ def _collect_and_store(
             last = index + 1 == len(work)
             for later in range(index + 1 + len(pending), min(index + 1 + ahead, len(work))):
                 pending.append(submit(later))
-            if last or ingest.store_due(unstored):
+            if last:
+                quiet = ingest.quiet_write(
+                    plan, parts, unstored, config.sources, settings, now=datetime.now(UTC)
+                )
+            if quiet is not None:
+                outcomes.extend(quiet.outcomes)
+                states.update(quiet.states)
+            elif last or ingest.store_due(unstored):
                 part, new_states = store(
                     db_path, plan.run_id, quote(config), quote(unstored), quote(known)
                 )
@@ -282,7 +302,7 @@ def _collect_and_store(
                 states.update(new_states)
             stage["store"] += time.perf_counter() - t
             t = time.perf_counter()
-    return outcomes, merge_stats(parts), states
+    return outcomes, merge_stats(parts), states, quiet
 
 
 def _flow_run_id() -> str | None:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from techwatch.health import is_due, next_state
 from techwatch.report import RunReport
-from techwatch.storage import open_reader, open_writer
+from techwatch.storage import Writer, open_reader, open_writer
 from techwatch.types import FetchSettings, Source, SourceOutcome, SourceState, WriteStats
 
 
@@ -113,20 +113,82 @@ def store_batch(
     The items wait in `search_pending` (found unranked) until `index_search` runs: the index
     is built once per run after the stories stage, not once per write on the serial path.
     """
+    states = next_states(sources, outcomes, previous, settings, now=now, rng=rng)
+    with open_writer(db_path, threads=STORE_THREADS) as writer:
+        stats = writer.write_outcomes(
+            run_id, outcomes, list(states.values()), now, index_search=False
+        )
+    return stats, states
+
+
+def next_states(
+    sources: Sequence[Source],
+    outcomes: Sequence[SourceOutcome],
+    previous: Mapping[str, SourceState],
+    settings: FetchSettings,
+    *,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> dict[str, SourceState]:
+    """Each fetched source's next state (skipped ones keep theirs), by source id."""
     rng = rng or random.Random()
     by_id = {s.id: s for s in sources}
-    states = {
+    return {
         o.source_id: next_state(
             by_id[o.source_id], previous.get(o.source_id), o, settings, now, rng
         )
         for o in outcomes
         if o.status != "skipped"
     }
-    with open_writer(db_path, threads=STORE_THREADS) as writer:
-        stats = writer.write_outcomes(
-            run_id, outcomes, list(states.values()), now, index_search=False
-        )
-    return stats, states
+
+
+@dataclass(frozen=True, slots=True)
+class QuietWrite:
+    """A quiet night's last write: run rows and source states only, decided at `now`.
+
+    `finish_run` writes it in its own open of the store: one open and one checkpoint on close
+    fewer per unchanged night (each ~0.1-0.2 s here). If a stage before it fails, the flow
+    writes it with `write_quiet`, so the failed run keeps its rows as it did before.
+    """
+
+    run_id: str
+    outcomes: tuple[SourceOutcome, ...]
+    states: Mapping[str, SourceState]
+    now: datetime
+
+
+def quiet_write(
+    plan: RunPlan,
+    stored: Sequence[WriteStats],
+    outcomes: Sequence[SourceOutcome],
+    sources: Sequence[Source],
+    settings: FetchSettings,
+    *,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> QuietWrite | None:
+    """The run's last write, left to `finish_run`, when the run is quiet: no earlier work left
+    over, nothing new or changed stored so far, and these outcomes hold no item or score. The
+    stages between (stories, index and enrichment are then skipped) touch none of its rows.
+    None otherwise: the write is a store of its own, as always."""
+    if plan.backlog or any(o.items or o.epss for o in outcomes):
+        return None
+    if any(part.total_new or part.total_updated for part in stored):
+        return None
+    states = next_states(sources, outcomes, plan.states, settings, now=now, rng=rng)
+    return QuietWrite(plan.run_id, tuple(without_items(outcomes)), states, now)
+
+
+def write_quiet(db_path: Path, quiet: QuietWrite) -> None:
+    """Write a quiet night's rows on their own: a stage failed before `finish_run`."""
+    with open_writer(db_path) as writer:
+        _write_quiet(writer, quiet)
+
+
+def _write_quiet(writer: Writer, quiet: QuietWrite) -> None:
+    writer.write_outcomes(
+        quiet.run_id, quiet.outcomes, list(quiet.states.values()), quiet.now, index_search=False
+    )
 
 
 #: Items indexed per transaction after a run's writes: 2,000 peaked ~90 MiB above the run's
@@ -199,24 +261,34 @@ def new_items_by_language(db_path: Path, since: datetime) -> dict[str, int]:
         return reader.new_items_by_language(since)
 
 
-def finish_run(db_path: Path, report: RunReport) -> None:
-    """Close an ingestion run's record (see `close_run`)."""
+def finish_run(db_path: Path, report: RunReport, quiet: QuietWrite | None = None) -> None:
+    """Close an ingestion run's record (see `close_run`), writing a quiet night's rows first."""
     close_run(
         db_path,
         report.run_id,
         finished_at=report.finished_at,
         failed=bool(report.failed),
         summary=report.to_dict(),
+        quiet=quiet,
     )
 
 
 def close_run(
-    db_path: Path, run_id: str, *, finished_at: datetime, failed: bool, summary: dict[str, Any]
+    db_path: Path,
+    run_id: str,
+    *,
+    finished_at: datetime,
+    failed: bool,
+    summary: dict[str, Any],
+    quiet: QuietWrite | None = None,
 ) -> None:
-    """Index what is still unindexed (nothing, unless the fts extension was missing when
-    `index_search` ran, or an earlier run died before it), and close the run's record:
-    `partial` when some source or file failed (the run itself completed), `ok` otherwise."""
+    """Write `quiet` (see `quiet_write`), index what is still unindexed (nothing, unless the
+    fts extension was missing when `index_search` ran, or an earlier run died before it), and
+    close the run's record: `partial` when some source or file failed (the run itself
+    completed), `ok` otherwise."""
     with open_writer(db_path) as writer:
+        if quiet is not None:
+            _write_quiet(writer, quiet)
         writer.update_search_index()
         status = "partial" if failed else "ok"
         writer.finish_run(run_id, finished_at=finished_at, status=status, summary=summary)

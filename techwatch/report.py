@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
@@ -28,6 +29,15 @@ class SourceLine:
     degraded: bool
     consecutive_failures: int
     next_attempt: datetime | None
+
+
+_LINE_NAMES = tuple(f.name for f in fields(SourceLine))
+_line_values = attrgetter(*_LINE_NAMES)
+
+
+def _line_dict(line: SourceLine) -> dict[str, Any]:
+    """A source line as `asdict` gives it, without its deep copy: the values are immutable."""
+    return dict(zip(_LINE_NAMES, _line_values(line), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +74,11 @@ class RunReport:
         return (self.finished_at - self.started_at).total_seconds()
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """`dataclasses.asdict` of the report, plus its duration. The source lines hold plain
+        values only and are read field by field: asdict deep-copied each one, ~0.02 s for 500
+        sources, and a run converts its report twice (stored summary, returned copy)."""
+        data = asdict(replace(self, sources=()))
+        data["sources"] = tuple(_line_dict(line) for line in self.sources)
         data["duration_s"] = round(self.duration_s, 3)
         return data
 

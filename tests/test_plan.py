@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from techwatch.ingest import batches, groups_and_enriches, plan_run, prepare_run, store_batch
-from techwatch.storage import open_reader
+from techwatch.ingest import (
+    batches,
+    close_run,
+    groups_and_enriches,
+    next_states,
+    plan_run,
+    prepare_run,
+    quiet_write,
+    store_batch,
+    write_quiet,
+)
+from techwatch.storage import open_reader, open_writer
 from techwatch.types import (
+    EpssScore,
     FetchSettings,
     ParsedItem,
     Source,
@@ -151,3 +164,72 @@ def test_a_plan_knows_whether_earlier_work_was_left_over(tmp_path: Path, now: da
     store_batch(db, "r", [_source("a")], [fetched], {}, FetchSettings(), now=now)
     later = now + timedelta(minutes=1)
     assert prepare_run(db, [_source("a")], now=later, kind="test").backlog
+
+
+def _quiet_case(now: datetime, **changed: bool) -> tuple[Any, list[WriteStats], SourceOutcome]:
+    plan = replace(
+        plan_run("r", [_source("a")], {}, now=now), backlog=changed.get("backlog", False)
+    )
+    stored = [WriteStats(new={"a": int(changed.get("stored_new", False))}, unchanged={"a": 3})]
+    item = ParsedItem("a", "one", "https://a.example/1", None, "One", "body", "", None, None)
+    fetched = SourceOutcome(
+        source_id="a",
+        status="ok" if changed.get("items") else "not_modified",
+        started_at=now,
+        duration_s=0.1,
+        items=(item,) if changed.get("items") else (),
+        epss=(EpssScore("CVE-2026-0001", 0.5, 0.9, now.date()),) if changed.get("epss") else (),
+    )
+    return plan, stored, fetched
+
+
+@pytest.mark.parametrize("changed", [None, "backlog", "stored_new", "items", "epss"])
+def test_a_quiet_nights_last_write_is_left_to_finish_unless_it_has_work(
+    now: datetime, changed: str | None
+) -> None:
+    plan, stored, fetched = _quiet_case(now, **({changed: True} if changed else {}))
+    quiet = quiet_write(
+        plan, stored, [fetched], [_source("a")], FetchSettings(), now=now, rng=random.Random(7)
+    )
+    if changed is not None:
+        assert quiet is None, "written by the store stage, as before"
+        return
+    assert quiet is not None
+    assert (quiet.run_id, quiet.outcomes, quiet.now) == ("r", (fetched,), now)
+    assert quiet.states == next_states(
+        [_source("a")], [fetched], {}, FetchSettings(), now=now, rng=random.Random(7)
+    )
+
+
+def test_a_quiet_write_stores_what_the_store_stage_stores(tmp_path: Path, now: datetime) -> None:
+    """Left to the run's close (one open of the store), or written alone when a stage failed."""
+    stored: list[tuple[Any, ...]] = []
+    for path in ("store", "finish", "alone"):
+        db = tmp_path / f"{path}.duckdb"
+        plan = prepare_run(db, [_source("a")], now=now, kind="test")
+        fetched = SourceOutcome(
+            source_id="a", status="not_modified", started_at=now, duration_s=0.1, etag='"v1"'
+        )
+        settings, rng = FetchSettings(), random.Random(7)  # the same back-off jitter
+        quiet = None
+        if path == "store":
+            store_batch(db, plan.run_id, [_source("a")], [fetched], {}, settings, now=now, rng=rng)
+        else:
+            quiet = quiet_write(plan, [], [fetched], [_source("a")], settings, now=now, rng=rng)
+        if path == "alone":
+            assert quiet is not None
+            write_quiet(db, quiet)
+            quiet = None
+        close_run(db, plan.run_id, finished_at=now, failed=False, summary={}, quiet=quiet)
+        with open_writer(db) as writer:
+            states = writer.load_states()
+        with open_reader(db) as reader:
+            rows = [
+                {k: v for k, v in row.items() if k != "run_id"}
+                for row in reader.run_sources(plan.run_id)
+            ]
+            run = reader.runs(limit=1)[0]["status"]
+        stored.append((states, rows, run))
+    assert stored[0] == stored[1] == stored[2]
+    assert stored[0][0]["a"].etag == '"v1"'
+    assert [r["status"] for r in stored[0][1]] == ["not_modified"]

@@ -46,3 +46,36 @@ def test_report_counts_statuses_and_new_items(now: datetime) -> None:
     assert report.degraded[0].name == "C"
     assert report.sources[0].status == "failed"
     assert report.to_dict()["duration_s"] == 3.0
+
+
+def test_the_report_as_a_dict_is_its_dataclass_fields_and_duration(now: datetime) -> None:
+    """to_dict reads source lines field by field: the same dict as `asdict`, key order too."""
+    from dataclasses import asdict
+
+    outcomes = [
+        SourceOutcome("a", "ok", now, 0.5, http_status=200, entries=3),
+        SourceOutcome("c", "failed", now, 2.0, error_kind="timeout", error="deadline"),
+    ]
+    states = {"c": SourceState("c", consecutive_failures=1, next_attempt=now)}
+    report = build_report(
+        run_id="r1",
+        started_at=now,
+        finished_at=now + timedelta(seconds=2),
+        sources=[_source("a"), _source("c")],
+        outcomes=outcomes,
+        stats=WriteStats(new={"a": 2}),
+        states=states,
+        new_by_language={"en": 2},
+        stage_seconds={"collect": 1.5},
+        classification={"skipped": None, "by_label": {"topics": ["x", "y"]}},
+        stories={"items": 2},
+        scoring={"clients": [{"id": "k", "decided": 1}]},
+    )
+    data = report.to_dict()
+    expected = {**asdict(report), "duration_s": 2.0}
+    assert data == expected
+    assert list(data) == list(expected)
+    assert list(data["sources"][0]) == list(expected["sources"][0])
+    assert isinstance(data["sources"], tuple)
+    data["scoring"]["clients"][0]["decided"] = 5
+    assert report.scoring["clients"][0]["decided"] == 1, "a copy, as asdict gives"

@@ -203,6 +203,7 @@ def test_an_unchanged_night_skips_the_stages_left_nothing_to_do(
     db = tmp_path / "techwatch.duckdb"
     calls: list[str] = []
     monkeypatch.setattr(ingest, "index_search", _recording(calls, "index", ingest.index_search))
+    monkeypatch.setattr(ingest, "store_batch", _recording(calls, "store", ingest.store_batch))
     monkeypatch.setattr(
         "pipelines.ingest.group_pending", _recording(calls, "stories", group_pending)
     )
@@ -220,7 +221,7 @@ def test_an_unchanged_night_skips_the_stages_left_nothing_to_do(
             calls.clear()
 
     (first, first_calls), (quiet, quiet_calls), (changed, changed_calls) = runs
-    assert first_calls == changed_calls == ["enrich", "index", "stories"]
+    assert first_calls == changed_calls == ["enrich", "index", "store", "stories"]
     assert (quiet["new_items"], quiet["updated_items"], quiet_calls) == (0, 0, [])
     assert quiet["stories"] == {
         "items": 0,
@@ -233,24 +234,41 @@ def test_an_unchanged_night_skips_the_stages_left_nothing_to_do(
     assert (changed["new_items"], changed["stories"]["items"]) == (1, 1)
     with open_reader(db) as reader:
         assert reader.info()["search_index"]["pending"] == 0
+        quiet_rows = reader.run_sources(quiet["run_id"])
+    # The quiet night's run rows were written by `finish`, as the store stage wrote them.
+    assert {(r["source_id"], r["status"]) for r in quiet_rows} == {
+        (line["source_id"], line["status"]) for line in quiet["sources"]
+    }
 
 
-def test_an_unchanged_night_groups_what_a_failed_run_left(
+def test_a_quiet_night_whose_stage_fails_keeps_its_run_rows_and_states(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from techwatch.stories.run import group_pending
+    """A quiet night leaves its write to `finish`: a stage failing before it writes them."""
+    from techwatch import ingest
 
     def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("stories stage broke")
+        raise RuntimeError("scoring broke")
 
     db = tmp_path / "techwatch.duckdb"
+    calls: list[str] = []
     with serve(demo_site()) as base_url:
         sources = write_demo_sources(tmp_path / "sources.yml", base_url)
-        monkeypatch.setattr("pipelines.ingest.group_pending", broken)
-        with pytest.raises(RuntimeError, match="stories stage broke"):
+        ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
+        with open_reader(db) as reader:
+            before = {s["id"]: s["last_attempt"] for s in reader.sources()}
+        monkeypatch.setattr(ingest, "store_batch", _recording(calls, "store", ingest.store_batch))
+        monkeypatch.setattr(ingest, "write_quiet", _recording(calls, "quiet", ingest.write_quiet))
+        monkeypatch.setattr("techwatch.watch.score_night", broken)
+        with pytest.raises(RuntimeError, match="scoring broke"):
             ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
-        monkeypatch.setattr("pipelines.ingest.group_pending", group_pending)
-        second = ingest_flow(sources_path=sources, db_path=db, kind="test", force=True)
 
-    assert (second["new_items"], second["updated_items"]) == (0, 0)
-    assert second["stories"]["items"] > 50, "the first night's items, grouped now"
+    with open_reader(db) as reader:
+        [failed_run, _] = reader.runs(limit=2)
+        rows = reader.run_sources(failed_run["run_id"])
+        after = {s["id"]: s["last_attempt"] for s in reader.sources()}
+    assert calls == ["quiet"]
+    assert failed_run["status"] == "running", "the run never finished"
+    fetched = [r["source_id"] for r in rows if r["status"] == "not_modified"]
+    assert len(fetched) > 5
+    assert all(after[source_id] > before[source_id] for source_id in fetched)

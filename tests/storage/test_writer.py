@@ -63,6 +63,9 @@ class _Recording:
         self.statements.append(sql)
         return self.conn.execute(sql, *args)
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
 
 def test_a_current_schema_is_confirmed_in_one_query(db: Path) -> None:
     with open_writer(db):
@@ -238,6 +241,44 @@ def test_sources_gone_from_config_are_flagged_and_keep_their_items(db: Path) -> 
     with open_reader(db) as r:
         back = {s["id"]: s for s in r.sources()}["s2"]
     assert (back["removed"], back["removed_at"], back["last_seen"]) == (False, None, T3)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [None, "renamed", "recategorised", "added", "dropped", "back from removal"],
+)
+def test_an_unchanged_config_only_moves_last_seen_and_any_change_is_upserted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str | None
+) -> None:
+    """The night's sync of an unchanged config stores what the full upsert stores."""
+    before = [source("s1"), source("s2"), source("s3")]
+    after = {
+        None: before,
+        "renamed": [source("s1", name="Renamed"), *before[1:]],
+        "recategorised": [source("s1", category="advisory"), *before[1:]],
+        "added": [*before, source("s4")],
+        "dropped": before[:2],
+        "back from removal": before,
+    }[change]
+    stored: dict[bool, list[Any]] = {}
+    statements: dict[bool, list[str]] = {}
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(writer, "_sources_unchanged", lambda conn: False)
+        db = tmp_path / f"{fast}.duckdb"
+        with open_writer(db) as w:
+            w.sync_sources(before, T1)
+            if change == "back from removal":
+                w.sync_sources(before[:2], T2)
+            recording = _Recording(w._conn)
+            w._conn = recording
+            w.sync_sources(after, T3)
+        statements[fast] = recording.statements
+        stored[fast] = query(db, "SELECT * FROM sources ORDER BY id")
+    assert stored[True] == stored[False]
+    assert {row[0] for row in stored[True]} >= {s.id for s in after}
+    upserted = any("ON CONFLICT" in sql for sql in statements[True])
+    assert upserted is (change is not None)
 
 
 def test_a_failure_inside_the_batch_leaves_nothing(
