@@ -13,7 +13,7 @@ from email.utils import format_datetime, formatdate
 from typing import Any
 from xml.sax.saxutils import escape
 
-from techwatch.demo.server import LAST_MODIFIED, _etag
+from techwatch.demo.server import LAST_MODIFIED, entity_tag
 
 _VOCABULARY = """
 security update vulnerability patch firewall exchange server ransomware attack cloud
@@ -118,7 +118,7 @@ class FeedAnswers:
         self._ok: dict[str, tuple[bytes, bytes]] = {}  # path -> (headers after Date, body)
         self._etags: dict[str, bytes] = {}
         for path, body in documents.items():
-            etag = _etag(body).encode()
+            etag = entity_tag(body).encode()
             self._etags[path] = etag
             self._ok[path] = (_validators(etag) + _length(len(body)), body)
 

@@ -46,7 +46,8 @@ class Site:
             return self.hits[path]
 
 
-def _etag(body: bytes) -> str:
+def entity_tag(body: bytes) -> str:
+    """The ETag the demo serves for `body` (the benches' feed server answers with the same)."""
     return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
@@ -80,7 +81,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             body = site.documents[path]
-            etag = _etag(body)
+            etag = entity_tag(body)
             headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED}
             if self.headers.get("If-None-Match") == etag:
                 self._send(304, b"", None, headers)
