@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from techwatch.health import is_due, next_state
-from techwatch.report import RunReport
+from techwatch.report import RunReport, merge_stats
 from techwatch.storage import Writer, open_reader, open_writer
 from techwatch.types import FetchSettings, Source, SourceOutcome, SourceState, WriteStats
 
@@ -167,13 +167,11 @@ def quiet_write(
     now: datetime,
     rng: random.Random | None = None,
 ) -> QuietWrite | None:
-    """The run's last write, left to `finish_run`, when the run is quiet: no earlier work left
-    over, nothing new or changed stored so far, and these outcomes hold no item or score. The
-    stages between (stories, index and enrichment are then skipped) touch none of its rows.
-    None otherwise: the write is a store of its own, as always."""
-    if plan.backlog or any(o.items or o.epss for o in outcomes):
-        return None
-    if any(part.total_new or part.total_updated for part in stored):
+    """The run's last write, left to `finish_run`, when the run is quiet: these outcomes hold
+    no item or score, and what was stored so far leaves the stages between nothing to do
+    (`groups_and_enriches`: they are skipped, so they touch none of its rows). None
+    otherwise: the write is a store of its own, as always."""
+    if any(o.items or o.epss for o in outcomes) or groups_and_enriches(plan, merge_stats(stored)):
         return None
     states = next_states(sources, outcomes, plan.states, settings, now=now, rng=rng)
     return QuietWrite(plan.run_id, tuple(without_items(outcomes)), states, now)
