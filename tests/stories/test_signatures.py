@@ -107,6 +107,26 @@ def test_any_texts_get_the_reference_keys(texts: list[str]) -> None:
     assert text_signs(texts)[0] == [reference_keys(reference_shingles(t)) for t in texts]
 
 
+#: Every character of Windows-1252, the set folded by one byte table (neardup._CP1252_FOLD).
+CP1252 = [
+    bytes([b]).decode("cp1252") for b in range(256) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+]
+
+
+def test_every_windows_1252_character_folds_as_the_reference_alone_and_between_words() -> None:
+    texts = [*CP1252, *(f"Ab{c}cD {c}{c} x" for c in CP1252), "".join(CP1252), " ".join(CP1252)]
+    expected = [reference_fold(t) for t in texts]
+    assert [f.decode() for f in neardup._fold_all(texts)] == expected
+    assert text_signs(texts)[0] == [reference_keys(reference_shingles(t)) for t in texts]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(st.sampled_from([*CP1252, "\u0301", "\u01c5", "\u2044"]))))
+def test_windows_1252_texts_mixed_with_others_fold_as_the_reference(texts: list[str]) -> None:
+    """A text of the byte table's set folds by it, any other as `fold` does: same bytes."""
+    assert [f.decode() for f in neardup._fold_all(texts)] == [reference_fold(t) for t in texts]
+
+
 def reference_jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
