@@ -43,6 +43,8 @@ IN_FLIGHT: Final = 2
 T = TypeVar("T")
 #: Dictionary entries by key (Entry.key).
 _ByKey = dict[tuple[str, str], Entry]
+#: A chunk's stored facts, their product lists and mentions (store.Enrichment.cve_inputs).
+_CveInputs = tuple[pa.Table, pa.Table, pa.Table]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,20 +150,27 @@ class _Work:
         return self.learning.result()[1]
 
     def cve_chunk(self, chunk: Sequence[str]) -> Future[pa.Table]:
-        """One chunk's CVE rows: in the offload (enrich.cverows, which a worker imports
-        without the store), else here (a done future). Its inputs are read before the
-        learnt names are awaited."""
-        facts, lists, seen = self.data.cve_inputs(chunk)
+        """One chunk's CVE rows: its inputs read, then computed (`send_cves`)."""
+        return self.send_cves(chunk, self.data.cve_inputs(chunk))
+
+    def send_cves(self, chunk: Sequence[str], inputs: _CveInputs) -> Future[pa.Table]:
+        """One chunk's CVE rows from its read inputs: in the offload (enrich.cverows, which a
+        worker imports without the store), else here (a done future). Awaits the learnt names."""
         if self.names is None:
             self.names = {k: (e.vendor, e.product) for k, e in self.learning.result()[0].items()}
-        inputs = (chunk, facts, lists, seen, self.names, self.now, store.CVES)
-        return _call(self.offload, offloaded_cve_rows if self.offload else cve_rows, *inputs)
+        arguments = (chunk, *inputs, self.names, self.now, store.CVES)
+        return _call(self.offload, offloaded_cve_rows if self.offload else cve_rows, *arguments)
 
     def mentions_chunk(self, item_ids: Sequence[str]) -> Future[tuple[pa.Table, int]]:
+        """One chunk of items' mentions: its texts read, then recognised (`send_mentions`)."""
+        return self.send_mentions(item_ids, self.data.texts(item_ids, MAX_TEXT_CHARS))
+
+    def send_mentions(
+        self, item_ids: Sequence[str], texts: pa.Table
+    ) -> Future[tuple[pa.Table, int]]:
         """One chunk of items' mentions, with the dictionary's number of terms: in the
         offload (enrich.mentions, which also turns the chunk's statements into mentions
-        there), else here."""
-        texts = self.data.texts(item_ids, MAX_TEXT_CHARS)
+        there), else here. Awaits the learnt entries."""
         statements = [s for i in item_ids for s in self.statements.get(i, ())]
         if self.offload is not None:
             return self.offload.call(
@@ -184,11 +193,17 @@ class PendingRefresh:
         parts = IN_FLIGHT if work and work.offload else 1
         self._cve_chunks = _split(work.cve_ids, CVE_CHUNK, parts) if work else []
         self._item_chunks = _split(work.item_ids, ITEM_CHUNK, parts) if work else []
-        t = time.perf_counter()  # CVE rows go out first: they take longest
-        self._cves = [work.cve_chunk(c) for c in self._cve_chunks[:IN_FLIGHT]] if work else []
-        self._mentions = (
-            [work.mentions_chunk(c) for c in self._item_chunks[:IN_FLIGHT]] if work else []
-        )
+        t = time.perf_counter()
+        self._cves: list[Future[pa.Table]] = []
+        self._mentions: list[Future[tuple[pa.Table, int]]] = []
+        if work is not None:
+            # Every first chunk's inputs are read before the learnt dictionary is awaited: the
+            # reads hide the offload's learning, which the first chunk's read alone did not
+            # (the parent waited for it idle). CVE rows then go out first: they take longest.
+            cve_inputs = [(c, work.data.cve_inputs(c)) for c in self._cve_chunks[:IN_FLIGHT]]
+            texts = [(c, work.data.texts(c, MAX_TEXT_CHARS)) for c in self._item_chunks[:IN_FLIGHT]]
+            self._cves = [work.send_cves(c, inputs) for c, inputs in cve_inputs]
+            self._mentions = [work.send_mentions(c, text) for c, text in texts]
         self._stages["start"] = time.perf_counter() - t
 
     def finish(self) -> RefreshReport:

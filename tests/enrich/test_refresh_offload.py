@@ -4,9 +4,12 @@ offload): the rows, mentions and dictionary must be those of a refresh done in o
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -15,6 +18,7 @@ from techwatch.enrich import refresh as refresh_module
 from techwatch.enrich.refresh import refresh, refresh_with
 from techwatch.parse.pool import ParsePool
 from techwatch.storage import open_writer
+from techwatch.storage.cves import Enrichment
 from techwatch.types import Affected, CvssScore, KevEntry, ParsedItem, VulnFacts
 from tests.storage.factories import T0, item, outcome
 
@@ -108,3 +112,55 @@ def test_chunks_are_even_and_at_least_one_per_worker(
     chunks = refresh_module._split(ids, limit, parts)
     assert [len(c) for c in chunks] == sizes
     assert [i for chunk in chunks for i in chunk] == ids
+
+
+class _Lazy(Future[Any]):
+    """A call of LazyOffload: computed when its result is first asked for, which it notes."""
+
+    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], events: list[str]):
+        super().__init__()
+        self._function, self._args, self._events = function, args, events
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.done():
+            self._events.append(f"awaited {self._function.__name__}")
+            self.set_result(self._function(*self._args))
+        return super().result(timeout)
+
+
+class LazyOffload:
+    """An offload whose work is done only when awaited: the order of events shows when the
+    parent waits for it."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        return _Lazy(function, args, self.events)
+
+
+def test_the_first_chunks_are_read_before_the_learnt_dictionary_is_awaited(
+    stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parent reads while the offload learns, instead of waiting for it idle.
+    monkeypatch.setattr(refresh_module, "CVE_CHUNK", 2)
+    offload = LazyOffload()
+    for name in ("cve_inputs", "texts"):
+        read = getattr(Enrichment, name)
+        monkeypatch.setattr(
+            Enrichment,
+            name,
+            lambda self, *a, _read=read, _name=name: (
+                offload.events.append(f"read {_name}") or _read(self, *a)
+            ),
+        )
+    offloaded = tmp_path / "offloaded.duckdb"
+    shutil.copy(stored, offloaded)
+    with open_writer(offloaded) as writer:
+        refresh_module.begin_refresh(writer, since=None, now=T0, offload=offload)
+    reads = ["read cve_inputs"] * 2 + ["read texts"] * 2
+    assert offload.events[:5] == [*reads, "awaited relearn"]
+    with open_writer(offloaded) as writer:
+        report = refresh_with(writer, since=None, now=T0, offload=LazyOffload())
+    assert report.cves == refresh(stored, since=None, now=T0).cves == 5
+    assert rows(offloaded) == rows(stored)
