@@ -16,7 +16,7 @@ from operator import attrgetter
 from typing import Any, Final
 
 from techwatch.clean import canonical_url, normalize_line, normalize_text, text_to_html, truncate
-from techwatch.parse.feeds import find_cves
+from techwatch.parse.cve_ids import find_cves
 from techwatch.types import ParsedItem, SharedFacts, VulnFacts
 
 MAX_TITLE_CHARS: Final = 500

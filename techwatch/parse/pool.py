@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import multiprocessing
 import sys
 from collections.abc import Callable, Sequence
@@ -28,10 +29,12 @@ from techwatch.parse.registry import parse_document
 from techwatch.types import HtmlSelectors, ParsedFeed
 
 # Modules the forkserver imports once, so each (re)started worker begins warm; pools that
-# detect languages also load the model there (techwatch.parse.warm). The forkserver is one per
-# process: whichever pool starts it first decides, and a worker without the model loads it.
+# detect languages (they parse feeds and pages) also load those parsers and the model there
+# (techwatch.parse.warm). The forkserver is one per process: whichever pool starts it first
+# decides, and a worker without the model or those parsers loads them.
 _PRELOAD: Final = ["techwatch.parse.registry"]
-_PRELOAD_WITH_MODEL: Final = [*_PRELOAD, "techwatch.parse.warm"]
+_FEED_PARSERS: Final = ["techwatch.parse.feeds", "techwatch.parse.html_page"]
+_PRELOAD_WITH_MODEL: Final = [*_PRELOAD, *_FEED_PARSERS, "techwatch.parse.warm"]
 # Address-space cap per worker: a runaway document fails with MemoryError in its own worker
 # instead of pushing the host into swap. Generous: numpy and lxml map a few hundred MiB.
 DEFAULT_MAX_MEMORY_MB: Final = 2048
@@ -59,8 +62,8 @@ def start_forkserver(*, language_model: bool = True) -> None:
 
 
 def _init_worker(max_memory_mb: int | None, language_model: bool = True) -> None:
-    """Runs once in each worker: cap its memory and load the language model before any task,
-    so neither counts against the first task's time budget.
+    """Runs once in each worker: cap its memory and load the feed parsers and the language
+    model before any task, so none of it counts against the first task's time budget.
 
     Then everything loaded so far (modules, the model) is frozen out of the garbage
     collector's reach: its full collections walked those long-lived objects again and again
@@ -72,6 +75,8 @@ def _init_worker(max_memory_mb: int | None, language_model: bool = True) -> None
         limit = max_memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     if language_model:
+        for module in _FEED_PARSERS:  # inherited from the forkserver, unless it started without
+            importlib.import_module(module)
         warm_up()
     gc.freeze()
 

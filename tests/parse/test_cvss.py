@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from techwatch.parse.cvss import MAX_VECTOR_CHARS, best_cvss, parse_cvss
+from techwatch.parse.cvss import MAX_VECTOR_CHARS, _compute, best_cvss, parse_cvss
 from techwatch.types import CvssScore
 
 V31_CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
@@ -99,6 +99,28 @@ def test_malformed_vectors_are_unscored_with_the_reason(
     assert reason in result.problem
     assert "stated score 9.8 not used" in result.problem
     assert result.vector is None or len(result.vector) <= MAX_VECTOR_CHARS
+
+
+def test_a_repeated_vector_is_scored_once_and_its_stated_score_still_checked() -> None:
+    vector = "CVSS:3.1/AV:N/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N/E:U"
+    _compute.cache_clear()
+
+    first = parse_cvss(vector, stated_score=2.0, source="cna")
+    again = parse_cvss(vector, stated_score=9.9, source="adp")
+
+    assert _compute.cache_info().hits == 1
+    assert (first.base_score, first.severity, first.problem) == (2.0, "LOW", None)
+    assert (again.base_score, again.source) == (2.0, "adp")
+    assert again.problem is not None and "stated score 9.9 differs" in again.problem
+
+
+def test_a_repeated_malformed_vector_is_explained_each_time() -> None:
+    _compute.cache_clear()
+
+    problems = [parse_cvss("CVSS:3.1/AV:N/AC:L").problem for _ in range(2)]
+
+    assert problems[0] is not None and "malformed v3.1 vector" in problems[0]
+    assert problems[1] == problems[0]
 
 
 def test_an_unreadable_vector_keeps_the_declared_version() -> None:

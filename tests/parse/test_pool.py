@@ -276,3 +276,22 @@ def test_the_forkserver_can_be_started_before_any_pool(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1"]
+
+
+def test_the_advisory_parsers_load_without_the_feed_and_page_parsers() -> None:
+    """A pool that parses only advisories (language_model=False) preloads the parser registry
+    alone: feedparser and BeautifulSoup, two thirds of its import, stay out of it."""
+    repo = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys, techwatch.parse.registry as r\n"
+        "assert r.__file__.startswith(sys.argv[1]), r.__file__\n"
+        "print(sorted({'feedparser', 'bs4'} & sys.modules.keys()))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code, str(repo)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == "[]"
