@@ -3,15 +3,47 @@
 Parse workers are forkserver grandchildren that exit with the run: rusage never reports them,
 so their CPU is sampled while they live (the last sample of each counts), from what each had
 used when sampling began: a forkserver that outlives a run is not counted again in the next.
+
+Descendants are found through Linux's /proc/PID/task/TID/children lists: psutil's
+`children(recursive=True)` reads every process's status on the machine at each sample
+(2.5 ms of CPU, 2.5-5 % of a core at 10-20 samples a second, counted in the measured
+process's own CPU), the lists 0.16 ms. Without them (other kernels) psutil's walk is used.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import psutil
+
+_PROC = Path("/proc")
+
+
+def descendants(pid: int, proc: Path = _PROC) -> list[int] | None:
+    """Pids of every descendant of `pid`, from the kernel's children lists; None when this
+    system has none (then ask psutil). A process that exits meanwhile is skipped."""
+    if not (proc / str(pid) / "task" / str(pid) / "children").exists():
+        return None
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            threads = os.listdir(proc / str(parent) / "task")
+        except OSError:
+            continue
+        for tid in threads:
+            try:
+                kids = (proc / str(parent) / "task" / tid / "children").read_text().split()
+            except OSError:
+                continue
+            found.extend(map(int, kids))
+            todo.extend(map(int, kids))
+    return found
 
 
 class ProcessSampler:
@@ -24,6 +56,7 @@ class ProcessSampler:
         self._exclude = set(exclude)
         self._interval_s = interval_s
         self._seen: dict[int, float] = {}
+        self._processes: dict[int, psutil.Process] = {}
         self._start_seen: dict[int, float] = {}
         self._start_self = 0.0
         self.own = self.children = self.seconds = 0.0
@@ -34,12 +67,26 @@ class ProcessSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _children(self, me: psutil.Process) -> list[psutil.Process]:
+        pids = descendants(me.pid)
+        if pids is None:
+            return me.children(recursive=True)
+        children = []
+        for pid in pids:
+            if pid not in self._processes:
+                try:
+                    self._processes[pid] = psutil.Process(pid)
+                except psutil.Error:
+                    continue
+            children.append(self._processes[pid])
+        return children
+
     def _sample(self) -> None:
         me = psutil.Process()
         rss_mib = me.memory_info().rss / 2**20
         self.peak_rss_mib = max(self.peak_rss_mib, rss_mib)
         self.trace.append((time.perf_counter() - self._t0, rss_mib))
-        for child in me.children(recursive=True):
+        for child in self._children(me):
             if child.pid in self._exclude:
                 continue
             try:
