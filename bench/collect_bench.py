@@ -57,7 +57,9 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    from techwatch.ingest import BATCH_SOURCES
 
+    batch_size = args.batch_size or BATCH_SOURCES
     latency = (args.latency_ms[0] / 1000, args.latency_ms[1] / 1000)
     server, base_url = start_feed_server(args.feeds, args.entries, latency)
     if args.early_forkserver:
@@ -77,9 +79,7 @@ def main() -> None:
         )
         for i in range(args.feeds)
     ]
-    first_wall, first_cpu, first = _run(
-        sources, {}, settings, args.batch_size, args.workers, exclude
-    )
+    first_wall, first_cpu, first = _run(sources, {}, settings, batch_size, args.workers, exclude)
     states = {
         o.source_id: SourceState(
             source_id=o.source_id, url=o.url, etag=o.etag, last_modified=o.last_modified
@@ -87,7 +87,7 @@ def main() -> None:
         for o in first
     }
     second_wall, second_cpu, second = _run(
-        sources, states, settings, args.batch_size, args.workers, exclude
+        sources, states, settings, batch_size, args.workers, exclude
     )
     server.terminate()
     entries = sum(o.entries for o in first)

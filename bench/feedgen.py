@@ -206,4 +206,6 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entries", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, nargs=2, default=(20.0, 50.0))
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument(
+        "--batch-size", type=int, help="sources per batch (default: techwatch.ingest.BATCH_SOURCES)"
+    )

@@ -6,7 +6,16 @@ bookkeeping costs on this machine whatever its speed. Also timed: an unchanged r
 re-write with 10% of the items edited, the search index build, one search, and a night: `--night`
 new items written, then indexed as ingestion's `index_search` does on a store already indexed.
 
+`--first-run` times instead a first ingestion run's store stage on a new store: `--night` items
+of 500 sources (30 each, as issue 2's bench), stored as the flow stores them (`ingest.store_due`)
+once as before session 16 (batches of 100 sources, writes of at least 3,000 items) and once as
+now (ingest.BATCH_SOURCES, STORE_MIN_ITEMS: a row group), alternated `--repeat` times; CPU and
+wall seconds of each, and their ratios. Session 16, --night 15000, 3 pairs at load 5.8 (with
+100-source batches, 5 writes -> 3): CPU 1.78 1.66 1.50 -> 1.13 1.16 1.12 s (ratios 0.64-0.75),
+wall 4.15 3.61 3.37 -> 2.68 2.87 2.05 s (0.61-0.80).
+
     .venv/bin/python bench/storage_bench.py [--items 50000] [--sources 50] [--words 120]
+    .venv/bin/python bench/storage_bench.py --first-run [--night 15000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -123,13 +132,66 @@ def write(db: Path, batch: list[SourceOutcome], now: datetime) -> float:
     return timed(run)
 
 
+def first_run(
+    folder: Path, night: list[SourceOutcome], sources: int, min_items: int
+) -> tuple[float, float]:
+    """(wall, CPU) seconds of a new store's writes, made as the flow makes them: a write once
+    the sources collected (`sources` at a time) hold `min_items` items, and one at the end."""
+    db = folder / f"first-{min_items}.duckdb"
+    with open_writer(db):
+        pass  # schema created outside the timings
+    wall = cpu = 0.0
+    unstored: list[SourceOutcome] = []
+    for start in range(0, len(night), sources):
+        unstored.extend(night[start : start + sources])
+        if start + sources < len(night) and not ingest.store_due(unstored, min_items):
+            continue
+        batch, unstored = unstored, []
+        cpu_before = cpu_s()
+        wall += timed(lambda batch=batch: _store(db, batch))
+        cpu += cpu_s() - cpu_before
+    db.unlink()
+    return wall, cpu
+
+
+def _store(db: Path, batch: list[SourceOutcome]) -> None:
+    """One write as ingest.store_batch makes it (its own open, one DuckDB thread)."""
+    with open_writer(db, threads=ingest.STORE_THREADS) as w:
+        w.write_outcomes("first", batch, [], NOW, index_search=False)
+
+
+def compare_first_runs(night_items: int, words: int, repeat: int) -> dict[str, object]:
+    """Writes as before session 16 against writes as now, alternated (see the docstring)."""
+    night = outcomes(night_items, 500, words, random.Random(7))
+    sizes = ((100, 3000), (ingest.BATCH_SOURCES, ingest.STORE_MIN_ITEMS))
+    runs: dict[tuple[int, int], list[tuple[float, float]]] = {size: [] for size in sizes}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeat):
+            for size in sizes:
+                runs[size].append(first_run(Path(tmp), night, *size))
+    old, new = (runs[size] for size in sizes)
+    return {
+        "night_items": night_items,
+        "sources_and_min_items": sizes,
+        "wall_s": [[round(w, 2) for w, _ in runs[size]] for size in sizes],
+        "cpu_s": [[round(c, 2) for _, c in runs[size]] for size in sizes],
+        "cpu_ratios": [round(n[1] / o[1], 2) for o, n in zip(old, new, strict=True)],
+        "wall_ratios": [round(n[0] / o[0], 2) for o, n in zip(old, new, strict=True)],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--sources", type=int, default=50)
     parser.add_argument("--words", type=int, default=120, help="words per item text")
     parser.add_argument("--night", type=int, default=15_000, help="new items of the night")
+    parser.add_argument("--first-run", action="store_true", help="time a first run's writes")
+    parser.add_argument("--repeat", type=int, default=3, help="pairs for --first-run")
     args = parser.parse_args()
+    if args.first_run:
+        print(json.dumps(compare_first_runs(args.night, args.words, args.repeat), indent=2))
+        return
     batch = outcomes(args.items, args.sources, args.words, random.Random(42))
     night = renamed(outcomes(args.night, args.sources, args.words, random.Random(7)), "night")
 

@@ -146,7 +146,7 @@ def ingest_flow(
     db_path: Path,
     kind: str = "ingest",
     force: bool = False,
-    batch_size: int = 100,
+    batch_size: int = ingest.BATCH_SOURCES,
     lock_wait_s: float = 0.0,
     models_path: Path | None = None,
     clients_path: Path | None = None,

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from techwatch.health import is_due, next_state
 from techwatch.report import RunReport, merge_stats
 from techwatch.storage import Writer, open_reader, open_writer
+from techwatch.storage.connection import ROW_GROUP_SIZE
 from techwatch.types import FetchSettings, Source, SourceOutcome, SourceState, WriteStats
 
 
@@ -220,7 +221,23 @@ STORE_THREADS = 1
 
 #: Collected items written per transaction: each write costs a fixed ~0.1-0.5 s (statements,
 #: commit, checkpoint on close) whatever it holds, while items held in memory cost ~10 KiB each.
-STORE_MIN_ITEMS = 3000
+#: At least a row group (storage ROW_GROUP_SIZE): DuckDB writes a transaction of that many new
+#: rows to the file compressed at its commit, where it logs a smaller one whole, copies it into
+#: the table and compresses it at the checkpoint on close, whose merges of the small row groups
+#: each write leaves then rewrite them (3,000 before session 16: store CPU 0.64-0.75x,
+#: bench/storage_bench.py --first-run). Unchanged items count too: a night of few new ones
+#: still writes once.
+STORE_MIN_ITEMS = ROW_GROUP_SIZE
+
+#: Sources collected per batch (the flow's default), chosen with STORE_MIN_ITEMS: a first run's
+#: batch of feeds of ~30 entries then holds over a row group, so each batch is one write made
+#: while the next is collected. With 100 (3,000 items), a write came every other batch and its
+#: 6,000 items outlasted the one batch in collection (the workers waited); 200 raised the run's
+#: peak memory to 466-478 MiB (cap 500). Ingestion bench, session 16, 7 alternated rounds at load
+#: 0.5-1.9 (100 / 3,000 -> 170 / 4,096): first run median 17.0 -> 14.8 s (ratios 0.67-1.08,
+#: median 0.89), store stage 4.1-4.9 -> 2.0-3.1 s, main-process CPU median 11.4 -> 9.5 s, peak
+#: 439-469 -> 421-452 MiB; same items.
+BATCH_SOURCES = 170
 
 
 def store_due(outcomes: Sequence[SourceOutcome], min_items: int = STORE_MIN_ITEMS) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from techwatch.ingest import STORE_MIN_ITEMS
 from techwatch.storage import migrate, open_reader, open_writer
 from techwatch.storage.connection import connect
 from tests.storage.factories import T0, item, outcome
@@ -62,3 +63,24 @@ def test_a_store_from_before_0011_keeps_its_items_in_order(tmp_path: Path) -> No
     ).fetchone() == (0,)
     conn.close()
     assert item_ids(path) == ["id3", "id1", "id2"]
+
+
+def test_a_write_of_store_min_items_new_items_leaves_their_content_out_of_the_log(
+    db: Path,
+) -> None:
+    """Why ingest.STORE_MIN_ITEMS is a row group: so many new rows reach the file compressed
+    at the commit, where fewer are logged whole and compressed again by the checkpoint (the
+    log then holds only the row groups' pointers, with a few values in their statistics)."""
+    with open_writer(db) as w:
+        w.write_outcomes("r0", [outcome("s0", [item("s0", "first")])], [], T0)
+    log = Path(f"{db}.wal")
+
+    def copies_logged(items: int, marker: str) -> int:
+        batch = [item("s1", f"{marker}-{n}", text=f"{marker} {n}") for n in range(items)]
+        with open_writer(db) as w:
+            w.write_outcomes("r", [outcome("s1", batch)], [], T0)
+            return log.read_bytes().count(marker.encode())
+
+    assert copies_logged(100, "few") >= 100
+    assert copies_logged(STORE_MIN_ITEMS, "many") < 100
+    assert len(item_ids(db)) == 1 + 100 + STORE_MIN_ITEMS
