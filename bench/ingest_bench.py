@@ -199,6 +199,7 @@ def main() -> None:
         "stage_seconds": stages,
         # stages run one after the other (the search index runs beside enrich, classify, score)
         "peak_rss_by_stage_mib": first_sampled.peak_by_window(stages.items()),
+        "cores_by_stage_main_workers": first_sampled.cores_by_window(stages.items()),
         "classified": (first.get("classification") or {}).get("classified"),
         "stage_share": {k: round(v / total_stage, 3) for k, v in stages.items()},
         "reader_update_s": None if reader_wall is None else round(reader_wall, 2),

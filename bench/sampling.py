@@ -50,7 +50,9 @@ class ProcessSampler:
     """`own`, `children` and `seconds` (their sum) of CPU, and peak RSS of this process and of
     its largest descendant, for the duration of a `with` block. `exclude`: pids not to count
     (servers the benchmark started before the run). `trace`: (seconds since entry, RSS MiB) of
-    this process at every sample, to tell which stage the peak belongs to."""
+    this process at every sample, to tell which stage the peak belongs to; `cpu_trace`:
+    (seconds since entry, own CPU, descendants' CPU) at every sample, to tell how many cores
+    each stage kept busy."""
 
     def __init__(self, exclude: Iterable[int] = (), interval_s: float = 0.1) -> None:
         self._exclude = set(exclude)
@@ -63,6 +65,7 @@ class ProcessSampler:
         self.peak_rss_mib = 0.0
         self.peak_child_rss_mib = 0.0
         self.trace: list[tuple[float, float]] = []
+        self.cpu_trace: list[tuple[float, float, float]] = []
         self._t0 = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -85,7 +88,8 @@ class ProcessSampler:
         me = psutil.Process()
         rss_mib = me.memory_info().rss / 2**20
         self.peak_rss_mib = max(self.peak_rss_mib, rss_mib)
-        self.trace.append((time.perf_counter() - self._t0, rss_mib))
+        now = time.perf_counter() - self._t0
+        self.trace.append((now, rss_mib))
         for child in self._children(me):
             if child.pid in self._exclude:
                 continue
@@ -96,6 +100,8 @@ class ProcessSampler:
                 continue
             self._seen[child.pid] = times.user + times.system
             self.peak_child_rss_mib = max(self.peak_child_rss_mib, rss)
+        own = sum(me.cpu_times()[:2])
+        self.cpu_trace.append((now, own, sum(self._seen.values())))
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
@@ -128,3 +134,23 @@ class ProcessSampler:
             peaks[name] = round(max(inside), 1) if inside else None
             start = end
         return peaks
+
+    def cores_by_window(
+        self, windows: Iterable[tuple[str, float]]
+    ) -> dict[str, tuple[float, float] | None]:
+        """(main, descendants) CPU seconds per wall second within consecutive windows given as
+        (name, seconds): a stage at (1.0, 0.0) leaves one of two cores idle. None for a window
+        shorter than two samples."""
+        cores: dict[str, tuple[float, float] | None] = {}
+        start = 0.0
+        for name, seconds in windows:
+            end = start + seconds
+            inside = [s for s in self.cpu_trace if start <= s[0] < end]
+            if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+                cores[name] = None
+            else:
+                (t0, own0, kids0), (t1, own1, kids1) = inside[0], inside[-1]
+                span = t1 - t0
+                cores[name] = (round((own1 - own0) / span, 2), round((kids1 - kids0) / span, 2))
+            start = end
+        return cores

@@ -80,3 +80,14 @@ def test_sampler_counts_the_cpu_of_grandchildren(
         time.sleep(0.15)  # one more sample
     assert cpu.children >= 0.7  # 0.4 s each: the child alone cannot reach it
     assert cpu.peak_child_rss_mib > 0
+
+
+def test_cores_by_window_tells_busy_from_idle_stages() -> None:
+    sampler = load_bench("sampling").ProcessSampler()
+    # 0-2 s: main busy, workers busy; 2-4 s: main busy, workers idle; 4-4.05 s: one sample.
+    sampler.cpu_trace = [(0.0, 0.0, 0.0), (1.0, 1.0, 1.8), (1.9, 1.9, 3.6), (2.0, 2.0, 3.6)]
+    sampler.cpu_trace += [(3.0, 3.0, 3.6), (3.9, 3.9, 3.6), (4.0, 4.0, 3.6)]
+    cores = sampler.cores_by_window([("collect", 2.0), ("stories", 2.0), ("finish", 0.05)])
+    assert cores["collect"] == (1.0, 1.89)
+    assert cores["stories"] == (1.0, 0.0)
+    assert cores["finish"] is None
