@@ -18,6 +18,16 @@ bit-identical scores rule out batching them), html -> text 9%, link and canonica
 content hash 2%, CVE search 1%; pickling a result 0.02-0.03 ms per entry. Counted with
 valgrind (callgrind, 150 entries), the session's changes took 3.00 -> 2.85 M instructions
 per entry.
+
+Session 17 (in-process, old and new parse_feed alternated feed by feed, load 9-11): 0.905x
+CPU per entry, same digest. An entry link's urljoin, its check and its canonical form parsed
+it three times (urlsplit alone ~10 us here): now once; strip_controls and the URL text skip
+their regexes for printable text; feedparser's C1 search reuses may_redecode's search of
+the same text; the tag-stripping regex runs between quoted values instead of per character;
+language rows gathered with np.take. Measured and left out: skipping feedparser's W3C-DTF
+handler for RFC 822 dates (1-1.5 us of a ~20 us date parse), a trie of the block tag names
+(~1.5 us), whitespace folding that skips clean blocks (~5 us) and building ParsedItem once
+instead of dataclasses.replace (~5 us): about 1.5% together.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urljoin
 
 import feedparser
 import pytest
@@ -102,6 +103,46 @@ def test_canonical_url_resolves_relative_links_against_the_base(url: str, expect
 )
 def test_canonical_url_is_none_for_anything_but_http_links(url: str | None) -> None:
     assert canonical_url(url) is None
+
+
+_URL_PIECES = st.sampled_from(
+    ["http:", "https:", "HTTP:", "ftp:", "mailto:", "//", "h.example", "[::1]", "[x", ":8080",
+     "/", "a", "..", ".", ";", "p", "?", "q=1", "&", "#", "f", " ", "\t", "%20", "\\", "\x00"]
+)  # fmt: skip
+_URLS = st.lists(_URL_PIECES, max_size=9).map("".join)
+_BASES = st.sampled_from(
+    ["http://127.0.0.1/feed.rss", "https://a.example/x/y?q#f", "HTTPS://A.b/", "ftp://x/y",
+     "http://h/p;q/r", "mailto:x@y", "https://[::1]/a", "relative/base"]
+)  # fmt: skip
+
+
+def _joined(base: str, url: str) -> str:
+    try:
+        return urljoin(base, url)
+    except ValueError:
+        return "ValueError"
+
+
+@given(_BASES, _URLS)
+@example("https://a.example/", "https://b.example/x;?q")  # urljoin drops an empty ";"
+@example("https://a.example/", "https://b.example/x?")  # urljoin drops the empty query
+@example("https://a.example/", "http://b.example/x?")  # another scheme: kept as written
+@example("https://a.example/", "https:x")  # same scheme, no host: resolved by urljoin
+def test_join_answers_as_urljoin(base: str, url: str) -> None:
+    try:
+        joined = clean._join(base, url)
+    except ValueError:
+        joined = "ValueError"
+    assert joined == _joined(base, url)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2100)))
+@example("https://example.ch/a b")
+@example(" https://example.ch/\x7f")
+def test_url_text_answers_as_its_regex_path(url: str) -> None:
+    """Printable ASCII without a space skips the regexes, which would leave it unchanged."""
+    slow = clean._URL_SPACE_RE.sub(lambda m: quote(m.group()), strip_controls(url).strip())
+    assert clean._url_text.__wrapped__(url) == slow
 
 
 def test_resolve_http_url_keeps_the_link_as_published_but_absolute() -> None:
@@ -345,6 +386,13 @@ def test_html_to_text_keeps_escaped_angle_brackets_as_text() -> None:
     assert html_to_text("<p>use &lt;dialog&gt; here</p>") == "use <dialog> here"
 
 
+@given(st.text(alphabet='<>"a /='))
+def test_tag_pattern_matches_as_the_per_character_one(markup: str) -> None:
+    """_NORMALISED_TAG, written as runs between quoted values, removes what
+    `<(?:[^>"]|"[^"]*")*>` removes."""
+    assert clean._NORMALISED_TAG.sub("", markup) == re.sub(r'<(?:[^>"]|"[^"]*")*>', "", markup)
+
+
 def test_html_to_text_survives_garbage() -> None:
     assert html_to_text("") == ""
     assert html_to_text("   ") == ""
@@ -405,6 +453,14 @@ def test_normalize_text_composes_unicode_and_removes_invisible_characters() -> N
 
 def test_strip_controls_keeps_tabs_and_newlines() -> None:
     assert strip_controls("a\tb\nc\x00\x1f\x7f\x85d") == "a\tb\ncd"
+
+
+@given(st.text())
+@example("\u00ad\u200b\ue000\ufeff\ufffe\uffff\ud800")
+@example("caf\u00e9 \u00e0 la cr\u00e8me")
+def test_strip_controls_removes_what_its_regex_removes(text: str) -> None:
+    """Printable text is returned as it is: every character the regex removes is unprintable."""
+    assert strip_controls(text) == clean._CONTROL_RE.sub("", text)
 
 
 # --- language ----------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ _DEL_MODE: Final = "del self.contentparams['mode']"
 _DEL_BASE64: Final = "del self.contentparams['base64']"
 # Latin-1 characters whose byte is a UTF-8 continuation byte.
 _CONTINUATION: Final = re.compile("[\x80-\xbf]")
+# The last text in which may_redecode found none of them (compared by identity: a text held
+# here cannot be freed, so another text cannot take its place).
+_WITHOUT_CONTINUATION: Final[list[str]] = [""]
 # Names of ours in feedparser.mixin's globals, where the rewritten pop looks them up.
 _HAS_C1: Final = "_techwatch_has_c1_control"
 _COPY_PARAMS: Final = "_techwatch_copy_params"
@@ -76,8 +79,13 @@ def _cp1252_as_table() -> None:
 
 
 def has_c1_control(text: str) -> bool:
-    """True when `text` holds a character that the cp1252 table would change."""
-    return not text.isascii() and _C1_CONTROL.search(text) is not None
+    """True when `text` holds a character that the cp1252 table would change.
+
+    pop asks may_redecode first, about the same text in a UTF-8 document: when that search
+    found no character U+0080-U+00BF, it found no C1 control either, and is not repeated."""
+    if text.isascii() or text is _WITHOUT_CONTINUATION[0]:
+        return False
+    return _C1_CONTROL.search(text) is not None
 
 
 def may_redecode(text: str) -> bool:
@@ -86,7 +94,12 @@ def may_redecode(text: str) -> bool:
     and without a character U+0080-U+00BF there is no continuation byte, so any other
     non-ASCII character fails (past U+00FF it has no Latin-1 byte, U+00C0-U+00FF is a lead
     byte that nothing continues)."""
-    return not text.isascii() and _CONTINUATION.search(text) is not None
+    if text.isascii():
+        return False
+    if _CONTINUATION.search(text) is None:
+        _WITHOUT_CONTINUATION[0] = text  # for has_c1_control: U+0080-U+009F is in this range
+        return False
+    return True
 
 
 def copy_params(params: Any) -> Any:

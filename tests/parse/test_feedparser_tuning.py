@@ -134,6 +134,21 @@ def test_text_that_may_not_redecode_is_left_as_is_by_the_repair() -> None:
     assert changed > 100
 
 
+def test_has_c1_control_after_may_redecode_of_the_same_text() -> None:
+    """pop asks may_redecode, then has_c1_control, about one text: the second answer reuses
+    the first search only when that search rules C1 controls out."""
+    rng = random.Random(11)
+    alphabet = "a \u00e9\u00c0\u00ff\u0100\u20ac\u0080\u0092\u009f\u00a0\u00bf"
+    seen = {True: 0, False: 0}
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        may_redecode(text)
+        expected = text.translate(feedparser.mixin._cp1252) != text
+        assert has_c1_control(text) is expected, repr(text)
+        seen[expected] += 1
+    assert min(seen.values()) > 1000
+
+
 def test_patched_pop_still_drops_the_mode_and_base64_parameters() -> None:
     body = (
         '<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>urn:x</id>'
