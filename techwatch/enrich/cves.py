@@ -73,13 +73,14 @@ class CveFact:
 
 
 @dataclass(frozen=True, slots=True)
-class CveMention:
-    """An item that names the CVE (in its CVE list or its advisory facts)."""
+class Sightings:
+    """The items that name a CVE (in their CVE list or their advisory facts), summed up:
+    when they were first and last seen, which, and from which sources."""
 
-    cve_id: str
-    item_id: str
-    source_id: str
     first_seen: datetime
+    last_seen: datetime
+    item_ids: tuple[str, ...]  # newest sighting first, ties by item id, descending
+    sources: tuple[str, ...]  # sorted
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,17 +108,16 @@ class CveRecord:
 def aggregate(
     cve_id: str,
     facts: Sequence[CveFact],
-    mentions: Sequence[CveMention],
+    seen: Sightings | None,
     display: Display | None = None,
     memo: ProductsMemo | None = None,
 ) -> CveRecord | None:
     """The CVE's row, or None when no item mentions it any more (its row goes); `memo`
     shares shown products between the CVEs of one refresh (same `display`)."""
-    if not mentions:
+    if seen is None:
         return None
     ranked = sorted(facts, key=_preference)
     description = next((f for f in ranked if f.description and f.description.strip()), None)
-    newest = sorted(mentions, key=lambda m: (m.first_seen, m.item_id), reverse=True)
     vendors, products = affected_products(facts, display, memo)
     return CveRecord(
         cve_id=cve_id,
@@ -134,10 +134,10 @@ def aggregate(
         exploitation=worst_exploitation(facts),
         vendors=vendors,
         products=products,
-        first_seen=newest[-1].first_seen,
-        last_seen=newest[0].first_seen,
-        item_ids=tuple(dict.fromkeys(m.item_id for m in newest)),
-        sources=tuple(sorted({m.source_id for m in mentions})),
+        first_seen=seen.first_seen,
+        last_seen=seen.last_seen,
+        item_ids=seen.item_ids,
+        sources=seen.sources,
     )
 
 

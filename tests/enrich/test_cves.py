@@ -8,8 +8,8 @@ import pytest
 
 from techwatch.enrich.cves import (
     CveFact,
-    CveMention,
     ProductsMemo,
+    Sightings,
     affected_products,
     aggregate,
     best_cwes,
@@ -41,15 +41,11 @@ def kev(**fields: object) -> KevEntry:
     return KevEntry(**values)  # type: ignore[arg-type]
 
 
-def seen(*sightings: tuple[str, str, datetime]) -> list[CveMention]:
-    return [CveMention(CVE, item, source, when) for item, source, when in sightings]
-
-
-ONE = seen(("a", "kev", T1))
+ONE = Sightings(T1, T1, ("a",), ("kev",))
 
 
 def test_a_cve_no_item_mentions_any_more_has_no_row() -> None:
-    assert aggregate(CVE, [fact("cve-json5", description="x")], []) is None
+    assert aggregate(CVE, [fact("cve-json5", description="x")], None) is None
 
 
 @pytest.mark.parametrize(
@@ -214,11 +210,14 @@ def test_a_display_function_names_products_as_the_dictionary_does() -> None:
     assert row is not None and row.products == (("Palo Alto Networks", "PAN-OS (firewalls)"),)
 
 
-def test_sightings_give_first_and_last_seen_and_the_items_newest_first() -> None:
-    mentions = seen(("b", "press", T2), ("a", "kev", T1), ("c", "press", T3), ("c", "press", T3))
-    row = aggregate(CVE, [], mentions)
+def test_a_cve_row_takes_its_sightings_as_they_are() -> None:
+    seen = Sightings(T1, T3, ("c", "b", "a"), ("kev", "press"))
+    row = aggregate(CVE, [], seen)
     assert row is not None
-    assert (row.first_seen, row.last_seen) == (T1, T3)
-    assert row.item_ids == ("c", "b", "a")
-    assert row.sources == ("kev", "press")
+    assert (row.first_seen, row.last_seen, row.item_ids, row.sources) == (
+        T1,
+        T3,
+        ("c", "b", "a"),
+        ("kev", "press"),
+    )
     assert row.description is None and row.cvss is None and row.kev is None
