@@ -286,7 +286,13 @@ class _Planner:
     ) -> None:
         """Join, found or bridge stories for `item`; `near`: its band candidates and `scores`
         their similarities to it (see `plan`)."""
-        matches = self._matches(item, near, scores or {})
+        scores = scores or {}
+        if current is None and self._unmatched(item, near, scores):
+            target = self._join(item, [], {})
+            self.touched.add(target)
+            self.index(item, target)
+            return
+        matches = self._matches(item, near, scores)
         ordered = sorted(matches, key=lambda s: self._rank(s, matches[s][0]))
         if current is not None and self.resolve(current) in self.stories:
             target = self.resolve(current)
@@ -313,6 +319,21 @@ class _Planner:
         )
         touched = sorted({self.resolve(s) for s in self.touched})
         return Plan(joins, tuple(self.merges), tuple(touched), tuple(self.founded))
+
+    def _unmatched(self, item: StoryItem, near: Sequence[str], scores: Mapping[str, float]) -> bool:
+        """Whether `_matches` would find nothing, told without looking at any candidate: no
+        item shares a CVE or the URL of `item`, and its band candidates were all compared by
+        text (`scores`) below the floor. Why: most of a look-alike night's items are so, and
+        gathering and sorting their candidates to reject each one was most of their placing.
+        A candidate with the same URL would be in the URL bucket (a shared key is indexed)."""
+        if len(scores) != len(near):
+            return False
+        floor = self.thresholds.text_jaccard
+        if any(score >= floor for score in scores.values()):
+            return False
+        if item.canonical_url and self.by_url.get(("url", item.canonical_url)):
+            return False
+        return not any(self.by_cve.get(cve) for cve in item.cves)
 
     def _matches(
         self, item: StoryItem, near: Sequence[str], scores: Mapping[str, float]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,6 +86,27 @@ def items_from(specs: list[tuple[int, frozenset[int], int | None, int | None, in
 @settings(max_examples=80, deadline=None)
 @given(st.lists(item_specs, max_size=12), st.lists(item_specs, min_size=1, max_size=12))
 def test_the_fast_path_gives_the_full_plan(stored_specs, night_specs) -> None:
+    pending, others, stories = night_after(stored_specs, night_specs)
+    assert plan(pending, others, stories) == full_path(pending, others, stories)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(item_specs, max_size=12), st.lists(item_specs, min_size=1, max_size=12))
+def test_items_nothing_can_match_are_placed_without_reading_their_candidates(
+    stored_specs, night_specs
+) -> None:
+    """An item sharing no CVE or URL with an indexed item, whose band candidates are all below
+    the text floor, founds its story without `_matches`: the plan is the one `_matches` gives."""
+    pending, others, stories = night_after(stored_specs, night_specs)
+    fast = plan(pending, others, stories)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_Planner, "_unmatched", lambda *_: False)
+        assert fast == plan(pending, others, stories)
+
+
+def night_after(stored_specs, night_specs):
+    """A night's items (new ones, and three stored ones again as updated items) after the
+    stored ones were grouped: (pending, their candidates, the stored stories)."""
     stored = items_from(stored_specs, "k")
     first = plan([(i, None) for i in stored], [], [])
     story_of = {j.item_id: j.story_id for j in first.joins}
@@ -97,4 +119,4 @@ def test_the_fast_path_gives_the_full_plan(stored_specs, night_specs) -> None:
     # the night's items are new, plus the stored ones again as updated items
     pending = [(i, None) for i in night] + [(i, story_of[i.item_id]) for i in stored[:3]]
     others = [(i, s) for i, s in known if i.item_id not in {p.item_id for p, _ in pending}]
-    assert plan(pending, others, stories) == full_path(pending, others, stories)
+    return pending, others, stories
