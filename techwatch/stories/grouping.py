@@ -287,12 +287,8 @@ class _Planner:
         """Join, found or bridge stories for `item`; `near`: its band candidates and `scores`
         their similarities to it (see `plan`)."""
         scores = scores or {}
-        if current is None and self._unmatched(item, near, scores):
-            target = self._join(item, [], {})
-            self.touched.add(target)
-            self.index(item, target)
-            return
-        matches = self._matches(item, near, scores)
+        unmatched = current is None and self._unmatched(item, near, scores)
+        matches = {} if unmatched else self._matches(item, near, scores)
         ordered = sorted(matches, key=lambda s: self._rank(s, matches[s][0]))
         if current is not None and self.resolve(current) in self.stories:
             target = self.resolve(current)
