@@ -15,12 +15,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import psutil
 
 _PROC = Path("/proc")
+#: A trace sample: its time (seconds since entry) first, then what was measured.
+_Sample = tuple[float, ...]
 
 
 def descendants(pid: int, proc: Path = _PROC) -> list[int] | None:
@@ -126,14 +128,10 @@ class ProcessSampler:
     def peak_by_window(self, windows: Iterable[tuple[str, float]]) -> dict[str, float | None]:
         """Peak RSS (MiB) within consecutive windows given as (name, seconds), in order
         (approximate: the flow's own start-up, before its first stage, is counted in the first)."""
-        peaks: dict[str, float | None] = {}
-        start = 0.0
-        for name, seconds in windows:
-            end = start + seconds
-            inside = [rss for t, rss in self.trace if start <= t < end]
-            peaks[name] = round(max(inside), 1) if inside else None
-            start = end
-        return peaks
+        return {
+            name: round(max(rss for _, rss in inside), 1) if inside else None
+            for name, inside in _split(self.trace, windows)
+        }
 
     def cores_by_window(
         self, windows: Iterable[tuple[str, float]]
@@ -142,15 +140,23 @@ class ProcessSampler:
         (name, seconds): a stage at (1.0, 0.0) leaves one of two cores idle. None for a window
         shorter than two samples."""
         cores: dict[str, tuple[float, float] | None] = {}
-        start = 0.0
-        for name, seconds in windows:
-            end = start + seconds
-            inside = [s for s in self.cpu_trace if start <= s[0] < end]
+        for name, inside in _split(self.cpu_trace, windows):
             if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
                 cores[name] = None
-            else:
-                (t0, own0, kids0), (t1, own1, kids1) = inside[0], inside[-1]
-                span = t1 - t0
-                cores[name] = (round((own1 - own0) / span, 2), round((kids1 - kids0) / span, 2))
-            start = end
+                continue
+            (t0, own0, kids0), (t1, own1, kids1) = inside[0], inside[-1]
+            span = t1 - t0
+            cores[name] = (round((own1 - own0) / span, 2), round((kids1 - kids0) / span, 2))
         return cores
+
+
+def _split(
+    trace: Sequence[_Sample], windows: Iterable[tuple[str, float]]
+) -> Iterator[tuple[str, list[_Sample]]]:
+    """(name, the samples of `trace` taken within it) for consecutive windows given as (name,
+    seconds) from the trace's start; a sample's first field is its time."""
+    start = 0.0
+    for name, seconds in windows:
+        end = start + seconds
+        yield name, [sample for sample in trace if start <= sample[0] < end]
+        start = end

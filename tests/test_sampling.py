@@ -91,3 +91,10 @@ def test_cores_by_window_tells_busy_from_idle_stages() -> None:
     assert cores["collect"] == (1.0, 1.89)
     assert cores["stories"] == (1.0, 0.0)
     assert cores["finish"] is None
+
+
+def test_peak_by_window_takes_each_stage_its_own_samples() -> None:
+    sampler = load_bench("sampling").ProcessSampler()
+    sampler.trace = [(0.0, 200.0), (0.9, 310.0), (1.0, 250.0), (1.5, 420.04), (2.5, 999.0)]
+    peaks = sampler.peak_by_window([("collect", 1.0), ("store", 1.0), ("finish", 0.4)])
+    assert peaks == {"collect": 310.0, "store": 420.0, "finish": None}
