@@ -6,6 +6,10 @@ Figures are ratios to what was measured in this run: machines here are shared an
 
     .venv/bin/python bench/ingest_bench.py [--feeds 500] [--entries 30] [--concurrency 50]
 
+`--threads` adds the first run's main-process CPU by thread (the flow, the collector's event
+loop, pebble's threads, Prefect's, DuckDB's, the sampler's own), for the whole run and by stage
+window; the sampler then costs more (~2.7 ms a sample at load 10-12, ~0.5 ms when idle).
+
 `--models DIR` (a folder with a `current` model, e.g. from `techwatch model train --out DIR`)
 makes the first run a night that classifies its new items; without it classification is
 skipped (no model), as on a store nobody has trained a model for.
@@ -36,14 +40,32 @@ from sampling import ProcessSampler
 
 
 def _timed_flow(
-    flow, sources_path: Path, db_path: Path, batch_size: int, models: Path | None = None
-) -> tuple[float, dict, ProcessSampler]:  # type: ignore[no-untyped-def]
+    flow,
+    sources_path: Path,
+    db_path: Path,
+    batch_size: int,
+    models: Path | None = None,
+    threads: bool = False,
+) -> tuple[float, dict, ProcessSampler, float]:  # type: ignore[no-untyped-def]
+    """Wall time, report and sampler of one run, and when (seconds into the sampling) its
+    preparation ended: the stages' windows start there, after the flow's start-up."""
     # The feed server and Prefect's API server are not part of the ingestion's CPU. The flow
     # runs as `techwatch ingest` runs it (pipelines.local.one_shot).
     from pipelines.local import one_shot
+    from techwatch import progress
+
+    planned: list[float] = []
+
+    def on_event(event: str, _: dict) -> None:  # type: ignore[type-arg]
+        if event == "planned":
+            planned.append(time.perf_counter())
 
     servers = {c.pid for c in psutil.Process().children(recursive=True)}
-    with ProcessSampler(exclude=servers) as cpu, one_shot():
+    with (
+        progress.listening(on_event),
+        ProcessSampler(exclude=servers, threads=threads) as cpu,
+        one_shot(),
+    ):
         t0 = time.perf_counter()
         report = flow(
             sources_path=sources_path,
@@ -54,7 +76,17 @@ def _timed_flow(
             models_path=models,
         )
         wall = time.perf_counter() - t0
-    return wall, report, cpu
+    return wall, report, cpu, planned[0] - cpu.t0
+
+
+def _thread_windows(stages: dict[str, float], planned_s: float) -> list[tuple[str, float]]:
+    """The run's stages as consecutive windows, anchored at the end of its preparation; collect
+    and store alternate (batch k+1 is collected while batch k is stored), so they are one."""
+    start_up = planned_s - stages["prepare"]
+    windows = [("start-up", start_up), ("prepare", stages["prepare"])]
+    windows.append(("collect+store", stages["collect"] + stages["store"]))
+    later = [(k, v) for k, v in stages.items() if k not in ("prepare", "collect", "store")]
+    return [*windows, *later, ("end", 1e9)]
 
 
 def _fetch_only(base_url: str, feeds: int, concurrency: int) -> float:
@@ -111,6 +143,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--models", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the store and Prefect home")
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="also report the first run's main-process CPU by thread; sampling threads costs "
+        "the main process more CPU, so compare CPU only between runs with the same flags",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="techwatch-bench-"))
@@ -150,11 +188,11 @@ def main() -> None:
 
     fetch_only = _fetch_only(base_url, args.feeds, args.concurrency)
     rss_before = psutil.Process().memory_info().rss / 2**20
-    first_wall, first, first_sampled = _timed_flow(
-        ingest_flow, sources_path, db_path, batch_size, args.models
+    first_wall, first, first_sampled, first_planned = _timed_flow(
+        ingest_flow, sources_path, db_path, batch_size, args.models, args.threads
     )
     first_cpu = first_sampled.seconds
-    second_wall, second, _ = _timed_flow(
+    second_wall, second, _, _ = _timed_flow(
         ingest_flow, sources_path, db_path, batch_size, args.models
     )
     reader_wall = (
@@ -207,6 +245,11 @@ def main() -> None:
         if reader_wall is None
         else round(first_wall / reader_wall, 3),
     }
+    if args.threads:
+        figures["cpu_by_thread_main"] = first_sampled.threads_by_window([("run", 1e9)])["run"]
+        figures["cpu_by_thread_by_stage"] = first_sampled.threads_by_window(
+            _thread_windows(stages, first_planned)
+        )
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

@@ -13,21 +13,32 @@ process's own CPU), the lists 0.16 ms. Without them (other kernels) psutil's wal
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psutil
 
 _PROC = Path("/proc")
 #: A trace sample: its time (seconds since entry) first, then what was measured.
-_Sample = tuple[float, ...]
+_Sample = TypeVar("_Sample", bound=tuple[Any, ...])
 
 
-def descendants(pid: int, proc: Path = _PROC) -> list[int] | None:
+def descendants(
+    pid: int, proc: Path = _PROC, main_thread_only: AbstractSet[int] = frozenset()
+) -> list[int] | None:
     """Pids of every descendant of `pid`, from the kernel's children lists; None when this
-    system has none (then ask psutil). A process that exits meanwhile is skipped."""
+    system has none (then ask psutil). A process that exits meanwhile is skipped.
+
+    Of the pids in `main_thread_only`, only the main thread's children are looked for: the
+    bench's feed server runs a thread per connection, and reading its ~50 threads' lists at
+    every sample cost the sampler (in the measured process) 2.5-4 ms a sample, and the
+    ingestion bench's main-process CPU ~1.5 s a first run. A forkserver forks from its main
+    thread, so the workers of one that is excluded are still found."""
     if not (proc / str(pid) / "task" / str(pid) / "children").exists():
         return None
     found: list[int] = []
@@ -35,7 +46,11 @@ def descendants(pid: int, proc: Path = _PROC) -> list[int] | None:
     while todo:
         parent = todo.pop()
         try:
-            threads = os.listdir(proc / str(parent) / "task")
+            threads = (
+                [str(parent)]
+                if parent in main_thread_only
+                else os.listdir(proc / str(parent) / "task")
+            )
         except OSError:
             continue
         for tid in threads:
@@ -51,13 +66,22 @@ def descendants(pid: int, proc: Path = _PROC) -> list[int] | None:
 class ProcessSampler:
     """`own`, `children` and `seconds` (their sum) of CPU, and peak RSS of this process and of
     its largest descendant, for the duration of a `with` block. `exclude`: pids not to count
-    (servers the benchmark started before the run). `trace`: (seconds since entry, RSS MiB) of
-    this process at every sample, to tell which stage the peak belongs to; `cpu_trace`:
-    (seconds since entry, own CPU, descendants' CPU) at every sample, to tell how many cores
-    each stage kept busy."""
+    (servers the benchmark started before the run, a forkserver that outlives it); of these,
+    only children of the main thread are looked for (see `descendants`). `trace`: (seconds
+    since entry, RSS MiB) of this process at every sample, to tell which stage the peak belongs
+    to; `cpu_trace`: (seconds since entry, own CPU, descendants' CPU) at every sample, to tell
+    how many cores each stage kept busy. `threads`: also sample this process's threads, for
+    `threads_by_window` (their CPU by role: the flow, the collector's event loop, pebble's,
+    Prefect's, DuckDB's)."""
 
-    def __init__(self, exclude: Iterable[int] = (), interval_s: float = 0.1) -> None:
+    def __init__(
+        self, exclude: Iterable[int] = (), interval_s: float = 0.1, *, threads: bool = False
+    ) -> None:
         self._exclude = set(exclude)
+        self._threads = threads
+        #: (seconds since entry, {thread id: CPU seconds}) at every sample, with `threads`
+        self.thread_trace: list[tuple[float, dict[int, float]]] = []
+        self.thread_roles: dict[int, str] = {}
         self._interval_s = interval_s
         self._seen: dict[int, float] = {}
         self._processes: dict[int, psutil.Process] = {}
@@ -68,12 +92,12 @@ class ProcessSampler:
         self.peak_child_rss_mib = 0.0
         self.trace: list[tuple[float, float]] = []
         self.cpu_trace: list[tuple[float, float, float]] = []
-        self._t0 = time.perf_counter()
+        self.t0 = time.perf_counter()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True, name="sampler")
 
     def _children(self, me: psutil.Process) -> list[psutil.Process]:
-        pids = descendants(me.pid)
+        pids = descendants(me.pid, main_thread_only=self._exclude)
         if pids is None:
             return me.children(recursive=True)
         children = []
@@ -90,7 +114,7 @@ class ProcessSampler:
         me = psutil.Process()
         rss_mib = me.memory_info().rss / 2**20
         self.peak_rss_mib = max(self.peak_rss_mib, rss_mib)
-        now = time.perf_counter() - self._t0
+        now = time.perf_counter() - self.t0
         self.trace.append((now, rss_mib))
         for child in self._children(me):
             if child.pid in self._exclude:
@@ -104,13 +128,26 @@ class ProcessSampler:
             self.peak_child_rss_mib = max(self.peak_child_rss_mib, rss)
         own = sum(me.cpu_times()[:2])
         self.cpu_trace.append((now, own, sum(self._seen.values())))
+        if self._threads:
+            self._sample_threads(me, now)
+
+    def _sample_threads(self, me: psutil.Process, now: float) -> None:
+        names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+        cpu: dict[int, float] = {}
+        for thread in me.threads():
+            cpu[thread.id] = thread.user_time + thread.system_time
+            role = self.thread_roles.get(thread.id)
+            # a Python thread is listed by the kernel a moment before `threading` knows it
+            if role is None or (role.startswith("native:") and thread.id in names):
+                self.thread_roles[thread.id] = thread_role(thread.id, names)
+        self.thread_trace.append((now, cpu))
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             self._sample()
 
     def __enter__(self) -> ProcessSampler:
-        self._t0 = time.perf_counter()
+        self.t0 = time.perf_counter()
         self._sample()
         self._start_seen = dict(self._seen)
         self._start_self = sum(psutil.Process().cpu_times()[:2])
@@ -148,6 +185,35 @@ class ProcessSampler:
             span = t1 - t0
             cores[name] = (round((own1 - own0) / span, 2), round((kids1 - kids0) / span, 2))
         return cores
+
+    def threads_by_window(
+        self, windows: Iterable[tuple[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        """CPU seconds of this process's threads by role within consecutive windows given as
+        (name, seconds), from the window's first sample to each thread's last in it (a thread
+        born within it counts from zero; one that died, its CPU after its last sample is lost)."""
+        table: dict[str, dict[str, float]] = {}
+        for name, inside in _split(self.thread_trace, windows):
+            latest: dict[int, float] = {}
+            for _, cpu in inside[1:]:
+                latest.update(cpu)
+            roles: dict[str, float] = {}
+            for tid, cpu in latest.items():
+                role = self.thread_roles.get(tid, "?")
+                roles[role] = roles.get(role, 0.0) + cpu - inside[0][1].get(tid, 0.0)
+            table[name] = {r: round(c, 2) for r, c in sorted(roles.items(), key=lambda x: -x[1])}
+        return table
+
+
+def thread_role(tid: int, names: dict[int, str], proc: Path = _PROC) -> str:
+    """A thread's role: its Python name with numbers folded ("ThreadPoolExecutor-N_N"), or the
+    kernel's name of a thread Python did not start (DuckDB's, OpenBLAS's)."""
+    if tid in names:
+        return re.sub(r"\d+", "N", names[tid])
+    try:
+        return "native:" + (proc / "self" / "task" / str(tid) / "comm").read_text().strip()
+    except OSError:
+        return "native:?"
 
 
 def _split(
