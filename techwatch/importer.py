@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from techwatch.config import SourcesConfig
+from techwatch.enrich import warm
 from techwatch.enrich.refresh import begin_refresh
 from techwatch.errors import ConfigError, ParseError
 from techwatch.ingest import new_run_id
@@ -381,11 +382,13 @@ def _parsed(
     window: deque[_Job] = deque()
     held = 0  # bytes of the files in the workers' hands
     todo = iter(jobs)
+    unread = len(jobs)
+    parsing = False  # whether the workers were handed a file and not yet `_ready_to_enrich`
 
     def fill() -> None:
         """Top the window up, a batch at a time: refilled after each file taken out, it
         would hand the files over one by one."""
-        nonlocal held
+        nonlocal held, unread, parsing
         if window and len(window) > LOOKAHEAD_FILES - min(BATCH_FILES, LOOKAHEAD_FILES):
             return
         t = time.perf_counter()
@@ -396,14 +399,19 @@ def _parsed(
             following = next(todo, None)
             if following is None:
                 break
+            unread -= 1
             read = _read(reader, *following)
             if isinstance(read, _Unparsed):
+                parsing = True
                 held += len(read.body)
                 if not _batch_takes(staged, read):
                     window.extend(_submitted(reader.pool, staged))
                     staged = []
             staged.append(read)
         window.extend(_submitted(reader.pool, staged))
+        if parsing and not unread:
+            _ready_to_enrich(reader.pool)
+            parsing = False
         stages["read"] += time.perf_counter() - t
 
     fill()
@@ -425,6 +433,15 @@ def _parsed(
                 len(outcome.items),
             )
         yield job.path, outcome, record
+
+
+def _ready_to_enrich(pool: ParsePool) -> None:
+    """Have each worker load the enrichment's modules (enrich.warm), queued behind the last
+    files: they do it once these are parsed, while this process stores the last batches,
+    rather than when the enrichment's first chunks reach them (an import that stores new
+    items enriches them in these workers; one that parsed nothing does not ask)."""
+    for _ in range(pool.workers):
+        pool.call(warm.ready)
 
 
 def _held(job: _Job) -> int:

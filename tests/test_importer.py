@@ -281,6 +281,40 @@ def test_small_files_go_to_the_workers_several_per_task(
         assert reader.info()["counts"]["items"] == 5
 
 
+def test_the_workers_load_the_enrichment_once_the_last_files_are_handed_to_them(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker is asked to load the enrichment's modules (enrich.warm) right after the
+    last files, before any enrichment work; an import that parses nothing asks nothing."""
+    folder = _avis_folder(tmp_path / "avis", 5)
+    monkeypatch.setattr(importer, "BATCH_FILES", 2)
+    asked: list[str] = []
+    real_submit_many, real_call = ParsePool.submit_many, ParsePool.call
+
+    def submit_many(pool: ParsePool, documents: Any) -> Any:
+        asked.append("parse")
+        return real_submit_many(pool, documents)
+
+    def call(pool: ParsePool, function: Any, *args: Any) -> Any:
+        asked.append(f"{function.__module__}.{function.__name__}")
+        return real_call(pool, function, *args)
+
+    monkeypatch.setattr(ParsePool, "submit_many", submit_many)
+    monkeypatch.setattr(ParsePool, "call", call)
+    config = load_sources(home / "sources.yml")
+    report = import_files(home / "store.duckdb", config, "certfr", [folder])
+    assert (report.parsed, report.new_items) == (5, 5)
+    workers = config.settings.parse_workers
+    ready = ["techwatch.enrich.warm.ready"] * workers
+    assert asked[: 3 + workers] == ["parse"] * 3 + ready
+    assert "techwatch.enrich.warm.ready" not in asked[3 + workers :]
+    assert len(asked) > 3 + workers  # the enrichment's work followed
+
+    asked.clear()
+    again = import_files(home / "store.duckdb", config, "certfr", [folder])
+    assert (again.parsed, again.unchanged_files, asked) == (0, 5, [])
+
+
 def test_files_stored_before_are_skipped_and_a_changed_one_is_read_again(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -19,10 +19,10 @@ Which statement wins, and why:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Final
+from itertools import chain
+from typing import Final, NamedTuple
 
 from techwatch.enrich.names import canonical_pairs, fold_name, nicer, product_key
 from techwatch.parse.cvss import best_cvss
@@ -53,9 +53,13 @@ Statements = tuple[tuple[tuple[tuple[str, str], ...], bool], ...]
 ProductsMemo = dict[Statements, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]
 
 
-@dataclass(frozen=True, slots=True)
-class CveFact:
-    """What one item states about one CVE, with where it comes from."""
+class CveFact(NamedTuple):
+    """What one item states about one CVE, with where it comes from.
+
+    This record, Sightings and CveRecord are named tuples, immutable like the frozen
+    dataclasses they were, but built at half their cost: a refresh of the real advisories
+    builds 59k facts and 21k of each of the others, 0.39-0.41 s of CPU as frozen dataclasses
+    (whose __init__ sets each field through object.__setattr__), 0.17-0.19 s as these."""
 
     cve_id: str
     item_id: str
@@ -72,8 +76,7 @@ class CveFact:
     exploitation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Sightings:
+class Sightings(NamedTuple):
     """The items that name a CVE (in their CVE list or their advisory facts), summed up:
     when they were first and last seen, which, and from which sources."""
 
@@ -83,8 +86,7 @@ class Sightings:
     sources: tuple[str, ...]  # sorted
 
 
-@dataclass(frozen=True, slots=True)
-class CveRecord:
+class CveRecord(NamedTuple):
     """One row of the CVE table (EPSS is joined when read)."""
 
     cve_id: str
@@ -220,10 +222,7 @@ def _shown(
     """Vendors and products as shown (`display`, else the nicer spelling), sorted."""
     pairs: dict[tuple[str, str], tuple[str, str]] = {}
     vendors: dict[str, str] = {}
-    named: dict[Named, None] = {}
-    for stated in stated_by_fact:
-        named.update(dict.fromkeys(stated))
-    for key, name in named:
+    for key, name in dict.fromkeys(chain.from_iterable(stated_by_fact)):
         shown = (display(key) if display else None) or name
         old = pairs.get(key)
         if old is None:
@@ -233,8 +232,15 @@ def _shown(
         vendor_shown = vendors.get(key[0])
         if vendor_shown != shown[0]:
             vendors[key[0]] = shown[0] if vendor_shown is None else nicer(vendor_shown, shown[0])
-    products = tuple(sorted(pairs.values(), key=lambda p: (fold_name(p[0]), fold_name(p[1]))))
+    products = tuple(sorted(pairs.values(), key=_folded))
     return tuple(sorted(vendors.values(), key=fold_name)), products[:MAX_PRODUCTS]
+
+
+@lru_cache(maxsize=1 << 16)
+def _folded(pair: tuple[str, str]) -> tuple[str, str]:
+    """The sort key of a shown (vendor, product): cached whole, as the same pairs are sorted
+    for CVE after CVE (85k sort keys for the real advisories' 21k CVEs)."""
+    return fold_name(pair[0]), fold_name(pair[1])
 
 
 @lru_cache(maxsize=1 << 16)
