@@ -85,10 +85,17 @@ def rebuild(conn: Conn, *, now: Any) -> None:
 
 
 def create_empty(conn: Conn) -> None:
-    """Empty the index and mark every item pending (caller's transaction)."""
-    for table in ("search_terms", "search_words", "search_docs", "search_pending"):
+    """Empty the index and mark every item pending (caller's transaction).
+
+    The items already pending stay in the queue and only the others are added: on a first
+    night all 15,000 bench items are pending, which a DELETE and INSERT of them all rewrote.
+    """
+    for table in ("search_terms", "search_words", "search_docs"):
         conn.execute(f"DELETE FROM {table}")
-    conn.execute("INSERT INTO search_pending (id) SELECT id FROM items")
+    conn.execute(
+        "INSERT INTO search_pending (id) SELECT id FROM items "
+        "WHERE id NOT IN (SELECT id FROM search_pending)"
+    )
 
 
 def update(conn: Conn, *, now: Any, limit: int | None = None) -> int:

@@ -149,3 +149,23 @@ def test_a_pending_id_without_its_item_is_taken_out_of_the_queue(db: Path) -> No
         w.update_search_index(chunk=1)
         _, indexed, pending = w.search_index_status()
     assert (indexed, pending) == (2, 0)
+
+
+def test_a_rebuild_indexes_pending_and_indexed_items_alike(db: Path) -> None:
+    # Two items indexed, one pending, one pending id without its item: the rebuild keeps the
+    # queue's entries and adds the indexed items to it, and ends with every item indexed once.
+    with open_writer(db) as w:
+        w.write_outcomes("r1", [outcome("s1", [item("s1", "a"), item("s1", "b")])], [], T0)
+        w.write_outcomes("r2", [outcome("s1", [item("s1", "c")])], [], T0, index_search=False)
+    conn = connect(db, read_only=False, wait_s=5)
+    try:
+        conn.execute("INSERT INTO search_pending (id) VALUES ('no-such-item')")
+    finally:
+        conn.close()
+    with open_writer(db) as w:
+        assert w.search_index_status()[1:] == (2, 2)
+        w.rebuild_search_index()
+        assert w.search_index_status()[1:] == (3, 0)
+    ours, reference = reference_words(db)
+    assert ours == reference
+    assert len({name for name, field, _, _ in ours if field == -1}) == 3
