@@ -404,7 +404,11 @@ def _fold(conn: Conn, now: datetime) -> None:
     whose title item is unknown (stored before migration 0017): `_store_rows` recomputes it.
     Runs before the merges delete the losers' rows. A stored item updated since it was
     grouped counts with its former values until its own chunk recomputes its story: updated
-    items are lined up before the new ones (`pending`), so a run ends with every row fresh."""
+    items are lined up before the new ones (`pending`), so a run ends with every row fresh.
+    A story of one item keeps that item's CVE list as it is, already sorted without repeats
+    (_ItemColumns; a stored row's list too): sorting again the lists of the real advisories'
+    one-item stories (CERT-FR avis name up to 1,924 CVEs) was 0.05 s of the fold's 0.12 s of
+    CPU. Tested on the sum of items, which the row computes anyway: no cost on a feed night."""
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE story_rows AS "
         f"SELECT {_FROM_BEST}, keyed FROM ("
@@ -412,7 +416,8 @@ def _fold(conn: Conn, now: datetime) -> None:
         + _BEST_TITLE.format(p="p", item="item", source="source")
         + ", min(p.first_seen) AS first_seen, max(p.last_seen) AS last_seen, "
         "         sum(p.items)::INTEGER AS items, sum(p.sources)::INTEGER AS sources, "
-        "         list_sort(list_distinct(flatten(list(p.cves)))) AS cves, "
+        "         CASE WHEN sum(p.items) = 1 THEN any_value(p.cves) "
+        "              ELSE list_sort(list_distinct(flatten(list(p.cves)))) END AS cves, "
         "         coalesce(any_value(p.created_at), $now) AS created_at, $now AS updated_at, "
         "         bool_and(p.item IS NOT NULL) AS keyed "
         "  FROM (SELECT coalesce(m.winner, st.story_id) AS story_id, st.title, "

@@ -136,10 +136,10 @@ def plan(
     may hold the `neardup.grams` of items' leads already computed (by item id)."""
     keys = [_keys(item) for item, _ in pending]
     known_keys = [_keys(item) for item, _ in known]
-    shared = _shared(keys + known_keys)
     # Only keys a pending item holds and another item shares can ever be looked up: indexing
     # the rest (most band keys of the candidates) cost more than the whole matching.
-    planner = _Planner(stories, thresholds, shared.intersection(chain.from_iterable(keys)))
+    wanted, shared = _shared(keys, known_keys)
+    planner = _Planner(stories, thresholds, wanted)
     planner.texts.update(grams or {})
     everyone = list(
         zip([item for item, _ in chain(pending, known)], keys + known_keys, strict=True)
@@ -162,18 +162,24 @@ def plan(
     for (item, story_id), item_keys, item_near, item_scores in zip(
         pending, keys, near.lists(len(pending)), scores, strict=True
     ):
-        if shared.isdisjoint(item_keys):
+        if wanted.isdisjoint(item_keys):
             planner.place_alone(item, story_id)
         else:
             planner.place(item, story_id, item_near, item_scores)
     return planner.result()
 
 
-def _shared(keys: Iterable[list[Key]]) -> set[Key]:
-    """Index keys held by at least two items. Why: most of a night's items share none (their
-    own story, nothing to compare), and skipping the indexes for them keeps a night fast."""
+def _shared(
+    keys: Iterable[list[Key]], known_keys: Iterable[list[Key]]
+) -> tuple[set[Key], set[Key]]:
+    """Index keys held by at least two items: those a pending item holds (with the keys of
+    `keys`), then all of them. Why: most of a night's items share none (their own story,
+    nothing to compare), and skipping the indexes for them keeps a night fast. Counted apart,
+    the pending items' shared keys come without intersecting every key they hold again."""
     counts = Counter(chain.from_iterable(keys))
-    return {key for key, n in counts.items() if n > 1}
+    known_counts = Counter(chain.from_iterable(known_keys))
+    wanted = {key for key, n in counts.items() if n > 1 or key in known_counts}
+    return wanted, wanted.union(key for key, n in known_counts.items() if n > 1)
 
 
 @dataclass
@@ -204,6 +210,11 @@ class _Planner:
         # Band buckets are read for the whole plan at once (bands.band_candidates).
         self.by_url: dict[Key, dict[str, None]] = {}
         self.by_cve: dict[str, deque[str]] = {}
+        # The source that gave every item of a CVE bucket, None once two sources did: an item
+        # of that source skips the bucket, none of its items can match it (rule 2). Why: CERT-FR
+        # avis name dozens of CVEs each, and the buckets they read held the earlier avis only
+        # (170k of the 175k entries the real advisories' items read, bench/import_bench.py).
+        self.cve_source: dict[str, str | None] = {}
         self.joins: list[Join] = []
         self.merges: list[Merge] = []
         self.founded: list[str] = []
@@ -223,10 +234,14 @@ class _Planner:
         self.story_of[item.item_id] = story_id
         wanted = self.wanted
         if cves:
+            source = item.source_id
             for cve in item.cves:
                 if wanted is None or cve in wanted:
                     if (named := self.by_cve.get(cve)) is None:
                         named = self.by_cve[cve] = deque(maxlen=MAX_CVE_BUCKET)
+                        self.cve_source[cve] = source
+                    elif self.cve_source[cve] != source:
+                        self.cve_source[cve] = None
                     named.append(item.item_id)
         if not others:
             return
@@ -318,10 +333,11 @@ class _Planner:
 
     def _unmatched(self, item: StoryItem, near: Sequence[str], scores: Mapping[str, float]) -> bool:
         """Whether `_matches` would find nothing, told without looking at any candidate: no
-        item shares a CVE or the URL of `item`, and its band candidates were all compared by
-        text (`scores`) below the floor. Why: most of a look-alike night's items are so, and
-        gathering and sorting their candidates to reject each one was most of their placing.
-        A candidate with the same URL would be in the URL bucket (a shared key is indexed)."""
+        item shares the URL of `item`, none of another source a CVE, and its band candidates
+        were all compared by text (`scores`) below the floor. Why: most of a look-alike night's
+        items are so, and gathering and sorting their candidates to reject each one was most
+        of their placing. A candidate with the same URL would be in the URL bucket (a shared
+        key is indexed)."""
         if len(scores) != len(near):
             return False
         floor = self.thresholds.text_jaccard
@@ -329,7 +345,12 @@ class _Planner:
             return False
         if item.canonical_url and self.by_url.get(("url", item.canonical_url)):
             return False
-        return not any(self.by_cve.get(cve) for cve in item.cves)
+        return not self._cves_of_others(item)
+
+    def _cves_of_others(self, item: StoryItem) -> list[str]:
+        """The CVEs of `item` whose buckets may hold an item of another source (cve_source)."""
+        source, owner = item.source_id, self.cve_source
+        return [cve for cve in item.cves if cve in owner and owner[cve] != source]
 
     def _matches(
         self, item: StoryItem, near: Sequence[str], scores: Mapping[str, float]
@@ -337,8 +358,8 @@ class _Planner:
         """Best evidence per story among the candidates that share a CVE or URL with `item`,
         and its band candidates `near` (whose similarities `scores` may hold)."""
         candidates: set[str] = set(near)
-        for cve in item.cves:
-            candidates.update(self.by_cve.get(cve, ()))
+        for cve in self._cves_of_others(item):
+            candidates.update(self.by_cve[cve])
         if item.canonical_url:
             candidates.update(self.by_url.get(("url", item.canonical_url), ()))
         candidates.discard(item.item_id)

@@ -120,3 +120,36 @@ def night_after(stored_specs, night_specs):
     pending = [(i, None) for i in night] + [(i, story_of[i.item_id]) for i in stored[:3]]
     others = [(i, s) for i, s in known if i.item_id not in {p.item_id for p, _ in pending}]
     return pending, others, stories
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(item_specs, max_size=12), st.lists(item_specs, min_size=1, max_size=12))
+def test_cve_buckets_of_only_the_items_own_source_are_skipped_without_changing_the_plan(
+    stored_specs, night_specs
+) -> None:
+    """A CVE bucket whose items all come from the pending item's source is not read (rule 2:
+    none of them can match it): the plan is the one reading every bucket gives."""
+    pending, others, stories = night_after(stored_specs, night_specs)
+    skipping = plan(pending, others, stories)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            _Planner,
+            "_cves_of_others",
+            lambda self, item: [c for c in item.cves if c in self.by_cve],
+        )
+        assert skipping == plan(pending, others, stories)
+
+
+def test_a_cve_bucket_is_read_by_the_other_sources_only_until_a_second_source_joins_it() -> None:
+    planner = _Planner([], DEFAULT)
+    avis = [
+        StoryItem(f"a{n}", "certfr", f"avis {n}", "", None, frozenset({"CVE-2026-0001"}), T0)
+        for n in range(2)
+    ]
+    kev = StoryItem("k", "kev", "kev", "", None, frozenset({"CVE-2026-0001"}), T0)
+    for item in avis:
+        planner.index(item, item.item_id)
+    assert planner._cves_of_others(avis[0]) == []
+    assert planner._cves_of_others(kev) == ["CVE-2026-0001"]
+    planner.index(kev, "k")
+    assert planner._cves_of_others(avis[0]) == ["CVE-2026-0001"]
