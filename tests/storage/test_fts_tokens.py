@@ -140,11 +140,7 @@ def test_an_index_built_in_chunks_of_storage_order_gets_the_extensions_words(db:
 def test_a_pending_id_without_its_item_is_taken_out_of_the_queue(db: Path) -> None:
     with open_writer(db) as w:
         w.write_outcomes("r", [outcome("s1", [item("s1", "a"), item("s1", "b")])], [], T0)
-    conn = connect(db, read_only=False, wait_s=5)
-    try:
-        conn.execute("INSERT INTO search_pending (id) VALUES ('no-such-item')")
-    finally:
-        conn.close()
+    _queue_unknown_id(db)
     with open_writer(db) as w:
         w.update_search_index(chunk=1)
         _, indexed, pending = w.search_index_status()
@@ -157,11 +153,7 @@ def test_a_rebuild_indexes_pending_and_indexed_items_alike(db: Path) -> None:
     with open_writer(db) as w:
         w.write_outcomes("r1", [outcome("s1", [item("s1", "a"), item("s1", "b")])], [], T0)
         w.write_outcomes("r2", [outcome("s1", [item("s1", "c")])], [], T0, index_search=False)
-    conn = connect(db, read_only=False, wait_s=5)
-    try:
-        conn.execute("INSERT INTO search_pending (id) VALUES ('no-such-item')")
-    finally:
-        conn.close()
+    _queue_unknown_id(db)
     with open_writer(db) as w:
         assert w.search_index_status()[1:] == (2, 2)
         w.rebuild_search_index()
@@ -169,3 +161,12 @@ def test_a_rebuild_indexes_pending_and_indexed_items_alike(db: Path) -> None:
     ours, reference = reference_words(db)
     assert ours == reference
     assert len({name for name, field, _, _ in ours if field == -1}) == 3
+
+
+def _queue_unknown_id(db: Path) -> None:
+    """Queue for the index an id that no item has (a deleted item's, say)."""
+    conn = connect(db, read_only=False, wait_s=5)
+    try:
+        conn.execute("INSERT INTO search_pending (id) VALUES ('no-such-item')")
+    finally:
+        conn.close()
