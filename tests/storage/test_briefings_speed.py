@@ -88,7 +88,7 @@ def test_the_day_summary_is_built_for_decisions_stored_before_it(tmp_path):
     connection.execute(migrate.BOOTSTRAP)
     for migration in migrate.available():
         if migration.version < 9:  # the store as techwatch left it before the summary
-            migrate._apply(connection, migration, NOW)
+            migrate._apply(connection, [migration], NOW)
     rows = decisions(random.Random(2), ["a", "b", "c"], 4)
     table = [{**r, "urgency": store.URGENCY[r["priority"]]} for r in rows]
     for r in table:
@@ -189,7 +189,7 @@ def test_decisions_stored_before_the_facts_are_kept_and_clustered(tmp_path):
     connection.execute(migrate.BOOTSTRAP)
     for migration in migrate.available():
         if migration.version < 10:  # the store as techwatch left it before told_facts
-            migrate._apply(connection, migration, NOW)
+            migrate._apply(connection, [migration], NOW)
     rows = decisions(random.Random(6), [f"s{n}" for n in range(30)], 4)
     random.Random(1).shuffle(rows)
     for r in rows:

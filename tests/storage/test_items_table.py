@@ -43,7 +43,7 @@ def test_a_store_from_before_0011_keeps_its_items_in_order(tmp_path: Path) -> No
     conn.execute(migrate.BOOTSTRAP)
     for migration in migrate.available():
         if migration.version < 11:
-            migrate._apply(conn, migration, NOW)
+            migrate._apply(conn, [migration], NOW)
     assert conn.execute(
         "SELECT count(*) FROM duckdb_constraints() "
         "WHERE table_name = 'items' AND constraint_type = 'PRIMARY KEY'"

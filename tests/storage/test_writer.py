@@ -88,6 +88,43 @@ def test_a_store_changed_by_another_process_between_opens_is_checked_again(db: P
     assert versions == [m.version for m in available()]
 
 
+def test_a_new_store_is_migrated_in_one_transaction_and_a_failure_leaves_it_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One commit for every migration of a new file; none recorded if one of them fails."""
+    with duckdb.connect(str(tmp_path / "new.duckdb")) as conn:
+        recording = _Recording(conn)
+        assert migrate.apply_pending(recording, T1) == [m.version for m in available()]
+    assert recording.statements.count("BEGIN TRANSACTION") == 1
+    assert recording.statements.count("COMMIT") == 1
+    shipped = tuple(available())
+    broken = migrate.Migration(latest_version() + 1, "broken", "SELECT * FROM no_such_table")
+    monkeypatch.setattr(migrate, "_shipped", lambda: (*shipped, broken))
+    with duckdb.connect(str(tmp_path / "failed.duckdb")) as conn:
+        with pytest.raises(StorageError, match=f"migration {broken.version:04d}_broken"):
+            migrate.apply_pending(conn, T1)
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (1,)
+
+
+def test_a_store_with_migrations_applies_each_pending_one_in_its_own_transaction(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade commits migration by migration (one may read rowids an earlier one wrote)."""
+    with open_writer(db):
+        pass
+    shipped = tuple(available())
+    extra = [
+        migrate.Migration(latest_version() + n, f"extra_{n}", f"CREATE TABLE extra_{n} (x INT)")
+        for n in (1, 2)
+    ]
+    monkeypatch.setattr(migrate, "_shipped", lambda: (*shipped, *extra))
+    with duckdb.connect(str(db)) as conn:
+        recording = _Recording(conn)
+        assert migrate.apply_pending(recording, T1) == [m.version for m in extra]
+    assert recording.statements.count("COMMIT") == 2
+
+
 def test_a_missing_migration_is_applied_even_when_the_latest_is_recorded(db: Path) -> None:
     with open_writer(db):
         pass
