@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,27 @@ def test_mistakes_in_the_block_and_the_entry_are_reported_together() -> None:
     assert len(problems) == 2
     assert 'field "category"' in problems[0]
     assert 'html: field "title"' in problems[1]
+
+
+# A fresh interpreter: this test process has imported soupsieve already.
+_FEEDS_ONLY = """
+import sys
+from pathlib import Path
+import pipelines.ingest
+from techwatch.config import parse_sources
+parse_sources(
+    "sources:\\n  - id: a\\n    name: A\\n    kind: feed\\n    url: https://a.example/feed\\n"
+    "    category: advisory\\n    language: en\\n",
+    path=Path("sources.yml"),
+)
+print(sorted(m for m in ("soupsieve", "bs4", "lxml") if m in sys.modules))
+"""
+
+
+def test_a_run_without_html_sources_never_loads_the_selector_engine() -> None:
+    """soupsieve brings bs4 and lxml (~7 MiB of the ingestion's main process), which only a
+    source with selectors needs there; the parse workers load them on their own."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FEEDS_ONLY], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -58,7 +58,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
-import soupsieve
 from pydantic import Field, PlainValidator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -210,6 +209,8 @@ class _SourceModel(StrictModel):
 
 def parse_selector(value: Any) -> str:
     """A CSS selector soupsieve compiles: a typo fails at start, not every night at parse."""
+    import soupsieve  # here: it imports bs4 and lxml (~7 MiB), which only html sources need
+
     text = parse_text(value)
     try:
         with warnings.catch_warnings():
