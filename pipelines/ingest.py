@@ -174,9 +174,8 @@ def ingest_flow(
         # An unchanged night leaves stories, the search index and enrichment nothing to do:
         # they are not run (the report keeps their fields: nothing grouped, in no time).
         busy = ingest.groups_and_enriches(plan, stats)
-        # Collect and store leave parsed items and feed bodies in reference cycles, which stories
-        # (run with the cyclic collector paused) kept: freed first, the run peaked 3-62 MiB
-        # lower (ingestion bench, 5 pairs: 440-467 -> 405-437 MiB; the store window now sets it).
+        # What collect and store freed stays in glibc's arenas: returned before stories, the
+        # stages after count less of it in the run's peak.
         if busy:
             memory.release()
         t = time.perf_counter()

@@ -1,23 +1,21 @@
 """Hand back to the system the memory a long run's finished stages no longer use.
 
-Why: collecting and storing a night's feeds leaves garbage in reference cycles (parsed items,
-feed bodies) that only a full collection frees, and the stories stage runs with the cyclic
-collector paused (stories.run), so it used to stay all through stories. Once freed, glibc
-keeps the pages inside its arenas: `malloc_trim` returns them. On the ingestion bench's
-15,000 items both together took the main process from ~300 to ~245 MiB before stories.
+Why: once a night's feeds are collected and stored, their parsed items and bodies are freed,
+but glibc keeps the pages inside its arenas, and the stages after (stories, enrichment, the
+search index) would count them in the run's peak. `malloc_trim` returns them. (They used to
+be kept by reference cycles of the parse futures until a full collection, which the stories
+stage, run with the cyclic collector paused, never made: see ParsePool._submit.)
 """
 
 from __future__ import annotations
 
 import ctypes
-import gc
 from collections.abc import Callable
 from functools import cache
 
 
 def release() -> None:
-    """Free unreachable cycles, then return the heap's free pages to the system (glibc only)."""
-    gc.collect()
+    """Return the heap's free pages to the system (glibc only; elsewhere nothing to do)."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import subprocess
 import sys
-import weakref
 
 import pytest
 
 from techwatch import memory
-
-
-class _Node:
-    def __init__(self) -> None:
-        self.me = self
-
-
-def test_release_frees_garbage_kept_by_a_reference_cycle() -> None:
-    was_enabled = gc.isenabled()
-    gc.disable()  # as while stories are grouped: only a full collection frees a cycle
-    try:
-        node = _Node()
-        alive = weakref.ref(node)
-        del node
-        assert alive() is not None
-        memory.release()
-        assert alive() is None
-    finally:
-        if was_enabled:
-            gc.enable()
-
 
 # Freed blocks between live ones (every tenth kept) stay in glibc's heap until a trim.
 _FRAGMENTED_HEAP = """

@@ -284,8 +284,13 @@ class ParsePool:
             parse_document, args=(kind, source_id, body), kwargs=kwargs, timeout=self.timeout_s
         )
         outer: Future[ParsedFeed] = Future()
+        # outer -> forward_cancel -> inner and inner -> relay -> outer: a reference cycle that
+        # kept every settled pair, and the feed it holds, until a full collection (futures keep
+        # their callbacks). Once inner is done, outer lets go of it.
+        link = [inner]
 
         def relay(done: Future[ParsedFeed]) -> None:
+            link.clear()
             if done.cancelled():
                 outer.cancel()
                 return
@@ -294,8 +299,8 @@ class ParsePool:
             _settle(outer, self._as_result(result, document) if failed else result)
 
         def forward_cancel(done: Future[ParsedFeed]) -> None:
-            if done.cancelled():
-                inner.cancel()
+            if done.cancelled() and link:
+                link[0].cancel()
 
         self._track(outer, forward_cancel)
         inner.add_done_callback(relay)

@@ -39,11 +39,12 @@ def test_collected_items_are_not_kept_once_stored(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("prefect_api")
-def test_what_collect_left_in_reference_cycles_is_freed_before_stories(
+def test_parsed_items_are_freed_before_stories_without_the_cyclic_collector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Stories run with the cyclic collector paused: parsed items that only a full collection
-    # frees (~9,000 of the bench's 15,000, with their feeds' bodies) stayed through them.
+    # freed (a cycle of the parse futures kept ~9,000 of the bench's 15,000, with their feeds'
+    # bodies) stayed through them.
     from techwatch.stories.run import group_pending
     from techwatch.types import ParsedItem
 
