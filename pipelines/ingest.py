@@ -174,20 +174,20 @@ def ingest_flow(
         # An unchanged night leaves stories, the search index and enrichment nothing to do:
         # they are not run (the report keeps their fields: nothing grouped, in no time).
         busy = ingest.groups_and_enriches(plan, stats)
-        # What collect and store freed stays in glibc's arenas: returned before stories, the
-        # stages after count less of it in the run's peak.
+        # What collect and store freed stays in glibc's arenas: returned before stories and the
+        # index, the stages after count less of it in the run's peak.
         if busy:
             memory.release()
-        t = time.perf_counter()
-        stories = group_stories(db_path, datetime.now(UTC)) if busy else GroupingReport().to_dict()
-        stage["stories"] = time.perf_counter() - t
-        # The search index is DuckDB's work on its own connection (disjoint tables): it runs
-        # on the other core, beside the Python of the stages below. Not beside stories: each
-        # holds 100-170 MiB at its peak, and together they made the window's peak (ingestion
-        # bench, 5 runs each: +168-201 MiB over the window, 517-611 MiB; after: +127-147 MiB,
-        # 482-513 MiB; same wall time at load 6-10, post-store stages' median ratio 1.01).
+        # The search index is DuckDB's work on its own connection (disjoint tables: stories
+        # write only story tables, and no items are written from here on): it runs on the
+        # other core, beside the Python of the stages below, stories included.
         indexing = index_search.submit(db_path) if busy else None
         try:
+            t = time.perf_counter()
+            stories = (
+                group_stories(db_path, datetime.now(UTC)) if busy else GroupingReport().to_dict()
+            )
+            stage["stories"] = time.perf_counter() - t
             t = time.perf_counter()
             if busy:
                 enrich(db_path, started)
