@@ -203,9 +203,10 @@ def index_search(db_path: Path, chunk: int = SEARCH_INDEX_CHUNK) -> None:
     """Index for search what this run's writes left in `search_pending`, `chunk` items per
     transaction (each costs ~15 MiB per 1,000 items until it commits).
 
-    Its tables (the index's, `search_pending`) are disjoint from those the enrichment,
+    Its tables (the index's, `search_pending`) are disjoint from those the stories, enrichment,
     classification and scoring stages write, so it runs beside them on its own connection and
-    the run's other core (after stories: beside them, the two peaks added up). A crash before
+    the run's other core (beside stories too since the collected items no longer stay in memory
+    through them: the two peaks added up before). A crash before
     it loses nothing: the items are stored, found unranked, and the next run (or its close,
     see `close_run`) indexes them.
     """
