@@ -4,6 +4,8 @@ allocates with malloc (which returns freed tables)."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +18,34 @@ from techwatch.demo.site import demo_site, write_demo_sources
 from techwatch.types import SourceOutcome
 
 
-@pytest.mark.usefixtures("prefect_api")
-def test_collected_items_are_not_kept_once_stored(tmp_path: Path) -> None:
-    # With the cyclic collector off, only reference counting frees: an item still reachable
-    # (or kept by a reference cycle, as Prefect's finished futures are) stays listed.
+@contextmanager
+def _collector_off() -> Iterator[None]:
+    """Only reference counting frees meanwhile: what a reference cycle keeps stays listed."""
     was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
-        with serve(demo_site()) as base_url:
-            sources = write_demo_sources(tmp_path / "sources.yml", base_url)
-            report = ingest_flow(
-                sources_path=sources, db_path=tmp_path / "t.duckdb", kind="test", force=True
-            )
-        kept = [o for o in gc.get_objects() if isinstance(o, SourceOutcome) and o.items]
+        yield
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _demo_run(tmp_path: Path) -> dict[str, Any]:
+    with serve(demo_site()) as base_url:
+        sources = write_demo_sources(tmp_path / "sources.yml", base_url)
+        return ingest_flow(
+            sources_path=sources, db_path=tmp_path / "t.duckdb", kind="test", force=True
+        )
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_collected_items_are_not_kept_once_stored(tmp_path: Path) -> None:
+    # An item still reachable (or kept by a reference cycle, as Prefect's finished futures
+    # are) stays listed.
+    with _collector_off():
+        report = _demo_run(tmp_path)
+        kept = [o for o in gc.get_objects() if isinstance(o, SourceOutcome) and o.items]
     assert report["new_items"] > 50
     assert kept == []
     assert pa.default_memory_pool().backend_name == "system"
@@ -55,17 +68,7 @@ def test_parsed_items_are_freed_before_stories_without_the_cyclic_collector(
         return group_pending(*args, **kwargs)
 
     monkeypatch.setattr("pipelines.ingest.group_pending", counting_stories)
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        with serve(demo_site()) as base_url:
-            sources = write_demo_sources(tmp_path / "sources.yml", base_url)
-            report = ingest_flow(
-                sources_path=sources, db_path=tmp_path / "t.duckdb", kind="test", force=True
-            )
-    finally:
-        if was_enabled:
-            gc.enable()
+    with _collector_off():
+        report = _demo_run(tmp_path)
     assert report["new_items"] > 50
     assert parsed_at_stories == [0]
