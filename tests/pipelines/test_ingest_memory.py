@@ -61,14 +61,22 @@ def test_parsed_items_are_freed_before_stories_without_the_cyclic_collector(
     from techwatch.stories.run import group_pending
     from techwatch.types import ParsedItem
 
-    parsed_at_stories: list[int] = []
+    sources_at_stories: list[set[str]] = []
 
     def counting_stories(*args: Any, **kwargs: Any) -> Any:
-        parsed_at_stories.append(sum(isinstance(o, ParsedItem) for o in gc.get_objects()))
+        alive = [o for o in gc.get_objects() if isinstance(o, ParsedItem)]
+        sources_at_stories.append({o.source_id for o in alive if id(o) not in earlier})
         return group_pending(*args, **kwargs)
 
     monkeypatch.setattr("pipelines.ingest.group_pending", counting_stories)
     with _collector_off():
+        # Items other tests of this process still hold are not this run's (kept alive here,
+        # their ids cannot be reused).
+        before = [o for o in gc.get_objects() if isinstance(o, ParsedItem)]
+        earlier = {id(o) for o in before}
         report = _demo_run(tmp_path)
     assert report["new_items"] > 50
-    assert parsed_at_stories == [0]
+    # The items of all 14 feeds were kept by the cycle; pebble's result thread may still hold
+    # the last task it handled (the next one lets go of it), so one feed's items may be alive.
+    assert len(sources_at_stories) == 1
+    assert len(sources_at_stories[0]) <= 1
