@@ -205,10 +205,10 @@ def index_search(db_path: Path, chunk: int = SEARCH_INDEX_CHUNK) -> None:
 
     Its tables (the index's, `search_pending`) are disjoint from those the stories, enrichment,
     classification and scoring stages write, so it runs beside them on its own connection and
-    the run's other core (beside stories too since the collected items no longer stay in memory
-    through them: the two peaks added up before). A crash before
-    it loses nothing: the items are stored, found unranked, and the next run (or its close,
-    see `close_run`) indexes them.
+    the run's other core (beside stories too, since the collected items no longer stay in
+    memory through them: the two peaks added up before). A crash before it loses nothing: the
+    items are stored, found unranked, and the next run (or its close, see `close_run`) indexes
+    them.
     """
     with open_writer(db_path, threads=STORE_THREADS) as writer:
         writer.update_search_index(chunk=chunk)
