@@ -86,8 +86,27 @@ class Sightings(NamedTuple):
     sources: tuple[str, ...]  # sorted
 
 
+class Stated(NamedTuple):
+    """What the facts of a CVE state, whatever its sightings: a CveRecord's fields between
+    its id and its sightings. CVEs stated by the same facts (a bulletin's CVEs) state the
+    same, so a refresh computes this once per distinct list of facts (enrich.cverows)."""
+
+    title: str | None
+    description: str | None
+    description_from: str | None
+    published: datetime | None
+    modified: datetime | None
+    cvss: CvssScore | None
+    cwes: tuple[str, ...]
+    kev: KevEntry | None
+    exploitation: str | None
+    vendors: tuple[str, ...]
+    products: tuple[tuple[str, str], ...]
+
+
 class CveRecord(NamedTuple):
-    """One row of the CVE table (EPSS is joined when read)."""
+    """One row of the CVE table (EPSS is joined when read): its id, then the fields of
+    Stated, then those of Sightings, in their order."""
 
     cve_id: str
     title: str | None
@@ -118,11 +137,18 @@ def aggregate(
     shares shown products between the CVEs of one refresh (same `display`)."""
     if seen is None:
         return None
+    return CveRecord(cve_id, *stated(facts, display, memo), *seen)
+
+
+def stated(
+    facts: Sequence[CveFact], display: Display | None = None, memo: ProductsMemo | None = None
+) -> Stated:
+    """What `facts` (all those of one CVE, in their stored order) state about it; a fact's
+    own CVE id is not read."""
     ranked = sorted(facts, key=_preference)
     description = next((f for f in ranked if f.description and f.description.strip()), None)
     vendors, products = affected_products(facts, display, memo)
-    return CveRecord(
-        cve_id=cve_id,
+    return Stated(
         title=best_title(ranked),
         description=description.description.strip()
         if description and description.description
@@ -136,10 +162,6 @@ def aggregate(
         exploitation=worst_exploitation(facts),
         vendors=vendors,
         products=products,
-        first_seen=seen.first_seen,
-        last_seen=seen.last_seen,
-        item_ids=seen.item_ids,
-        sources=seen.sources,
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 import pyarrow as pa
 
-from techwatch.enrich.cverows import cve_rows, cves_table, offloaded_cve_rows
+from techwatch.enrich.cverows import cve_rows, offloaded_cve_rows
 from techwatch.enrich.mentions import (
     item_mentions,
     mentions_table,
@@ -220,7 +220,7 @@ class PendingRefresh:
         self._stages["mentions"] = time.perf_counter() - t
         t = time.perf_counter()
         tables = _gather(self._cves, self._cve_chunks[IN_FLIGHT:], work.cve_chunk)
-        cves = pa.concat_tables(tables) if tables else cves_table([], work.now, store.CVES)
+        cves = pa.concat_tables(tables) if tables else store.CVES.empty_table()
         self._stages["cves"] = time.perf_counter() - t
         t = time.perf_counter()
         work.data.save(
