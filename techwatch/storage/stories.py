@@ -58,8 +58,19 @@ def pending(conn: Conn, limit: int) -> list[tuple[StoryItem, str | None]]:
     two costs that grew with the square of a first grouping's size. Items a failed run left in
     the queue are still pending: they come first, unless one of them changed since it was
     lined up, then the queue is lined up again.
+
+    Pending items that fit in one chunk (a night's) are read at once, without the queue: it
+    would be filled, read, checked and emptied for one chunk, then lined up again only to
+    find none left (0.15-0.2 s of CPU on the ingestion bench's 15,000 items, 0.05 s read
+    directly, and a count of pending items finds the end).
     """
     if not _queued(conn):
+        waiting = _count_pending(conn)
+        if not waiting:
+            return []
+        if waiting <= limit:
+            rows = conn.execute(f"{_QUEUE_ROWS} ORDER BY q.pos").to_arrow_table()
+            return _chunk_items(conn, rows)
         _line_up(conn)
     table = _next_chunk(conn, limit)
     if table.num_rows and _changed(conn, table):
@@ -68,6 +79,11 @@ def pending(conn: Conn, limit: int) -> list[tuple[StoryItem, str | None]]:
     if not table.num_rows:
         return []
     conn.execute("DELETE FROM story_queue WHERE pos <= ?", [table["pos"][-1].as_py()])
+    return _chunk_items(conn, table)
+
+
+def _chunk_items(conn: Conn, table: pa.Table) -> list[tuple[StoryItem, str | None]]:
+    """The items of a chunk's rows (those of `_QUEUE_ROWS`) with their current story."""
     return list(zip(_story_items(table), _current_stories(conn, table), strict=True))
 
 
@@ -85,18 +101,27 @@ def any_pending(conn: Conn) -> bool:
     return bool(row and row[0])
 
 
+def _count_pending(conn: Conn) -> int:
+    row = conn.execute(f"SELECT count(*) {_PENDING}").fetchone()
+    return int(row[0]) if row else 0
+
+
+#: Every pending item, in grouping order, with what grouping reads of it. Positions are
+#: numbered on narrow rows, then the texts joined once: sorting the wide rows held every
+#: pending text in the sort at once.
+_QUEUE_ROWS = (
+    f"SELECT i.id, i.source_id, i.title, {_LEAD} AS lead, i.canonical_url, i.cves, "
+    f"       epoch_us({_SEEN}) AS seen, q.grouped, q.pos, i.updated_at, i.content_hash "
+    "FROM (SELECT i.id, s.item_id IS NOT NULL AS grouped, "
+    f"            row_number() OVER (ORDER BY i.first_seen, {_SEEN}, i.id) AS pos "
+    f"      {_PENDING}) q "
+    "JOIN items i ON i.id = q.id"
+)
+
+
 def _line_up(conn: Conn) -> None:
-    """Fill `story_queue` with every pending item. Positions are numbered on narrow rows, then
-    the texts joined once: sorting the wide rows held every pending text in the sort at once."""
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE story_queue AS "
-        f"SELECT i.id, i.source_id, i.title, {_LEAD} AS lead, i.canonical_url, i.cves, "
-        f"       epoch_us({_SEEN}) AS seen, q.grouped, q.pos, i.updated_at, i.content_hash "
-        "FROM (SELECT i.id, s.item_id IS NOT NULL AS grouped, "
-        f"            row_number() OVER (ORDER BY i.first_seen, {_SEEN}, i.id) AS pos "
-        f"      {_PENDING}) q "
-        "JOIN items i ON i.id = q.id"
-    )
+    """Fill `story_queue` with every pending item (`_QUEUE_ROWS`)."""
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE story_queue AS {_QUEUE_ROWS}")
 
 
 def _next_chunk(conn: Conn, limit: int) -> pa.Table:

@@ -111,6 +111,21 @@ def test_the_queue_hands_out_items_oldest_first_in_chunks(tmp_path: Path) -> Non
     assert chunks == [["s0", "s1", "s2"], ["s3"]]
 
 
+def test_a_backlog_that_fits_one_chunk_comes_in_queue_order_without_a_queue(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "store.duckdb"
+    store(db, *(named(n) for n in (3, 0, 2, 1)))
+    with open_writer(db) as writer:
+        whole = [i.source_id for i, _ in writer.story_pending(4)]
+        queues = writer._conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'story_queue'"
+        ).fetchone()
+        again = [i.source_id for i, _ in writer.story_pending(4)]  # nothing stored: still pending
+    assert whole == again == ["s0", "s1", "s2", "s3"]
+    assert queues == (0,)
+
+
 def test_grams_computed_with_the_band_keys_give_the_same_plan() -> None:
     texts = ["Swiss hospital hit by cyberattack, records offline"] * 2 + ["Zimbra flaw"]
     made = [
