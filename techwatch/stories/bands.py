@@ -9,7 +9,6 @@ up to BANDS x bucket ids, then a sort) was a third of a look-alike night's plann
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -140,20 +139,23 @@ def _ranked(
 
 def _sorted(*columns: np.ndarray) -> tuple[np.ndarray, ...]:
     """The rows of non-negative int64 `columns` sorted by the first, then the next...: one sort
-    of the columns packed into one integer when they fit in 63 bits (3x faster than lexsort
-    and its gathers), else lexsort."""
+    of the columns packed into one integer, each in its own bits, when they fit in 63 bits (3x
+    faster than lexsort and its gathers), else lexsort. Bits rather than mixed radices: the
+    columns come back by shifts and masks, where a division per column was a third of
+    `_ranked` on the ingestion bench's 2.3M pairs."""
     base = [int(c.min(initial=0)) for c in columns]
-    widths = [int(c.max(initial=0)) - low + 1 for c, low in zip(columns, base, strict=True)]
-    if math.prod(widths) >= 1 << 63:
+    bits = [(int(c.max(initial=0)) - b).bit_length() for c, b in zip(columns, base, strict=True)]
+    if sum(bits) > 63:
         order = np.lexsort(columns[::-1])
         return tuple(c[order] for c in columns)
     packed = np.zeros(len(columns[0]), dtype=np.int64)
-    for column, low, width in zip(columns, base, widths, strict=True):
-        packed *= width
-        packed += column - low
+    for column, low, width in zip(columns, base, bits, strict=True):
+        packed <<= width
+        packed |= column - low
     packed.sort()
     found: list[np.ndarray] = []
-    for low, width in zip(base[::-1], widths[::-1], strict=True):
-        packed, column = np.divmod(packed, width)
-        found.append(column + low)
+    shift = 0
+    for low, width in zip(base[::-1], bits[::-1], strict=True):
+        found.append(((packed >> shift) & ((1 << width) - 1)) + low)
+        shift += width
     return tuple(found[::-1])

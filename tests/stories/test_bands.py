@@ -8,6 +8,7 @@ from collections import Counter, deque
 from itertools import chain
 from operator import itemgetter
 
+import numpy as np
 import pytest
 
 from techwatch.stories import bands as bands_module
@@ -80,3 +81,12 @@ def test_items_without_keys_or_shared_keys_have_no_candidates() -> None:
     assert band_candidates(bands, ids, 1, 32, 6).lists(3) == [[], [], ["a"]]
     assert band_candidates([(), ()], ["a", "b"], 0, 32, 6).lists(2) == [[], []]
     assert band_candidates([(1,)], ["a"], 1, 32, 6).lists(0) == []
+
+
+@pytest.mark.parametrize("high", [3, 1 << 20, 1 << 40])  # the last does not fit in 63 bits
+def test_sorted_rows_come_back_in_lexicographic_order(high: int) -> None:
+    rng = np.random.default_rng(7)
+    columns = [rng.integers(low, low + high, 500) for low in (0, 5, 1 << 30)]
+    order = np.lexsort(columns[::-1])
+    found = bands_module._sorted(*columns)
+    assert all((f == c[order]).all() for f, c in zip(found, columns, strict=True))
