@@ -192,3 +192,43 @@ def test_small_chunks_give_the_same_stories(tmp_path: Path) -> None:
         with open_reader(db) as reader:
             found.append(sorted((s["story_id"], s["items"]) for s in reader.stories()))
     assert found[0] == found[1] == found[2]
+
+
+def test_band_keys_keep_their_rows_and_are_stored_as_a_dictionary(db: Path) -> None:
+    """Migration 0019 re-creates story_bands with its item ids dictionary-compressed (what
+    DuckDB chose for a night's rows anyway, each id held by ten keys), keeping the rows of a
+    store grouped before it; even ids all distinct, which DuckDB would store as FSST, stay a
+    dictionary."""
+    store(db, T0, story_item("press", "wire", title="Hospital offline", text=WIRE))
+    group_pending(db, now=T0)
+    before = band_rows(db)
+    conn = duckdb.connect(str(db))
+    try:
+        conn.execute("DELETE FROM schema_migrations WHERE version = 19")
+    finally:
+        conn.close()
+    group_pending(db, now=T0 + DAY)  # migrates again
+    after = band_rows(db)
+    conn = duckdb.connect(str(db))
+    try:
+        conn.execute(
+            "INSERT INTO story_bands SELECT i, md5(i::VARCHAR), true, $now FROM range(3000) r(i)",
+            {"now": T0},
+        )
+        conn.execute("CHECKPOINT")
+        kinds = conn.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('story_bands') "
+            "WHERE column_name = 'item_id' AND segment_type = 'VARCHAR'"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert before and after == before
+    assert kinds == [("Dictionary",)]
+
+
+def band_rows(db: Path) -> list[tuple[int, str, bool]]:
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        return conn.execute("SELECT key, item_id, cveless FROM story_bands ORDER BY ALL").fetchall()
+    finally:
+        conn.close()
