@@ -13,8 +13,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -188,9 +190,7 @@ def candidates(
     url_list = sorted({i.canonical_url for i in items if i.canonical_url})
     cveless_urls = {i.canonical_url for i in items if i.canonical_url and not i.cves}
     urls = pa.table({"url": url_list, "cveless": [u in cveless_urls for u in url_list]}, _URL)
-    cveless = {k for i in items if not i.cves for k in i.bands}
-    keys = sorted({k for i in items for k in i.bands})
-    bands = pa.table({"key": keys, "cveless": [k in cveless for k in keys]}, schema=_KEY)
+    bands = _band_keys(items)
     with registered(conn, p_ids=ids, p_cves=cves, p_urls=urls, p_bands=bands):
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE story_cand AS "
@@ -228,6 +228,20 @@ def candidates(
         story_ids = sorted({sid for _, sid in known} | {str(r[0]) for r in current})
         conn.execute("DROP TABLE story_cand")
     return known, _stories(conn, story_ids)
+
+
+def _band_keys(items: Sequence[StoryItem]) -> pa.Table:
+    """The distinct band keys of `items`, each marked `cveless` when an item naming no CVE
+    holds it: one numpy sort of the chunk's keys. Why: two sets and a membership test per
+    key in Python took 0.04-0.05 s of CPU for a night's 150,000 keys, this 0.02-0.03 s."""
+    counts = np.fromiter((len(i.bands) for i in items), np.int64, len(items))
+    keys = np.fromiter(chain.from_iterable(i.bands for i in items), np.int64, int(counts.sum()))
+    named = np.repeat(np.fromiter((bool(i.cves) for i in items), bool, len(items)), counts)
+    order = np.lexsort((named, keys))  # a key's cveless holder, if any, first
+    keys, named = keys[order], named[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    return pa.table([keys[first], ~named[first]], schema=_KEY)
 
 
 def _stories(conn: Conn, story_ids: Sequence[str]) -> list[StoredStory]:

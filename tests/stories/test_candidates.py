@@ -3,12 +3,15 @@ planner looks up no other, and reading all of them made a large backlog grow qua
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
 from techwatch.storage import open_writer
+from techwatch.storage import stories as story_store
+from techwatch.stories.grouping import StoryItem
 from techwatch.stories.run import group_pending, sign
 from tests.storage.factories import T0
 from tests.storage.test_stories_store import WIRE, WIRE_EDITED, iid, store, story_item
@@ -83,3 +86,26 @@ def test_candidates_carry_their_text_only_when_the_planner_may_compare_it(
         (iid("blog", "copy"), wire),
     }
     assert dict((i, r) for i, _, r in stories)[iid("blog", "copy")] == "text"
+
+
+def test_a_chunks_band_keys_are_looked_up_once_each_cveless_when_a_cveless_item_holds_one() -> None:
+    rng = random.Random(5)
+    items = [
+        StoryItem(
+            f"i{n}",
+            "s",
+            "t",
+            "",
+            None,
+            frozenset({"CVE-2026-0001"}) if rng.random() < 0.5 else frozenset(),
+            T0,
+            tuple(rng.randrange(1 << 62 if n % 2 else 25) for _ in range(rng.choice([0, 3, 10]))),
+        )
+        for n in range(60)
+    ]
+    cveless = {k for i in items if not i.cves for k in i.bands}
+    keys = sorted({k for i in items for k in i.bands})
+    table = story_store._band_keys(items)
+    assert table.column("key").to_pylist() == keys
+    assert table.column("cveless").to_pylist() == [k in cveless for k in keys]
+    assert 0 < sum(k in cveless for k in keys) < len(keys)
