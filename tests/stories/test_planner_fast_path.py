@@ -14,9 +14,11 @@ from techwatch.stories.evidence import DEFAULT
 from techwatch.stories.grouping import (
     MAX_BAND_BUCKET,
     MAX_TEXT_CANDIDATES,
+    Key,
     Plan,
     StoredStory,
     StoryItem,
+    _compared_by_text,
     _Planner,
     plan,
 )
@@ -153,3 +155,25 @@ def test_a_cve_bucket_is_read_by_the_other_sources_only_until_a_second_source_jo
     assert planner._cves_of_others(kev) == ["CVE-2026-0001"]
     planner.index(kev, "k")
     assert planner._cves_of_others(avis[0]) == ["CVE-2026-0001"]
+
+
+def test_items_whose_grams_are_given_are_not_chosen_for_texts_again() -> None:
+    """A CVE item without grams still needs its text when a cveless item, grams given, shares
+    a band key with it; one naming CVEs that only CVE items share a key with does not."""
+
+    def made(name: str, keys: list[Key], *cves: str) -> tuple[StoryItem, list[Key]]:
+        return StoryItem(name, name, name, "", None, frozenset(cves), T0), [*cves, *keys]
+
+    items = [
+        made("given", [1, 2]),
+        made("cve-shares-with-given", [1], "CVE-2026-0001"),
+        made("cve-shares-with-cve", [3], "CVE-2026-0002"),
+        made("other-cve", [3], "CVE-2026-0003"),
+        made("cveless", [2]),
+    ]
+    shared: set[Key] = {1, 2, 3}
+    chosen = [i.item_id for i in _compared_by_text(items, shared, {"given"})]
+    assert chosen == ["cve-shares-with-given", "cveless"]
+    assert _compared_by_text(items, shared, {i.item_id for i, _ in items}) == []
+    everyone = [i.item_id for i in _compared_by_text(items, shared)]
+    assert everyone == ["given", "cve-shares-with-given", "cveless"]
