@@ -9,7 +9,7 @@ window of evidence.py).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -397,6 +397,7 @@ class _ItemColumns:
         numbers = [n for n, i in enumerate(items) if i.item_id in story_of]
         joined = [items[n] for n in numbers]
         rows = pa.array(numbers, pa.int64())
+        alone = founded_alone(plan)
         return pa.table(
             [
                 pa.array([story_of[i.item_id] for i in joined], STR),
@@ -405,9 +406,25 @@ class _ItemColumns:
                 pa.array([i.title for i in joined], STR),
                 self.seen.take(rows),
                 self.cves.take(rows),
+                pa.array([story_of[i.item_id] in alone for i in joined], pa.bool_()),
             ],
             schema=_NEW,
         )
+
+
+def founded_alone(plan: Plan) -> set[str]:
+    """The stories a plan founds that no other item joins and no merge touches: a row is
+    their item's own values, with nothing to fold (`_fold`)."""
+    stories = Counter(j.story_id for j in plan.joins)
+    merged = {m.winner for m in plan.merges} | {m.loser for m in plan.merges}
+    return {
+        j.story_id
+        for j in plan.joins
+        if j.reason == "first"
+        and j.story_id == j.item_id
+        and stories[j.story_id] == 1
+        and j.story_id not in merged
+    }
 
 
 def merge_winners(plan: Plan) -> dict[str, str]:
@@ -447,7 +464,9 @@ def _fold(conn: Conn, now: datetime) -> None:
     A story of one item keeps that item's CVE list as it is, already sorted without repeats
     (_ItemColumns; a stored row's list too): sorting again the lists of the real advisories'
     one-item stories (CERT-FR avis name up to 1,924 CVEs) was 0.05 s of the fold's 0.12 s of
-    CPU. Tested on the sum of items, which the row computes anyway: no cost on a feed night."""
+    CPU. Tested on the sum of items, which the row computes anyway: no cost on a feed night.
+    A story the chunk founds and nothing else touches (`alone`: most of a night's) takes its
+    item's values without grouping: 0.06-0.10 -> 0.02 s of CPU for 15,000 such stories."""
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE story_rows AS "
         f"SELECT {_FROM_BEST}, keyed FROM ("
@@ -468,8 +487,12 @@ def _fold(conn: Conn, now: datetime) -> None:
         "           OR st.story_id IN (SELECT loser FROM s_merged) "
         "        UNION ALL "
         "        SELECT story_id, title, item_id, source_id, seen, seen, seen, 1, 1, cves, NULL "
-        "        FROM s_new) p "
-        "  LEFT JOIN sources src ON src.id = p.source GROUP BY p.story_id)",
+        "        FROM s_new WHERE NOT alone) p "
+        "  LEFT JOIN sources src ON src.id = p.source GROUP BY p.story_id) "
+        "UNION ALL "
+        "SELECT story_id, title, seen, seen, 1, 1, cves, $now, $now, item_id, source_id, seen, "
+        "       true "
+        "FROM s_new WHERE alone",
         {"now": now, "pref": TITLE_PREFERENCE},
     )
 
@@ -641,6 +664,7 @@ _NEW = pa.schema(
         ("title", STR),
         ("seen", pa.timestamp("us", tz="UTC")),
         ("cves", pa.list_(STR)),
+        ("alone", pa.bool_()),  # the story's only item (founded_alone)
     ]
 )
 _MAP = pa.schema([("loser", STR), ("winner", STR)])

@@ -13,8 +13,8 @@ import pytest
 
 from techwatch.dedupe import item_id
 from techwatch.storage import open_writer
-from techwatch.storage.stories import merge_winners
-from techwatch.stories.grouping import Merge, Plan
+from techwatch.storage.stories import founded_alone, merge_winners
+from techwatch.stories.grouping import Join, Merge, Plan
 from techwatch.stories.run import group_pending
 from techwatch.types import ParsedItem
 from tests.storage.factories import T0, item, outcome, source
@@ -52,6 +52,20 @@ def test_merge_winners_follow_each_loser_through_the_merges_in_order(
     expected = {m.loser: followed(plan, m.loser) for m in plan.merges}
     assert merge_winners(plan) == expected
     assert set(expected.values()) <= set(plan.touched)  # every loser ends in a living story
+
+
+def test_only_a_story_founded_by_its_item_and_touched_by_nothing_else_is_alone() -> None:
+    joins = (
+        Join("a", "a", "first", None),  # alone
+        Join("b", "b", "first", None),
+        Join("c", "b", "text", 0.8, "b"),  # joins b
+        Join("d", "e", "first", None),  # founded d, then merged into stored story e
+        Join("f", "f", "first", None),  # founded f, which won a merge of stored story g
+        Join("h", "stored", "cve", 1.0, "x"),  # joins a stored story
+    )
+    merges = (Merge("d", "e", "d", "cve", 1.0), Merge("g", "f", "f", "url", 1.0))
+    plan = Plan(joins, merges, ("a", "b", "e", "f", "stored"), ("a", "b", "d", "f"))
+    assert founded_alone(plan) == {"a"}
 
 
 def test_merge_winners_of_a_chain_end_in_its_last_winner() -> None:
