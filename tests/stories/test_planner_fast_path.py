@@ -14,6 +14,7 @@ from techwatch.stories.evidence import DEFAULT
 from techwatch.stories.grouping import (
     MAX_BAND_BUCKET,
     MAX_TEXT_CANDIDATES,
+    Join,
     Key,
     Plan,
     StoredStory,
@@ -177,3 +178,13 @@ def test_items_whose_grams_are_given_are_not_chosen_for_texts_again() -> None:
     assert _compared_by_text(items, shared, {i.item_id for i, _ in items}) == []
     everyone = [i.item_id for i in _compared_by_text(items, shared)]
     assert everyone == ["given", "cve-shares-with-given", "cveless"]
+
+
+def test_the_plan_keeps_the_joins_of_stories_not_merged_and_resolves_the_others() -> None:
+    planner = _Planner([], DEFAULT)
+    kept, moved = Join("a", "x", "first", None), Join("b", "y", "first", None)
+    planner.joins = [kept, moved]
+    planner.alias = {"y": "z", "z": "x"}  # y merged into z, then z into x
+    joins = planner.result().joins
+    assert joins[0] is kept
+    assert joins[1] == Join("b", "x", "first", None)
