@@ -51,6 +51,9 @@ def _random_chunk(seed: int, items: int, key_space: int) -> tuple[list[tuple[int
         (3, 500, 2000, 50, 4, 3),  # sparse keys, small buckets
         (4, 200, 15, 100, 8, 16),  # few keys held by everyone: every tie rule matters
         (5, 50, 5, 0, 1, 1),
+        # most candidates met in one bucket only, past the best few: ranked without them
+        (6, 400, 300, 0, 32, 2),
+        (7, 400, 120, 100, 32, 1),
     ],
 )
 def test_same_candidates_as_one_bucket_at_a_time(
