@@ -31,3 +31,11 @@ def realdata() -> Path:
 def now() -> datetime:
     """A fixed, timezone-aware clock for pure decisions."""
     return datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), the tests of a real Prefect API run in one
+    worker: the harness's server then starts once, not once per worker. (Marked as each test
+    is collected: xdist reads the groups in its own pytest_collection_modifyitems.)"""
+    if "prefect_api" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.xdist_group("prefect"))
