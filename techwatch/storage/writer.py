@@ -405,12 +405,13 @@ def _insert_run_sources(conn: Conn, run_id: str, table: pa.Table) -> None:
 
 
 def _mark_for_search(conn: Conn, kinds: Set[str]) -> None:
-    """Remember which items the full-text index does not cover yet."""
+    """Remember which items the full-text index does not cover yet, each once (the queue has
+    no key since migration 0020: the batch holds an id once, and pending ones are skipped)."""
     if not kinds & staging.WRITTEN:
         return
     conn.execute(
         "INSERT INTO search_pending (id) SELECT id FROM batch "
-        "WHERE change IN ('new', 'updated') ON CONFLICT DO NOTHING"
+        "WHERE change IN ('new', 'updated') AND id NOT IN (SELECT id FROM search_pending)"
     )
 
 

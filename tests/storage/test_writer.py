@@ -479,3 +479,32 @@ def test_the_backlog_names_items_left_to_group_or_to_index(db: Path) -> None:
         assert not w.backlog()
         w.write_outcomes("run", [outcome("s1", [item("s1", "a", text="new")])], [], T3)
     assert backlog(db), "indexed with its write, not grouped again"
+
+
+def test_an_item_written_again_before_it_is_indexed_waits_once(db: Path) -> None:
+    """search_pending has no key since migration 0020: the writer adds only ids not pending."""
+    first = [item("s1", "a"), item("s1", "b")]
+    again = [item("s1", "a", text="corrected"), item("s1", "b"), item("s1", "c")]
+    with open_writer(db) as w:
+        w.write_outcomes("r1", [outcome("s1", first)], [], T1, index_search=False)
+        w.write_outcomes("r2", [outcome("s1", again)], [], T2, index_search=False)
+    pending = query(db, "SELECT id FROM search_pending ORDER BY id")
+    assert pending == sorted((item_id("s1", key),) for key in "abc")
+
+
+def test_migration_0020_keeps_the_pending_items_and_drops_the_key(db: Path) -> None:
+    with open_writer(db) as w:
+        w.write_outcomes("r1", [outcome("s1", [item("s1", "a")])], [], T1, index_search=False)
+    conn = duckdb.connect(str(db))
+    try:
+        conn.execute("DROP TABLE search_pending")
+        conn.execute("CREATE TABLE search_pending (id VARCHAR PRIMARY KEY)")
+        conn.execute("INSERT INTO search_pending VALUES ('x2'), ('x1')")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 20")
+    finally:
+        conn.close()
+    with open_writer(db) as w:
+        assert w.migrate() == []  # migrated on open
+    assert query(db, "SELECT id FROM search_pending ORDER BY rowid") == [("x2",), ("x1",)]
+    keys = "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'search_pending'"
+    assert query(db, keys) == [("NOT NULL",)]
