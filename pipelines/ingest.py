@@ -255,8 +255,9 @@ def _collect_and_store(
 ) -> tuple[list[SourceOutcome], WriteStats, dict[str, SourceState], ingest.QuietWrite | None]:
     """Collect batch k+1 while what was collected is written, so fetching and parsing never
     wait on disk. Batches are written once they hold `ingest.STORE_MIN_ITEMS` items (or at the
-    end): an unchanged night of not-modified sources is then one write, not one per batch,
-    and a quiet night's is left to `finish` (see `ingest.quiet_write`), returned last."""
+    end), the outcomes that fill whole row groups first (`ingest.whole_row_groups`): an
+    unchanged night of not-modified sources is then one write, not one per batch, and a quiet
+    night's is left to `finish` (see `ingest.quiet_write`), returned last."""
     outcomes: list[SourceOutcome] = []
     parts: list[WriteStats] = []
     states: dict[str, SourceState] = {}
@@ -297,11 +298,12 @@ def _collect_and_store(
                 outcomes.extend(quiet.outcomes)
                 states.update(quiet.states)
             elif last or ingest.store_due(unstored):
+                written, unstored = (unstored, []) if last else ingest.whole_row_groups(unstored)
                 part, new_states = store(
-                    db_path, plan.run_id, quote(config), quote(unstored), quote(known)
+                    db_path, plan.run_id, quote(config), quote(written), quote(known)
                 )
-                outcomes.extend(ingest.without_items(unstored))
-                unstored = []
+                outcomes.extend(ingest.without_items(written))
+                del written  # its items are stored: freed now, not at the next write
                 parts.append(part)
                 states.update(new_states)
             stage["store"] += time.perf_counter() - t

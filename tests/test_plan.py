@@ -88,6 +88,29 @@ def test_collected_outcomes_are_stored_once_they_hold_enough_items() -> None:
     assert store_due([outcome(1), outcome(2)], 3)
 
 
+@pytest.mark.parametrize(
+    ("items", "now", "kept"),
+    [
+        ([3, 3, 3, 2], [3, 3], [3, 2]),  # 11 items: two row groups of 4 hold 6 of them
+        ([3, 1, 4, 1, 5], [3, 1, 4, 1], [5]),  # 14 items: three row groups hold 9
+        ([0, 4, 0, 5], [0, 4, 0], [5]),  # outcomes without items go with what they follow
+        ([3, 3, 2], [3, 3, 2], []),  # whole row groups: all of it
+        ([6, 1], [6, 1], []),  # the first feed alone overflows: all of it, as before
+        ([1, 2], [1, 2], []),  # less than a row group: all of it
+    ],
+)
+def test_a_write_takes_the_outcomes_that_fill_whole_row_groups(
+    items: list[int], now: list[int], kept: list[int]
+) -> None:
+    from techwatch.ingest import whole_row_groups
+
+    outcomes = [_with_items(n) for n in items]
+    written, rest = whole_row_groups(outcomes, rows=4)
+    assert [len(o.items) for o in written] == now
+    assert [len(o.items) for o in rest] == kept
+    assert [*written, *rest] == outcomes
+
+
 def _with_items(items: int) -> SourceOutcome:
     item = ParsedItem("s", "i", None, None, "title", "text", "", None, None)
     return SourceOutcome(
