@@ -181,7 +181,7 @@ def _add(conn: Conn, pending: list[tuple[str, int | None]]) -> None:
             f"CREATE OR REPLACE TEMP TABLE fts_new AS "
             f"SELECT (SELECT coalesce(max(docid), -1) FROM search_docs) "
             f"       + row_number() OVER (ORDER BY id) AS docid, id, title, "
-            f"       left(text, {INDEXED_TEXT_CHARS}) || ' ' || array_to_string(cves, ' ') AS body "
+            f"       {_indexed_text('text')} || ' ' || array_to_string(cves, ' ') AS body "
             f"FROM items WHERE rowid BETWEEN $first AND $last AND id IN (SELECT id FROM fts_ids)",
             {"first": first, "last": last},
         )
@@ -233,6 +233,15 @@ def _add(conn: Conn, pending: list[tuple[str, int | None]]) -> None:
         f"  SELECT docid, sum(tf) AS len {new_terms} GROUP BY docid"
         f") t USING (docid)"
     )
+
+
+def _indexed_text(column: str) -> str:
+    """SQL for the head of `column` that the index covers: its first INDEXED_TEXT_CHARS
+    characters. A text of no more bytes has no more characters and is taken whole: `left`
+    counts the characters of every text (UTF-8): the statement that reads the ingestion bench's
+    15,000 texts (all shorter) 0.16-0.20 -> 0.13-0.14 s of CPU (4 alternated pairs)."""
+    limit = INDEXED_TEXT_CHARS
+    return f"CASE WHEN strlen({column}) <= {limit} THEN {column} ELSE left({column}, {limit}) END"
 
 
 def index_exists(conn: Conn) -> bool:

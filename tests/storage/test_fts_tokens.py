@@ -170,3 +170,31 @@ def _queue_unknown_id(db: Path) -> None:
         conn.execute("INSERT INTO search_pending (id) VALUES ('no-such-item')")
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "short",
+        "a" * 4000,
+        "a" * 4001,
+        "é" * 2000,
+        "é" * 2001,
+        "é" * 4000,
+        "é" * 4001,
+        "😀" * 4500,
+    ],
+)
+def test_the_indexed_head_of_a_text_is_its_first_characters(text: str) -> None:
+    """_indexed_text takes a text of no more bytes than the limit whole, `left` otherwise."""
+    conn = duckdb.connect()
+    try:
+        sql = (
+            f"SELECT {fts._indexed_text('t')}, left(t, {fts.INDEXED_TEXT_CHARS}) FROM (SELECT ? t)"
+        )
+        head = conn.execute(sql, [text]).fetchone()
+    finally:
+        conn.close()
+    assert head is not None
+    assert head[0] == head[1] == text[: fts.INDEXED_TEXT_CHARS]
