@@ -31,8 +31,9 @@ _DEEPCOPY: Final = "copy.deepcopy(self.contentparams)"
 _REDECODE: Final = "output = output.encode('iso-8859-1').decode('utf-8')"
 _DEL_MODE: Final = "del self.contentparams['mode']"
 _DEL_BASE64: Final = "del self.contentparams['base64']"
-# Latin-1 characters whose byte is a UTF-8 continuation byte.
-_CONTINUATION: Final = re.compile("[\x80-\xbf]")
+# The UTF-8 lead byte of U+0080-U+00BF, the Latin-1 characters whose byte is a UTF-8
+# continuation byte (surrogates, passed through, are written with ED).
+_LATIN1_SUPPLEMENT_LEAD: Final = b"\xc2"
 # The last text in which may_redecode found none of them (compared by identity: a text held
 # here cannot be freed, so another text cannot take its place).
 _WITHOUT_CONTINUATION: Final[list[str]] = [""]
@@ -93,10 +94,14 @@ def may_redecode(text: str) -> bool:
     UTF-8, keep the text when either fails) cannot change `text`: ASCII reads back as itself,
     and without a character U+0080-U+00BF there is no continuation byte, so any other
     non-ASCII character fails (past U+00FF it has no Latin-1 byte, U+00C0-U+00FF is a lead
-    byte that nothing continues)."""
+    byte that nothing continues).
+
+    Those characters are the ones UTF-8 writes with the lead byte C2, which nothing else
+    contains: encoding and a byte search take 1.2 us for an entry's text, the regex search
+    for the range 6.4 us (it ran for every element with non-ASCII text)."""
     if text.isascii():
         return False
-    if _CONTINUATION.search(text) is None:
+    if _LATIN1_SUPPLEMENT_LEAD not in text.encode("utf-8", "surrogatepass"):
         _WITHOUT_CONTINUATION[0] = text  # for has_c1_control: U+0080-U+009F is in this range
         return False
     return True

@@ -120,6 +120,20 @@ def test_may_redecode(text: str, expected: bool) -> None:
         assert _redecoded(text) == "caf\u00e9"
 
 
+def test_may_redecode_finds_what_a_search_for_u0080_u00bf_finds() -> None:
+    """The byte search in the UTF-8 text answers as the regex it replaced, on text over ASCII,
+    Latin-1, the BMP, astral characters and lone surrogates."""
+    rng = random.Random(7)
+    alphabet = "a \u007f\u0080\u00bf\u00c0\u00c2\u00e9\u0100\u0142\u20ac\ud800\udfff\U0001f600"
+    found = {True: 0, False: 0}
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+        expected = re.search("[\x80-\xbf]", text) is not None
+        assert may_redecode(text) is expected, repr(text)
+        found[expected] += 1
+    assert min(found.values()) > 1000
+
+
 def test_text_that_may_not_redecode_is_left_as_is_by_the_repair() -> None:
     """Random text over ASCII, Latin-1 and beyond: whenever the repair would change a text,
     may_redecode says so."""
