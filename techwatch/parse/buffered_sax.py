@@ -8,12 +8,13 @@ feedparser finds this module through `xml.sax.make_parser`, which calls `create_
 
 Each element then went expat -> ExpatParser.start_element_ns (splits the name, builds an
 AttributesNSImpl) -> feedparser's startElementNS (reads the name again, copies the attributes)
--> unknown_starttag, and the same without attributes at its end. For an element without
-attributes, the tag feedparser derives depends on the expat name only (or, for a namespace
-feedparser does not know, on the namespaces declared so far): it is read once per name and
-handed to unknown_starttag / unknown_endtag directly, and text goes straight to handle_data.
-Elements with attributes take the stock path. Only when those four functions are the ones this
-was written for (their source is compared); otherwise the reader is the stock one.
+-> unknown_starttag, and the same without attributes at its end. The tag feedparser derives
+depends on the expat name only (or, for a namespace feedparser does not know, on the
+namespaces declared so far), and so do the keys of an attribute: both are read once per name
+and parse, and handed to unknown_starttag / unknown_endtag directly; text goes straight to
+handle_data. MathML, SVG and names ExpatParser does not split in two or three take the stock
+path. Only when the five functions replicated are the ones this was written for (their source
+is compared); otherwise the reader is the stock one.
 """
 
 from __future__ import annotations
@@ -108,6 +109,49 @@ def end_tag(name: str, matched: dict[str, str]) -> Tag | None:
     return Tag(str(local).lower(), local, namespace or None)
 
 
+def attribute_keys(name: str, matched: dict[str, str]) -> tuple[str, str] | None:
+    """The two keys feedparser's startElementNS stores an attribute under (its namespace's
+    known prefix or none, then its qualified name; often the same), or None for a name that
+    is not plain or prefixed (the stock path then reads it)."""
+    parts = name.split()
+    if len(parts) == 1 and ":" not in name:
+        namespace, local, qualified = None, name, name
+    elif len(parts) == 3:
+        namespace, local, qualified = parts[0], parts[1], f"{parts[2]}:{parts[1]}"
+    else:
+        return None
+    prefix = matched.get((namespace or "").lower(), "")
+    if prefix:
+        local = prefix + ":" + local
+    return str(local).lower(), str(qualified).lower()
+
+
+def _attributes(
+    attributes: dict[str, str],
+    declared: dict[str, str],
+    keys: dict[str, tuple[str, str] | None],
+    matched: dict[str, str],
+) -> list[tuple[str, str]] | None:
+    """What feedparser's startElementNS hands unknown_starttag for these attributes and the
+    declarations it kept for this element, or None when a name needs the stock path."""
+    if not attributes:
+        return list(declared.items())
+    named = []
+    for name, value in attributes.items():
+        read = keys.get(name, False)
+        if read is False:
+            read = keys[name] = attribute_keys(name, matched)
+        if read is None:
+            return None
+        named.append((read, value))
+    merged = dict(declared)
+    for (by_namespace, _), value in named:
+        merged[by_namespace] = value
+    for (_, by_qualified_name), value in named:
+        merged[by_qualified_name] = value
+    return list(merged.items())
+
+
 def _split(name: str) -> tuple[str | None, str] | None:
     """ExpatParser's (namespace, local name) of an expat name, or None for a shape it does not
     make a pair of."""
@@ -140,6 +184,7 @@ def _direct_handlers(
     matched = handler._matchnamespaces
     starts: dict[str, Tag | None] = {}
     ends: dict[str, Tag | None] = {}
+    keys: dict[str, tuple[str, str] | None] = {}
     stock_start, stock_end = reader.start_element_ns, reader.end_element_ns
     unknown_starttag, unknown_endtag = handler.unknown_starttag, handler.unknown_endtag
 
@@ -147,11 +192,12 @@ def _direct_handlers(
         read = starts.get(name, False)
         if read is False:
             read = starts[name] = start_tag(name, matched)
-        if attributes or read is None:
+        items = _attributes(attributes, handler.decls, keys, matched)
+        if read is None or items is None:
             stock_start(name, attributes)
             return
-        declared, handler.decls = handler.decls, {}
-        unknown_starttag(_resolved(read, handler.namespaces_in_use), list(declared.items()))
+        handler.decls = {}
+        unknown_starttag(_resolved(read, handler.namespaces_in_use), items)
 
     def end(name: str) -> None:
         read = ends.get(name, False)
