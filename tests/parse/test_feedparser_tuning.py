@@ -48,6 +48,7 @@ def test_every_patch_is_installed() -> None:
     assert feedparser.api.PREFERRED_XML_PARSERS[0] == buffered_sax.__name__
     assert isinstance(mixin._cp1252, tuple)
     assert mixin._FeedParserMixin.pop.__wrapped__ is not None
+    assert feedparser_tuning._PARAMS_GET in mixin._FeedParserMixin.pop.__code__.co_names
     assert mixin._urljoin.__wrapped__ is feedparser.urls._urljoin
     assert isinstance(feedparser.encodings.RE_XML_PI_ENCODING, EncodingDeclaration)
     assert feedparser.FeedParserDict.get.__wrapped__ is not None
@@ -161,6 +162,18 @@ def test_has_c1_control_after_may_redecode_of_the_same_text() -> None:
         assert has_c1_control(text) is expected, repr(text)
         seen[expected] += 1
     assert min(seen.values()) > 1000
+
+
+def test_pop_reads_only_plain_content_parameters() -> None:
+    """The keys pop reads with dict.get are neither aliases nor computed by FeedParserDict."""
+    pop = feedparser.mixin._FeedParserMixin.pop.__wrapped__
+    assert feedparser_tuning._reads_plain_params(pop)
+    cls = feedparser.FeedParserDict
+    for key in feedparser_tuning._PLAIN_PARAM_KEYS:
+        assert key not in cls.keymap and key not in feedparser_tuning._COMPUTED_KEYS
+        params = cls({key: "value"})
+        assert dict.get(params, key) == cls.get.__wrapped__(params, key)
+        assert dict.get(cls(), key, 0) == cls.get.__wrapped__(cls(), key, 0)
 
 
 def test_patched_pop_still_drops_the_mode_and_base64_parameters() -> None:
