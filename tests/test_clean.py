@@ -583,6 +583,42 @@ def test_no_dfa_state_stands_for_more_bytes_than_the_window() -> None:
     assert depth.max() == clean._STATE_BYTES
 
 
+def test_the_reset_byte_takes_every_state_to_the_start_and_is_never_in_the_text() -> None:
+    transitions, rows, outputs = clean._scanner_tables()
+    reset = clean._RESET[0]
+    assert not transitions[rows + reset].any()  # state 0, the start, from every state
+    assert outputs[0] == -1  # which emits no feature
+    every_character = "".join(map(chr, range(0x110000)))
+    assert clean._RESET not in every_character.encode("utf-8", "surrogatepass")
+
+
+def _walked(encoded: list[bytes]) -> list[list[int]]:
+    """The feature emitted at each byte of each text, the DFA walked byte by byte from its
+    start state (py3langid's own walk)."""
+    transitions, rows, outputs = clean._scanner_tables()
+    walks = []
+    for text in encoded:
+        state, emitted = 0, []
+        for byte in text:
+            state = int(transitions[rows[state] + byte])
+            emitted.append(int(outputs[state]))
+        walks.append(emitted)
+    return walks
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.text(min_size=0, max_size=40), max_size=6))
+@example(texts=["", "a", "ab", "the", "", "ander"])
+def test_batched_features_are_the_features_of_each_text_walked_alone(texts: list[str]) -> None:
+    encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+    lengths, features = clean._batch_features(encoded)
+    assert lengths.tolist() == [len(text) + 1 for text in encoded]
+    starts = [sum(lengths.tolist()[:n]) for n in range(len(encoded))]
+    for start, length, walked in zip(starts, lengths.tolist(), _walked(encoded), strict=True):
+        assert features[start] == -1  # the reset byte before the text
+        assert features[start + 1 : start + length].tolist() == walked
+
+
 @lru_cache(maxsize=1)
 def _stock_identifier(identifier: Any, model_file: str) -> Any:
     return identifier.from_model_file(model_file, norm_probs=True)
