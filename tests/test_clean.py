@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
@@ -438,6 +439,67 @@ def test_html_to_text_reads_real_feed_entries_as_an_html_parser_does(realdata: P
     for fragment in fragments:
         sanitized = sanitize_html(fragment, BASE)
         assert html_to_text(sanitized, sanitized=True) == _read_with_beautifulsoup(sanitized)
+
+
+# html_to_text's tag passes before block tags were replaced whole: a mark before each block
+# tag's `<`, then every tag stripped.
+_PREVIOUS_BLOCK_EDGE = re.compile(
+    rf"<(?=(?:{clean._BLOCK_NAMES})[\s/>]|/(?:{clean._BLOCK_NAMES})>)"
+)
+
+
+def _previous_html_to_text(safe: str) -> str:
+    if not safe.strip():
+        return ""
+    marked = _PREVIOUS_BLOCK_EDGE.sub(clean._BLOCK_MARK + "<", safe)
+    raw = html.unescape(clean._NORMALISED_TAG.sub("", marked))
+    blocks = (" ".join(block.split()) for block in raw.split(clean._BLOCK_MARK))
+    return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
+
+
+def test_nh3_writes_angle_brackets_escaped_except_at_tag_starts() -> None:
+    """What lets html_to_text find block tags by pattern: no `<` or `>` inside a tag."""
+    fragment = (
+        '<abbr title="<p x> <div>">t</abbr><blockquote cite="</p>">q</blockquote>'
+        '<a href="https://e.ch/?q=<br>" title="a > b">l</a> 1 < 2 > 0 <ol start="<li">'
+    )
+    for output in (sanitize_html(fragment, BASE), clean._BLOCK_KEEPER.clean(fragment)):
+        inside_tags = re.findall(r"<([^>]*)>", output)
+        assert inside_tags
+        assert all("<" not in inside for inside in inside_tags), output
+        assert output.count("<") == len(inside_tags)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fragment=st.one_of(hostile_fragments(), stable_tag_soups(), st.text(max_size=200)))
+@example(fragment='<abbr title="<p x>">t</abbr><p title="</p>">a<br/>b</p ><br >c')
+def test_html_to_text_reads_what_its_previous_tag_passes_read(fragment: str) -> None:
+    sanitized = sanitize_html(fragment, BASE)
+    assert html_to_text(sanitized, sanitized=True) == _previous_html_to_text(sanitized)
+    kept = clean._BLOCK_KEEPER.clean(strip_controls(fragment))
+    assert html_to_text(fragment) == _previous_html_to_text(kept)
+
+
+def test_html_to_text_reads_real_entries_and_pages_as_its_previous_tag_passes(
+    realdata: Path,
+) -> None:
+    fragments = [
+        content.get("value", "")
+        for path in sorted((realdata / "feeds").rglob("*"))
+        if path.is_file()
+        for entry in feedparser.parse(path.read_bytes(), sanitize_html=False).entries
+        for content in (entry.get("content") or [{"value": entry.get("summary", "")}])
+    ]
+    pages = sorted(p for p in (realdata / "html").rglob("*") if p.is_file())
+    fragments += [path.read_bytes().decode("utf-8", "replace") for path in pages]
+    assert len(fragments) > 500
+    assert pages
+    for fragment in fragments:
+        sanitized = sanitize_html(fragment, BASE)
+        assert html_to_text(sanitized, sanitized=True) == _previous_html_to_text(sanitized)
+        assert html_to_text(fragment) == _previous_html_to_text(
+            clean._BLOCK_KEEPER.clean(strip_controls(fragment))
+        )
 
 
 def test_html_to_line_is_one_line_without_markup() -> None:
