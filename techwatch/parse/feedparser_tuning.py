@@ -54,7 +54,7 @@ _ENCODING: Final = b"encoding="
 # after it (the lazy third group is always empty).
 _URI_FIXER: Final = "^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)"
 # Values that copy.deepcopy returns as they are.
-_ATOMIC: Final = (str, int, float, bool, type(None), bytes)
+_ATOMIC_TYPES: Final = frozenset({str, int, float, bool, type(None), bytes})
 
 
 def install() -> None:
@@ -117,18 +117,21 @@ def copy_params(params: Any) -> Any:
     """copy.deepcopy of an element's content parameters, without its generic machinery.
 
     They are a FeedParserDict of a few strings (type, language, base): deepcopy rebuilds it
-    through __reduce_ex__ at 10 us a time, three copies per entry. Anything else, or any value
-    that is not atomic, goes to deepcopy itself.
+    through __reduce_ex__ at 10 us a time, three copies per entry. deepcopy's reconstruction
+    stores each key through __setitem__, which renames FeedParserDict's aliases (keymap) and
+    is dict's own for any other key: without aliases, dict's copy stores the same (checked and
+    copied by C loops: 3.8 -> 2.5 us, against a Python loop over the items). Anything else,
+    or any key or value that is not atomic, goes to deepcopy itself.
     """
+    cls = feedparser.FeedParserDict
     if (
-        type(params) is feedparser.FeedParserDict
+        type(params) is cls
         and not params.__dict__
-        and all(type(k) is str and type(v) in _ATOMIC for k, v in params.items())
+        and _ATOMIC_TYPES.issuperset(map(type, params.values()))
+        and _ATOMIC_TYPES.issuperset(map(type, params))
+        and params.keys().isdisjoint(cls.keymap)
     ):
-        copied = feedparser.FeedParserDict()
-        for key, value in params.items():
-            copied[key] = value  # through __setitem__, as deepcopy's reconstruction does
-        return copied
+        return cls(params)
     return copy.deepcopy(params)
 
 

@@ -198,6 +198,8 @@ def test_patched_pop_still_repairs_utf8_read_as_latin1() -> None:
         {"type": "text/plain", "language": None, "base": "", "base64": 0},
         {"type": "text/html", "extra": {"nested": ["list"]}},  # not atomic: deepcopy itself
         {},
+        {"type": "text/html", "description": "an alias", "value": "v"},  # renamed by deepcopy
+        {"type": "text/html", 1: "an int key", b"k": None, ("t",): "a tuple key"},
     ],
 )
 def test_copy_params_is_a_deep_copy(params: dict[str, object]) -> None:
@@ -205,6 +207,7 @@ def test_copy_params_is_a_deep_copy(params: dict[str, object]) -> None:
     copied = copy_params(original)
     expected = copy.deepcopy(original)
     assert copied == expected
+    assert list(copied.items()) == list(expected.items())
     assert type(copied) is feedparser.FeedParserDict
     assert copied is not original
     copied["type"] = "changed"
