@@ -134,8 +134,6 @@ def _attributes(
 ) -> list[tuple[str, str]] | None:
     """What feedparser's startElementNS hands unknown_starttag for these attributes and the
     declarations it kept for this element, or None when a name needs the stock path."""
-    if not attributes:
-        return list(declared.items())
     named = []
     for name, value in attributes.items():
         read = keys.get(name, False)
@@ -192,12 +190,17 @@ def _direct_handlers(
         read = starts.get(name, False)
         if read is False:
             read = starts[name] = start_tag(name, matched)
-        items = _attributes(attributes, handler.decls, keys, matched)
+        if attributes:
+            items = _attributes(attributes, handler.decls, keys, matched)
+        else:
+            items = list(handler.decls.items())
         if read is None or items is None:
             stock_start(name, attributes)
             return
         handler.decls = {}
-        unknown_starttag(_resolved(read, handler.namespaces_in_use), items)
+        # Calls spared for the common case (plain RSS): no namespace left to resolve.
+        tag = read.tag if read.namespace is None else _resolved(read, handler.namespaces_in_use)
+        unknown_starttag(tag, items)
 
     def end(name: str) -> None:
         read = ends.get(name, False)
@@ -205,8 +208,10 @@ def _direct_handlers(
             read = ends[name] = end_tag(name, matched)
         if read is None:
             stock_end(name)
-            return
-        unknown_endtag(_resolved(read, handler.namespaces_in_use))
+        elif read.namespace is None:
+            unknown_endtag(read.tag)
+        else:
+            unknown_endtag(_resolved(read, handler.namespaces_in_use))
 
     return start, end, handler.handle_data
 

@@ -237,6 +237,8 @@ def _urljoin_skips_empty() -> None:
 
     def urljoin(base: Any, uri: Any) -> Any:
         if type(base) is str and type(uri) is str and not base:
+            if not uri:  # every start tag without xml:base: the match would fail
+                return uri
             found = fixer.match(uri)
             return uri if found is None else found.group(1) + uri[found.end() :]
         return original(base, uri)
