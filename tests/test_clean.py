@@ -430,14 +430,19 @@ def test_html_to_text_reads_what_an_html_parser_reads(fragment: str) -> None:
     assert html_to_text(fragment) == _read_with_beautifulsoup(kept)
 
 
-def test_html_to_text_reads_real_feed_entries_as_an_html_parser_does(realdata: Path) -> None:
-    fragments = [
+def _real_feed_fragments(realdata: Path) -> list[str]:
+    """Every real feed entry's HTML content (or summary), as feedparser gives it unsanitized."""
+    return [
         content.get("value", "")
         for path in sorted((realdata / "feeds").rglob("*"))
         if path.is_file()
         for entry in feedparser.parse(path.read_bytes(), sanitize_html=False).entries
         for content in (entry.get("content") or [{"value": entry.get("summary", "")}])
     ]
+
+
+def test_html_to_text_reads_real_feed_entries_as_an_html_parser_does(realdata: Path) -> None:
+    fragments = _real_feed_fragments(realdata)
     assert len(fragments) > 500
     for fragment in fragments:
         sanitized = sanitize_html(fragment, BASE)
@@ -486,13 +491,7 @@ def test_html_to_text_reads_what_its_previous_tag_passes_read(fragment: str) -> 
 def test_html_to_text_reads_real_entries_and_pages_as_its_previous_tag_passes(
     realdata: Path,
 ) -> None:
-    fragments = [
-        content.get("value", "")
-        for path in sorted((realdata / "feeds").rglob("*"))
-        if path.is_file()
-        for entry in feedparser.parse(path.read_bytes(), sanitize_html=False).entries
-        for content in (entry.get("content") or [{"value": entry.get("summary", "")}])
-    ]
+    fragments = _real_feed_fragments(realdata)
     pages = sorted(p for p in (realdata / "html").rglob("*") if p.is_file())
     fragments += [path.read_bytes().decode("utf-8", "replace") for path in pages]
     assert len(fragments) > 500
