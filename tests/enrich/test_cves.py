@@ -8,8 +8,10 @@ import pytest
 
 from techwatch.enrich.cves import (
     CveFact,
+    CveRecord,
     ProductsMemo,
     Sightings,
+    Stated,
     affected_products,
     aggregate,
     best_cwes,
@@ -221,3 +223,11 @@ def test_a_cve_row_takes_its_sightings_as_they_are() -> None:
         ("kev", "press"),
     )
     assert row.description is None and row.cvss is None and row.kev is None
+
+
+def test_a_record_is_its_id_then_the_stated_fields_then_the_sightings() -> None:
+    # aggregate builds CveRecord(cve_id, *stated, *sightings) by position: the three tuples
+    # must keep the same fields in the same order (and the same types) for that to hold.
+    assert CveRecord._fields == ("cve_id", *Stated._fields, *Sightings._fields)
+    stated_and_seen = {**Stated.__annotations__, **Sightings.__annotations__}
+    assert {k: v for k, v in CveRecord.__annotations__.items() if k != "cve_id"} == stated_and_seen
