@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from techwatch.storage import fts, open_writer
 from techwatch.storage.connection import connect
@@ -198,3 +200,29 @@ def test_the_indexed_head_of_a_text_is_its_first_characters(text: str) -> None:
         conn.close()
     assert head is not None
     assert head[0] == head[1] == text[: fts.INDEXED_TEXT_CHARS]
+
+
+#: How the extension's `tokenize` macro splits its cleaned text: at runs of whitespace.
+MACRO_SPLIT = (
+    "string_split_regex(regexp_replace(lower(strip_accents(CAST(t AS VARCHAR))), "
+    f"'{fts.IGNORE}', ' ', 'g'), '\\s+')"
+)
+
+
+PIECES = st.sampled_from([*HOSTILE, "\\", " ", "\\\\", "\t", "\n", "é", "a", "1", "-"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text() | st.lists(PIECES, max_size=8).map("".join))
+def test_tokenize_sql_cuts_as_the_extensions_macro(text: str) -> None:
+    """tokenize_sql splits at single spaces where the macro splits at runs of whitespace:
+    the same words, empty ones included, whatever the text (backslashes, spaces, accents)."""
+    conn = duckdb.connect()
+    try:
+        ours, macro = conn.execute(
+            f"SELECT {fts.tokenize_sql('t')}, {MACRO_SPLIT} FROM (SELECT ? AS t)", [text]
+        ).fetchone() or (None, None)
+    finally:
+        conn.close()
+    assert ours == macro
+    assert ours is not None
