@@ -355,7 +355,11 @@ def cve_facts(conn: Conn) -> tuple[pa.Table, pa.Table]:
 def cve_mentions(conn: Conn) -> pa.Table:
     """(cve_id, item_id, source_id, first_seen as naive UTC) for every item naming a CVE of
     `wanted`, as an Arrow table: it crosses to the import's workers as a few buffers, where
-    60k row tuples cost the parent ~0.3 s to fetch and pickle (enrich.cverows reads it)."""
+    60k row tuples cost the parent ~0.3 s to fetch and pickle (enrich.cverows reads it).
+
+    Each item's time is converted before the join, once per item rather than once per
+    mention: over the real advisories (3,882 items, 59k mentions) the statement took
+    0.70-0.76x of the CPU (medians of 12 alternated pairs, one and two threads)."""
     return conn.execute(
         """
         WITH m AS (
@@ -365,9 +369,10 @@ def cve_mentions(conn: Conn) -> pa.Table:
             UNION
             SELECT item_id, vuln_id FROM item_vulns WHERE vuln_id IN (SELECT cve_id FROM wanted)
         )
-        SELECT m.cve_id, i.id AS item_id, i.source_id,
-               i.first_seen AT TIME ZONE 'UTC' AS first_seen
-        FROM m JOIN items i ON i.id = m.item_id
+        SELECT m.cve_id, i.id AS item_id, i.source_id, i.first_seen
+        FROM m JOIN (
+            SELECT id, source_id, first_seen AT TIME ZONE 'UTC' AS first_seen FROM items
+        ) i ON i.id = m.item_id
         """
     ).to_arrow_table()
 
