@@ -683,6 +683,85 @@ def test_batched_features_are_the_features_of_each_text_walked_alone(texts: list
         assert features[start + 1 : start + length].tolist() == walked
 
 
+def _assert_same_model(arrays: tuple[Any, ...], expected: tuple[Any, ...]) -> None:
+    import numpy as np
+
+    assert len(arrays) == len(expected)
+    for got, want in zip(arrays, expected, strict=True):
+        assert type(got) is type(want)
+        if isinstance(want, np.ndarray):
+            assert got.dtype == want.dtype
+            assert np.array_equal(got, want)
+        else:
+            assert got == want
+
+
+def test_the_model_is_read_from_a_decompressed_copy_kept_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same arrays as py3langid's own loader; the second process reads the copy instead
+    of decompressing the model again, and a copy of an older model file is removed."""
+    import lzma
+
+    from py3langid import modelio
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    model_file = MODEL_DIR / MODEL_FILE
+    monkeypatch.setenv("TECHWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "langid-1-2.npz").write_bytes(b"an older model's copy")
+    stock = modelio.load_model(model_file)
+
+    _assert_same_model(clean._model_arrays(model_file), stock)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [
+        f"langid-{model_file.stat().st_size}-{model_file.stat().st_mtime_ns}.npz"
+    ]
+
+    def no_decompression(*args: object, **kwargs: object) -> None:
+        raise AssertionError("decompressed again")
+
+    monkeypatch.setattr(lzma, "open", no_decompression)
+    _assert_same_model(clean._model_arrays(model_file), stock)
+
+
+def test_a_damaged_copy_of_the_model_is_removed_and_py3langid_loads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from py3langid import modelio
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    model_file = MODEL_DIR / MODEL_FILE
+    monkeypatch.setenv("TECHWATCH_CACHE_DIR", str(tmp_path))
+    stat = model_file.stat()
+    damaged = tmp_path / f"langid-{stat.st_size}-{stat.st_mtime_ns}.npz"
+    damaged.write_bytes(b"truncated")
+    _assert_same_model(clean._model_arrays(model_file), modelio.load_model(model_file))
+    assert not damaged.exists()  # the next process writes it again
+
+
+def test_without_a_writable_cache_the_model_loads_as_py3langid_loads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from py3langid import modelio
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    model_file = MODEL_DIR / MODEL_FILE
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("TECHWATCH_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
+    _assert_same_model(clean._model_arrays(model_file), modelio.load_model(model_file))
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
+
+
+def test_the_model_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TECHWATCH_CACHE_DIR", "/srv/cache/tw")
+    assert clean.model_cache_dir() == Path("/srv/cache/tw")
+    monkeypatch.delenv("TECHWATCH_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/var/cache/u")
+    assert clean.model_cache_dir() == Path("/var/cache/u/techwatch")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert clean.model_cache_dir() == Path.home() / ".cache" / "techwatch"
+
+
 @lru_cache(maxsize=1)
 def _stock_identifier(identifier: Any, model_file: str) -> Any:
     return identifier.from_model_file(model_file, norm_probs=True)

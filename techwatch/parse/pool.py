@@ -51,9 +51,9 @@ def _context(language_model: bool) -> multiprocessing.context.BaseContext:
 
 def start_forkserver(*, language_model: bool = True) -> None:
     """Start the workers' forkserver now, in the background, so that its imports and language
-    model (~0.9 s of CPU) load while the caller does other work (a run's preparation) instead of
-    delaying the first parse of the first pool. Returns at once; nothing to do without a
-    forkserver, or when it runs already."""
+    model (~0.7 s of CPU, see clean._model_arrays) load while the caller does other work (a
+    run's preparation) instead of delaying the first parse of the first pool. Returns at once;
+    nothing to do without a forkserver, or when it runs already."""
     context = _context(language_model)
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
