@@ -44,6 +44,22 @@ keys, np.unique or an unstable sort (-0.7 us at best, +3 to +11 us), the dot pro
 preallocated row (-0.7 us), a fast path for RFC 822 dates (the whole date parse is 7.4 us, at
 most 1-2 us to gain), handle_data recompiled for dict.get and pop's link repair skipped without
 "&" (no gain in instructions over 150 entries once their recompilation is counted).
+
+Session 22 (why the ingestion run's two workers spend ~10 s where this script says ~8):
+not the pool. Over 500 bench feeds, a worker spends ~0.05 s starting (fork, initializer),
+pickling its results ~0.2 s in all, and pebble's task handling next to nothing (its CPU minus
+parse_document's and pickling's: 0.003-0.016 s). parse_document itself runs slower beside
+another busy process: two of these loops side by side took 9.6-9.8 s each against 7.7 s alone
+(load 2.6), a ParsePool's two workers 9.95 s, one worker 8.5 s. Pure-Python arithmetic loops
+side by side do not slow down: it is the shared caches and memory (side by side at load 4-5,
+language detection took ~40% longer, feedparser 20-30%, nh3 10-25%). Not the garbage collector
+either (disabled after gc.freeze: +0.1% instructions). What was cut: the forkserver's LZMA
+decompression of the language model (clean._model_arrays: forkserver CPU 0.63x, median of 5
+alternated pairs, load 7-9). Measured and left out: workers
+pinned to a core each (no difference within +-15% noise at load 7-10), the language table
+gathered in float16 and widened per text (2x slower), np.take in the DFA walk (no gain),
+whitespace folding that skips folded blocks (-3 us per entry), huge pages for the DFA table
+(numpy already maps the float32 table on them; no difference within the noise).
 """
 
 from __future__ import annotations
