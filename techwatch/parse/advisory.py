@@ -16,7 +16,7 @@ from operator import attrgetter
 from typing import Any, Final
 
 from techwatch.clean import canonical_url, normalize_line, normalize_text, text_to_html, truncate
-from techwatch.parse.cve_ids import find_cves
+from techwatch.parse.cve_ids import all_cve_ids, find_cves
 from techwatch.types import ParsedItem, SharedFacts, VulnFacts
 
 MAX_TITLE_CHARS: Final = 500
@@ -41,8 +41,8 @@ def advisory_item(
     facts = facts if isinstance(facts, SharedFacts) else tuple(facts)
     clean_title = truncate(normalize_line(title), MAX_TITLE_CHARS)
     clean_text = truncate(normalize_text(text), MAX_TEXT_CHARS)
-    stated = {v.upper() for v in _stated_ids(facts) if _CVE_ID.match(v.upper())}
-    cves = tuple(sorted(stated | set(find_cves(f"{clean_title}\n{clean_text}")), key=_cve_key))
+    stated = _stated_cves(facts) | set(find_cves(f"{clean_title}\n{clean_text}"))
+    cves = tuple(sorted(stated, key=_cve_key))
     return ParsedItem(
         source_id=source_id,
         identity=identity,
@@ -57,6 +57,15 @@ def advisory_item(
         content_hash=facts_hash(clean_title, clean_text, facts),
         facts=facts,
     )
+
+
+def _stated_cves(facts: tuple[VulnFacts, ...] | SharedFacts) -> set[str]:
+    """The CVE ids, upper-cased, among the vulnerability ids and aliases the facts state. A
+    bulletin's ids, stored as CVE ids already (a CERT-FR avis'), are taken as they are."""
+    if isinstance(facts, SharedFacts) and all_cve_ids(facts.vuln_ids):
+        aliases = facts.template.aliases
+        return {*facts.vuln_ids, *(v.upper() for v in aliases if _CVE_ID.match(v.upper()))}
+    return {v.upper() for v in _stated_ids(facts) if _CVE_ID.match(v.upper())}
 
 
 def _stated_ids(facts: tuple[VulnFacts, ...] | SharedFacts) -> Iterator[str]:
@@ -217,5 +226,5 @@ def parse_timestamp(value: object) -> datetime | None:
 
 
 def _cve_key(cve: str) -> tuple[int, int]:
-    _, year, number = cve.split("-")
+    year, _, number = cve[4:].partition("-")
     return int(year), int(number)

@@ -21,6 +21,7 @@ from typing import Any, Final
 from techwatch.clean import normalize_language, resolve_http_url
 from techwatch.errors import ParseError
 from techwatch.parse.advisory import advisory_item, as_dict, as_list, as_text, parse_timestamp
+from techwatch.parse.cve_ids import all_cve_ids
 from techwatch.parse.jsondoc import load_json
 from techwatch.types import Affected, ParsedFeed, ParsedItem, SharedFacts, VulnFacts
 
@@ -46,6 +47,7 @@ _HEADING: Final = re.compile(r"^#+\s*", re.M)
 # A plain absolute link (host of letters, digits, dots, hyphens; no port, no user info, no
 # space) needs no further checking: tens of thousands of cve.org links per run go this way.
 _PLAIN_URL: Final = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?][^\s\x00-\x1f\x7f]*)?")
+_PLAIN_URL_LINES: Final = re.compile(rf"(?:{_PLAIN_URL.pattern}\n)*{_PLAIN_URL.pattern}")
 
 
 # --- defensive access: every field may hold the wrong type (RELIABILITY 25) -----------------
@@ -168,7 +170,7 @@ def parse_certfr(
     warnings: list[str] = []
     systems = _records(document.get("affected_systems"), "affected system", reference, warnings)
     revisions = _revision_dates(document.get("revisions"))
-    cves = _listed_cves(document.get("cves"), reference, warnings)
+    cves, links = _listed_cves(document.get("cves"), reference, warnings)
     alerte = "-ALE-" in reference
     shared = _Shared(
         published=revisions[0] if revisions else None,
@@ -177,16 +179,14 @@ def parse_certfr(
         ssvc=EXPLOITED if alerte else (),
         references=_vendor_links(document.get("vendor_advisories")),
     )
-    facts = SharedFacts(
-        _template(shared), tuple(c for c, _ in cves), tuple(link for _, link in cves)
-    )
+    facts = SharedFacts(_template(shared), cves, links)
     language = normalize_language(declared_language) or "fr"
     kind = "alerte" if alerte else "avis"
     item = advisory_item(
         source_id,
         identity=f"certfr:{reference}",
         title=f"CERT-FR {kind} : {title} ({reference})",
-        text=_text(document, systems, [c for c, _ in cves], alerte),
+        text=_text(document, systems, cves, alerte),
         url=page_url(reference) or resolve_http_url(url, None),
         published=shared.published,
         language=language,
@@ -220,11 +220,44 @@ def _revision_dates(value: object) -> list[datetime]:
 
 def _listed_cves(
     value: object, reference: str, warnings: list[str]
-) -> list[tuple[str, str | None]]:
+) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+    """The well-formed CVE ids of the `cves` list and their cve.org links, first mention kept."""
+    records = as_list(value)
+    found = _plain_cves(records)
+    if found is None:
+        found = _checked_cves(records, reference, warnings)
+    if len(found) > MAX_FACTS:
+        warnings.append(f"{reference}: {len(found) - MAX_FACTS} CVEs beyond {MAX_FACTS} skipped")
+    return tuple(found)[:MAX_FACTS], tuple(found.values())[:MAX_FACTS]
+
+
+def _plain_cves(records: list[Any]) -> dict[str, str | None] | None:
+    """`_checked_cves` of a list as CERT-FR writes it, or None when it is not: every record
+    an object whose name is a CVE id as stored and whose link is plain, each checked by one
+    regex pass over them all: the real avis' 55k CVEs took ~0.11 s of CPU record by record,
+    ~0.06 s so."""
+    try:
+        names = [record["name"] for record in records]
+        links = "\n".join([record["url"] for record in records])
+        if not all_cve_ids(names) or not _PLAIN_URL_LINES.fullmatch(links):
+            return None
+    except (KeyError, TypeError):  # not an object, a field missing or not a string
+        return None
+    urls: list[str | None] = list(links.split("\n"))
+    if len(urls) != len(names):  # a link holding a line break
+        return None
+    found = dict(zip(names, urls, strict=True))
+    if len(found) < len(names):  # a CVE listed twice: dict() kept its last link
+        first = dict(zip(reversed(names), reversed(urls), strict=True))
+        found = {name: first[name] for name in found}
+    return found
+
+
+def _checked_cves(records: list[Any], reference: str, warnings: list[str]) -> dict[str, str | None]:
     """(CVE id, cve.org link) for each well-formed CVE of the `cves` list, first mention kept."""
     found: dict[str, str | None] = {}
     bad = 0
-    for record in as_list(value):
+    for record in records:
         name = as_text(as_dict(record).get("name")).upper() if isinstance(record, dict) else ""
         if not _CVE.match(name):
             bad += 1
@@ -232,9 +265,7 @@ def _listed_cves(
         found.setdefault(name, _http_url(as_text(record.get("url"))))
     if bad:
         warnings.append(f"{reference}: {bad} CVE record(s) skipped: no valid CVE id")
-    if len(found) > MAX_FACTS:
-        warnings.append(f"{reference}: {len(found) - MAX_FACTS} CVEs beyond {MAX_FACTS} skipped")
-    return list(found.items())[:MAX_FACTS]
+    return found
 
 
 def _vendor_links(value: object) -> tuple[str, ...]:
@@ -256,7 +287,10 @@ def _template(shared: _Shared) -> VulnFacts:
 
 
 def _text(
-    document: Mapping[str, Any], systems: list[Mapping[str, Any]], cves: list[str], alerte: bool
+    document: Mapping[str, Any],
+    systems: list[Mapping[str, Any]],
+    cves: tuple[str, ...],
+    alerte: bool,
 ) -> str:
     sections = [
         "Alerte : le CERT-FR signale une exploitation active ou une menace imminente."
@@ -302,7 +336,7 @@ def _advisory_lines(value: object) -> list[str]:
     return lines
 
 
-def _cve_line(cves: list[str]) -> str:
+def _cve_line(cves: tuple[str, ...]) -> str:
     if not cves:
         return ""
     shown = ", ".join(cves[:TEXT_CVES])
@@ -389,7 +423,7 @@ def _alerte_text(reference: str, cves: tuple[str, ...], link: str | None) -> str
         f"Le CERT-FR a publié l'alerte {reference} : une alerte signale une exploitation "
         "active ou une menace imminente ; appliquer les correctifs ou mesures de contournement "
         "sans délai.",
-        _cve_line(list(cves)),
+        _cve_line(cves),
         f"Détails : {link}" if link else "",
     ]
     return "\n\n".join(line for line in lines if line)

@@ -14,10 +14,14 @@ from techwatch.errors import ParseError
 from techwatch.parse.certfr import (
     EXPLOITED,
     MAX_FACTS,
+    _checked_cves,
+    _listed_cves,
+    _plain_cves,
     page_url,
     parse_certfr,
     parse_certfr_alertes_index,
 )
+from techwatch.parse.cve_ids import all_cve_ids
 from techwatch.types import Affected, ParsedFeed
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "advisories"
@@ -232,6 +236,65 @@ def test_huge_lists_are_capped_in_bounded_time() -> None:
     assert feed.warnings == (f"CERTFR-2026-AVI-0001: 5 CVEs beyond {MAX_FACTS} skipped",)
     assert "- et 1985 autres" in item.text.splitlines()
     assert len(item.text) <= 50_000
+
+
+LINK_A, LINK_B = "https://www.cve.org/CVERecord?id=A", "https://www.cve.org/CVERecord?id=B"
+#: CVE lists as CERT-FR writes them (read in one pass) and as it might not (read one by one).
+CVE_LISTS: dict[str, list[Any]] = {
+    "plain": [{"name": "CVE-2026-0001", "url": LINK_A}, {"name": "CVE-2026-12345", "url": LINK_B}],
+    "listed twice": [
+        {"name": "CVE-2026-0001", "url": LINK_A},
+        {"name": "CVE-2026-0002", "url": LINK_B},
+        {"name": "CVE-2026-0001", "url": LINK_B},
+    ],
+    "lower case": [{"name": "cve-2026-0001", "url": LINK_A}],
+    "spaces": [{"name": " CVE-2026-0001 ", "url": f" {LINK_A} "}],
+    "no link": [{"name": "CVE-2026-0001"}, {"name": "CVE-2026-0002", "url": LINK_A}],
+    "empty link": [{"name": "CVE-2026-0001", "url": ""}],
+    "odd link": [{"name": "CVE-2026-0001", "url": "https://x.example/a b"}],
+    "line break in a link": [
+        {"name": "CVE-2026-0001", "url": f"{LINK_A}\n{LINK_B}"},
+        {"name": "CVE-2026-0002", "url": LINK_A},
+    ],
+    "line break in a name": [{"name": "CVE-2026-0001\nCVE-2026-0002", "url": LINK_A}],
+    "not a name": [{"name": 5, "url": LINK_A}, 3, None],
+    "empty": [],
+}
+
+
+@pytest.mark.parametrize("records", CVE_LISTS.values(), ids=CVE_LISTS.keys())
+def test_cve_lists_read_in_one_pass_as_one_by_one(records: list[Any]) -> None:
+    """The one-pass reading of a plain list gives what the record-by-record one gives."""
+    expected = _checked_cves(records, "R", [])
+    ids, links = _listed_cves(records, "R", [])
+    assert list(zip(ids, links, strict=True)) == list(expected.items())
+
+
+def test_plain_cve_lists_take_the_one_pass_reading() -> None:
+    for name in ("plain", "listed twice"):
+        assert _plain_cves(CVE_LISTS[name]) == _checked_cves(CVE_LISTS[name], "R", [])
+    assert _plain_cves(CVE_LISTS["listed twice"]) == {
+        "CVE-2026-0001": LINK_A,
+        "CVE-2026-0002": LINK_B,
+    }
+    for name in CVE_LISTS.keys() - {"plain", "listed twice"}:
+        assert _plain_cves(CVE_LISTS[name]) is None, name
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        (["CVE-2026-0001", "CVE-1999-12345678"], True),
+        ([], False),
+        (["cve-2026-0001"], False),
+        (["CVE-2026-0001 "], False),
+        (["CVE-2026-001"], False),
+        (["CVE-2026-0001\nCVE-2026-0002"], False),
+        (["CVE-2026-0001", ""], False),
+    ],
+)
+def test_all_cve_ids(ids: list[str], expected: bool) -> None:
+    assert all_cve_ids(ids) is expected
 
 
 @pytest.mark.parametrize("body", [b"{}", b'{"alert": "CERTFR-2026-ALE-001"}', b'"x"'])
