@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import fields
 from datetime import UTC, date, datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Final
 
 from techwatch.clean import canonical_url, normalize_line, normalize_text, text_to_html, truncate
@@ -42,7 +42,7 @@ def advisory_item(
     clean_title = truncate(normalize_line(title), MAX_TITLE_CHARS)
     clean_text = truncate(normalize_text(text), MAX_TEXT_CHARS)
     stated = _stated_cves(facts) | set(find_cves(f"{clean_title}\n{clean_text}"))
-    cves = tuple(sorted(stated, key=_cve_key))
+    cves = _sorted_cves(stated)
     return ParsedItem(
         source_id=source_id,
         identity=identity,
@@ -223,6 +223,26 @@ def parse_timestamp(value: object) -> datetime | None:
     if parsed.year < 1990:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _sorted_cves(ids: set[str]) -> tuple[str, ...]:
+    """`ids` by year, then number (`_cve_key`). Ids whose text says both plainly are ordered
+    by three sorts without a Python key (text, length, year): the 55k ids of the real CERT-FR
+    avis took ~0.045 s of CPU with one `_cve_key` call each, ~0.023 s so."""
+    ordered = sorted(ids)
+    lines = "\n".join(ordered)
+    if not _ORDERED_CVES.fullmatch(lines) or lines.count("\n") != len(ordered) - 1:
+        return tuple(sorted(ids, key=_cve_key))
+    ordered.sort(key=len)
+    ordered.sort(key=_YEAR)
+    return tuple(ordered)
+
+
+#: CVE ids ordered as `_cve_key` orders them when sorted by year, length, then text: a year
+#: of four ASCII digits, a number of four or of more without a leading zero.
+_ORDERED_ID: Final = "CVE-[0-9]{4}-(?:[0-9]{4}|[1-9][0-9]{4,})"
+_ORDERED_CVES: Final = re.compile(rf"(?:{_ORDERED_ID}\n)*{_ORDERED_ID}")
+_YEAR: Final = itemgetter(slice(4, 8))
 
 
 def _cve_key(cve: str) -> tuple[int, int]:

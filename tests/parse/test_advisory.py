@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from techwatch.parse.advisory import advisory_item, facts_hash
+from techwatch.parse.advisory import _cve_key, _sorted_cves, advisory_item, facts_hash
 from techwatch.parse.registry import parse_document
 from techwatch.types import Affected, CvssScore, KevEntry, ParsedItem, SharedFacts, VulnFacts
 
@@ -177,3 +177,18 @@ def test_real_items_keep_the_reference_digest(
     assert items
     for item in items:
         assert item.content_hash == reference_hash(item.title, item.text, item.facts)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        {"CVE-2026-10000", "CVE-2026-9999", "CVE-2025-123456", "CVE-2026-0042", "CVE-2024-1000"},
+        {"CVE-2026-01234", "CVE-2026-9999"},  # a leading zero: by number, not by length
+        {"CVE-2026-\u0661\u0662\u0663\u0664", "CVE-2026-0999"},  # digits of another script
+        {"CVE-0999-1234", "CVE-999-1235", "CVE-2026-1234\n", "CVE-2026-1233"},
+        {"CVE-2026-0001"},
+        set(),
+    ],
+)
+def test_cve_ids_sort_by_year_then_number(ids: set[str]) -> None:
+    assert _sorted_cves(ids) == tuple(sorted(ids, key=_cve_key))
