@@ -54,7 +54,7 @@ _PLAIN_URL_LINES: Final = re.compile(rf"(?:{_PLAIN_URL.pattern}\n)*{_PLAIN_URL.p
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for v in values if v))
+    return tuple(dict.fromkeys(filter(None, values)))
 
 
 def _capped_lines(lines: list[str], limit: int) -> list[str]:

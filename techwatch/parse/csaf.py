@@ -70,11 +70,11 @@ _VERSION_HINTS: Final[dict[str, str | None]] = {"cvss_v2": "2.0", "cvss_v3": Non
 
 
 def _strings(value: object) -> list[str]:
-    return [s for s in (as_text(v) for v in as_list(value)) if s]
+    return list(filter(None, map(as_text, as_list(value))))
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for v in values if v))
+    return tuple(dict.fromkeys(filter(None, values)))
 
 
 def _clip(text: str, limit: int = TEXT_LINE_CHARS) -> str:
