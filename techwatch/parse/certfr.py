@@ -427,7 +427,3 @@ def _alerte_text(reference: str, cves: tuple[str, ...], link: str | None) -> str
         f"Détails : {link}" if link else "",
     ]
     return "\n\n".join(line for line in lines if line)
-
-
-def _risks(document: Mapping[str, Any]) -> list[str]:
-    return [as_text(as_dict(r).get("description")) for r in as_list(document.get("risks"))]
