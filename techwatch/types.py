@@ -6,7 +6,7 @@ results can cross process boundaries (parse workers) by pickling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from operator import attrgetter
@@ -188,6 +188,12 @@ class VulnFacts:
     references: tuple[str, ...] = ()
 
 
+def own_link(link: str | None, shared: Container[str]) -> str | None:
+    """A CVE's own link when it leads its links (SharedFacts.references_of): present and not
+    among the links its bulletin shares (a set, for a caller looping over many CVEs)."""
+    return link if link and link not in shared else None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class SharedFacts(Sequence[VulnFacts]):
     """The facts of a bulletin that states the same for every CVE it lists (a CERT-FR avis):
@@ -210,7 +216,8 @@ class SharedFacts(Sequence[VulnFacts]):
     def references_of(self, link: str | None) -> tuple[str, ...]:
         """A CVE's links: its own first, unless absent or already among the shared ones."""
         shared = self.template.references
-        return shared if not link or link in shared else (link, *shared)
+        own = own_link(link, shared)
+        return shared if own is None else (own, *shared)
 
     def fact(self, vuln_id: str, link: str | None) -> VulnFacts:
         return replace(self.template, vuln_id=vuln_id, references=self.references_of(link))

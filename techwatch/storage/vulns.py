@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from techwatch.storage.connection import Conn
 from techwatch.storage.staging import STRINGS, TS, WRITTEN
-from techwatch.types import Affected, CvssScore, ParsedItem, SharedFacts, VulnFacts
+from techwatch.types import Affected, CvssScore, ParsedItem, SharedFacts, VulnFacts, own_link
 
 CVSS: Final = pa.struct(
     [
@@ -220,16 +220,17 @@ class _Links:
         """`add` for each fact of `facts`, the shared links numbered once.
 
         A CVE's links as SharedFacts.references_of gives them, without building them: its
-        own link leads unless absent or among the shared ones, looked up in a set (building
-        each CVE's tuple and scanning the shared ones was most of this loop's cost)."""
+        own link (`own_link`, looked up in a set of the shared ones) then the shared ones.
+        Building each CVE's tuple and scanning the shared ones was most of this loop's cost."""
         flat, offsets = self._flat, self._offsets
         shared = facts.template.references
         known = set(shared)
         number = self._number
         numbers: list[int] | None = None  # the shared links' numbers, once they have some
         for link in facts.links:
-            if link and link not in known:
-                flat.append(number(link))
+            own = own_link(link, known)
+            if own is not None:
+                flat.append(number(own))
             if numbers is None:
                 numbers = list(map(number, shared))
             flat.extend(numbers)
