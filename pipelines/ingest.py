@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ from techwatch.report import build_report, merge_stats
 from techwatch.runlock import lock_path_for, run_lock
 from techwatch.storage import staging
 from techwatch.stories.run import GroupingReport, group_pending
-from techwatch.stories.signs import Signs, leads_of, pack
 from techwatch.types import Source, SourceOutcome, SourceState, WriteStats
 
 DB_RETRY_DELAYS_S = [2, 5, 15]
@@ -123,8 +121,8 @@ def classify_items(
 
 
 @db_task
-def group_stories(db_path: Path, now: datetime, signs: list[Signs]) -> dict[str, Any]:
-    return group_pending(db_path, now=now, signs=signs).to_dict()
+def group_stories(db_path: Path, now: datetime) -> dict[str, Any]:
+    return group_pending(db_path, now=now).to_dict()
 
 
 @db_task
@@ -170,9 +168,8 @@ def ingest_flow(
         stage["prepare"] = time.perf_counter() - t
         progress.publish("planned", due=len(plan.due), skipped=len(plan.skipped))
 
-        signs: list[Signs] = []
         outcomes, stats, states, quiet = _collect_and_store(
-            db_path, plan, config, batch_size, stage, signs
+            db_path, plan, config, batch_size, stage
         )
         # An unchanged night leaves stories, the search index and enrichment nothing to do:
         # they are not run (the report keeps their fields: nothing grouped, in no time).
@@ -188,11 +185,8 @@ def ingest_flow(
         try:
             t = time.perf_counter()
             stories = (
-                group_stories(db_path, datetime.now(UTC), quote(signs))
-                if busy
-                else GroupingReport().to_dict()
+                group_stories(db_path, datetime.now(UTC)) if busy else GroupingReport().to_dict()
             )
-            signs.clear()  # ~25 MiB for 15,000 items, of no use once grouped
             stage["stories"] = time.perf_counter() - t
             t = time.perf_counter()
             if busy:
@@ -258,20 +252,12 @@ def _collect_and_store(
     config: SourcesConfig,
     batch_size: int,
     stage: dict[str, float],
-    signs: list[Signs],
 ) -> tuple[list[SourceOutcome], WriteStats, dict[str, SourceState], ingest.QuietWrite | None]:
     """Collect batch k+1 while what was collected is written, so fetching and parsing never
     wait on disk. Batches are written once they hold `ingest.STORE_MIN_ITEMS` items (or at the
     end), the outcomes that fill whole row groups first (`ingest.whole_row_groups`): an
     unchanged night of not-modified sources is then one write, not one per batch, and a quiet
-    night's is left to `finish` (see `ingest.quiet_write`), returned last.
-
-    The run's leads are signed for stories (into `signs`) in a side thread beside the last
-    write, instead of on the stories stage's critical path: the parse workers are idle then and
-    the write leaves a core free. Signing each batch while the next was collected (in the main
-    thread, or beside it) slowed collection, where the workers and the fetch thread need the
-    cores and the GIL: first run 0.94-1.74x (6 pairs) and 0.80-1.32x (3 pairs), against
-    0.79-0.95x (3 pairs) beside the last write."""
+    night's is left to `finish` (see `ingest.quiet_write`), returned last."""
     outcomes: list[SourceOutcome] = []
     parts: list[WriteStats] = []
     states: dict[str, SourceState] = {}
@@ -282,10 +268,7 @@ def _collect_and_store(
     unstored: list[SourceOutcome] = []
     quiet = None
     t = time.perf_counter()
-    leads: list[str] = []
-    signing: Future[Signs] | None = None
     with (
-        ThreadPoolExecutor(1, thread_name_prefix="sign") as signer,
         ParsePool(settings.parse_workers, settings.parse_timeout_s) as pool,
         collect.Collector(settings, pool) as collector,
     ):
@@ -298,7 +281,6 @@ def _collect_and_store(
             collected = pending.popleft().result()
             ahead = ingest.batches_ahead(collected)
             unstored.extend(collected)
-            leads.extend(leads_of(collected))
             # Prefect's finished future holds its state, and so this list, in a reference cycle
             # that only a full garbage collection frees: every item of the run would stay in
             # memory until then (~130 MiB for 15k items, with the UTF-8 copies Arrow caches).
@@ -308,7 +290,6 @@ def _collect_and_store(
             last = index + 1 == len(work)
             for later in range(index + 1 + len(pending), min(index + 1 + ahead, len(work))):
                 pending.append(submit(later))
-            signing = signer.submit(pack, leads) if last and leads else None
             if last:
                 quiet = ingest.quiet_write(
                     plan, parts, unstored, config.sources, settings, now=datetime.now(UTC)
@@ -325,8 +306,6 @@ def _collect_and_store(
                 del written  # its items are stored: freed now, not at the next write
                 parts.append(part)
                 states.update(new_states)
-            if signing is not None:
-                signs.append(signing.result())
             stage["store"] += time.perf_counter() - t
             t = time.perf_counter()
     return outcomes, merge_stats(parts), states, quiet

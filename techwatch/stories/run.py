@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -21,7 +21,6 @@ from techwatch.errors import StorageError
 from techwatch.storage import Writer, open_writer
 from techwatch.stories import grouping
 from techwatch.stories.neardup import lead, text_signs
-from techwatch.stories.signs import Sign, Signs, unpack
 
 CHUNK_ITEMS = 20_000
 
@@ -41,20 +40,13 @@ class GroupingReport:
         return asdict(self)
 
 
-def group_pending(
-    db_path: Path,
-    *,
-    now: datetime,
-    chunk: int = CHUNK_ITEMS,
-    signs: Sequence[Signs] = (),
-) -> GroupingReport:
-    """Open the store and group every pending item (new, or updated since it was grouped),
-    taking the `signs` already computed for the leads they hold (see `run.sign`).
+def group_pending(db_path: Path, *, now: datetime, chunk: int = CHUNK_ITEMS) -> GroupingReport:
+    """Open the store and group every pending item (new, or updated since it was grouped).
     A backlog of several chunks is checkpointed once, when the writer closes: checkpointing
     past each chunk's 16 MiB of log rewrote the story tables, a cost growing with each chunk
     (0.05 -> 1.1 s per chunk of a 200k backlog). A night's single chunk commits as before."""
     with open_writer(db_path) as writer:
-        return group_with(writer, now=now, chunk=chunk, defer_checkpoints=True, signs=signs)
+        return group_with(writer, now=now, chunk=chunk, defer_checkpoints=True)
 
 
 def group_with(
@@ -63,7 +55,6 @@ def group_with(
     now: datetime,
     chunk: int = CHUNK_ITEMS,
     defer_checkpoints: bool = False,
-    signs: Sequence[Signs] = (),
 ) -> GroupingReport:
     """Group pending items chunk by chunk through an open writer; `defer_checkpoints`: from
     the second chunk on, leave the checkpoint to the writer's close (see group_pending)."""
@@ -72,7 +63,6 @@ def group_with(
     founded: set[str] = set()
     removed: set[str] = set()
     previous: list[str] = []
-    handed = unpack(signs)
     with _collector_paused():
         while pending := writer.story_pending(chunk):
             ids = [item.item_id for item, _ in pending]
@@ -82,7 +72,7 @@ def group_with(
                 writer.defer_checkpoints()
                 defer_checkpoints = False
             previous = ids
-            plan = _group_chunk(writer, pending, now, handed)
+            plan = _group_chunk(writer, pending, now)
             items += len(pending)
             joined += sum(1 for j in plan.joins if j.reason != "first")
             founded.update(plan.founded)
@@ -97,13 +87,10 @@ def group_with(
 
 
 def _group_chunk(
-    writer: Writer,
-    pending: list[tuple[grouping.StoryItem, str | None]],
-    now: datetime,
-    signs: dict[str, Sign],
+    writer: Writer, pending: list[tuple[grouping.StoryItem, str | None]], now: datetime
 ) -> grouping.Plan:
     """Sign, fetch candidates, plan and store one chunk of pending items."""
-    signed, grams = sign([item for item, _ in pending], signs)
+    signed, grams = sign([item for item, _ in pending])
     known, stories = writer.story_candidates(signed)
     plan = grouping.plan(
         [(item, story) for item, (_, story) in zip(signed, pending, strict=True)],
@@ -132,24 +119,16 @@ def _collector_paused() -> Iterator[None]:
 
 
 def sign(
-    items: list[grouping.StoryItem], handed: dict[str, Sign] | None = None
+    items: list[grouping.StoryItem],
 ) -> tuple[list[grouping.StoryItem], dict[str, np.ndarray]]:
     """The items with the MinHash band keys of their title and lead, and the grams of those
-    leads by item id (the planner compares the grams of the items that share a key with
-    another): taken out of `handed` where it holds the item's lead (a sign depends on its lead
-    alone; the lead is freed, not held through the chunk), the others computed for the whole
-    chunk at once from one folding and hashing pass. Why handed: signing a night's 15,000
-    leads was ~0.55 s of the stories stage's CPU, on the run's critical path; the flow signs
-    them beside its last write."""
-    leads = [lead(i.title, i.text) for i in items]
-    taken = [handed.pop(text, None) for text in leads] if handed else [None] * len(leads)
-    wanted = [text for text, sign in zip(leads, taken, strict=True) if sign is None]
-    computed = zip(*text_signs(wanted), strict=True)
-    signs = [sign or next(computed) for sign in taken]
+    leads by item id, computed for the whole chunk at once from one folding and hashing pass
+    (the planner compares the grams of the items that share a key with another)."""
+    keys, grams = text_signs([lead(i.title, i.text) for i in items])
     signed = [
         grouping.StoryItem(
             i.item_id, i.source_id, i.title, i.text, i.canonical_url, i.cves, i.seen, bands
         )
-        for i, (bands, _) in zip(items, signs, strict=True)
+        for i, bands in zip(items, keys, strict=True)
     ]
-    return signed, {i.item_id: g for i, (_, g) in zip(items, signs, strict=True)}
+    return signed, {i.item_id: g for i, g in zip(items, grams, strict=True)}
