@@ -19,6 +19,7 @@ table, and each index insert costs).
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+from operator import attrgetter
 from typing import Final
 
 import numpy as np
@@ -344,17 +345,11 @@ def _cvss_row(score: CvssScore) -> dict[str, object]:
 
 
 def _affected_values(products: list[Affected]) -> pa.StructArray:
-    """The products as AFFECTED structs, built field by field (tuples taken as they are)
-    rather than from a dict per product (the real advisories' 18.6k distinct products)."""
-    columns = {
-        "vendor": [p.vendor for p in products],
-        "product": [p.product for p in products],
-        "versions": [p.versions for p in products],
-        "fixed": [p.fixed for p in products],
-        "cpes": [p.cpes for p in products],
-        "purl": [p.purl for p in products],
-    }
+    """The products as AFFECTED structs, built field by field from the attributes of the same
+    names (tuples taken as they are) rather than from a dict per product (the real
+    advisories' 18.6k distinct products)."""
     fields = list(AFFECTED)
     return pa.StructArray.from_arrays(
-        [pa.array(columns[f.name], f.type) for f in fields], fields=fields
+        [pa.array(list(map(attrgetter(f.name), products)), f.type) for f in fields],
+        fields=fields,
     )
