@@ -14,9 +14,11 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 import zipfile
 from collections.abc import Sequence
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
@@ -528,7 +530,9 @@ def _model_arrays(model_file: Path) -> tuple[Any, ...]:
 
 def _decompressed_model(model_file: Path, cache: Path) -> Path:
     """The model file's npz in `cache`, decompressed there first if need be. Written aside
-    and renamed: a process reads a whole file or none; older copies are removed."""
+    and renamed: a process reads a whole file or none; older copies are removed, and so are
+    the 68 MB parts that a process killed while writing left (past ABANDONED_PART_S: a part
+    younger than that may be another process's, still being written)."""
     stat = model_file.stat()
     target = cache / f"langid-{stat.st_size}-{stat.st_mtime_ns}.npz"
     if target.is_file():
@@ -545,7 +549,16 @@ def _decompressed_model(model_file: Path, cache: Path) -> Path:
     for stale in cache.glob("langid-*.npz"):
         if stale != target:
             stale.unlink(missing_ok=True)
+    for left in cache.glob("*.part"):
+        with suppress(FileNotFoundError):  # another process removed it first
+            if time.time() - left.stat().st_mtime > ABANDONED_PART_S:
+                left.unlink(missing_ok=True)
     return target
+
+
+#: Age past which a `.part` file in the model cache is taken as abandoned (decompressing
+#: the model takes about a second).
+ABANDONED_PART_S: Final = 3600
 
 
 def _read_model(npz: Path) -> tuple[Any, ...]:

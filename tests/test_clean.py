@@ -752,6 +752,27 @@ def test_without_a_writable_cache_the_model_loads_as_py3langid_loads_it(
     assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
 
 
+def test_parts_left_by_a_killed_writer_are_removed_once_abandoned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part older than ABANDONED_PART_S goes when a copy is written; a younger one may be
+    another process's, still writing, and stays."""
+    import os
+    import time
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    monkeypatch.setenv("TECHWATCH_CACHE_DIR", str(tmp_path))
+    abandoned, writing = tmp_path / "tmpold.part", tmp_path / "tmpnew.part"
+    abandoned.write_bytes(b"half a model")
+    writing.write_bytes(b"half a model")
+    past = time.time() - clean.ABANDONED_PART_S - 60
+    os.utime(abandoned, (past, past))
+    clean._model_arrays(MODEL_DIR / MODEL_FILE)
+    assert not abandoned.exists()
+    assert writing.exists()
+
+
 def test_the_model_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TECHWATCH_CACHE_DIR", "/srv/cache/tw")
     assert clean.model_cache_dir() == Path("/srv/cache/tw")
