@@ -512,6 +512,11 @@ _DAMAGED_COPY: Final = (ValueError, KeyError, EOFError, zipfile.BadZipFile)
 _NO_USABLE_COPY: Final = (*_DAMAGED_COPY, OSError, RuntimeError, lzma.LZMAError)
 
 
+#: Age past which a `.part` file in the model cache is taken as abandoned (decompressing
+#: the model takes about a second).
+ABANDONED_PART_S: Final = 3600
+
+
 def _model_arrays(model_file: Path) -> tuple[Any, ...]:
     """py3langid's load_model, read from a decompressed copy of its model file.
 
@@ -554,11 +559,6 @@ def _decompressed_model(model_file: Path, cache: Path) -> Path:
             if time.time() - left.stat().st_mtime > ABANDONED_PART_S:
                 left.unlink(missing_ok=True)
     return target
-
-
-#: Age past which a `.part` file in the model cache is taken as abandoned (decompressing
-#: the model takes about a second).
-ABANDONED_PART_S: Final = 3600
 
 
 def _read_model(npz: Path) -> tuple[Any, ...]:
