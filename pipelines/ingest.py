@@ -19,7 +19,7 @@ from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
 from pipelines.hooks import alert_advisor
-from techwatch import collect, ingest, memory, progress, watch
+from techwatch import collect, gcpacing, ingest, memory, progress, watch
 from techwatch.classify.apply import classify_new_items
 from techwatch.config import SourcesConfig, load_sources
 from techwatch.enrich.refresh import refresh
@@ -160,7 +160,7 @@ def ingest_flow(
     staging.use_system_allocator()
     start_forkserver()  # the workers' imports and language model load while the run prepares
     config = load_config(sources_path)
-    with run_lock(lock_path_for(db_path), wait_s=lock_wait_s):
+    with gcpacing.collecting_less(), run_lock(lock_path_for(db_path), wait_s=lock_wait_s):
         started = datetime.now(UTC)
         stage: dict[str, float] = {}
         t = time.perf_counter()

@@ -16,14 +16,12 @@ file imported again for the same source is skipped, unparsed (`reparse=True` rea
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ from techwatch.config import SourcesConfig
 from techwatch.enrich import warm
 from techwatch.enrich.refresh import begin_refresh
 from techwatch.errors import ConfigError, ParseError
+from techwatch.gcpacing import collecting_less
 from techwatch.ingest import new_run_id
 from techwatch.parse.pool import Document, ParsePool, start_forkserver
 from techwatch.parse.registry import parsers_fingerprint
@@ -62,11 +61,6 @@ BATCH_BYTES = 256 * 1024
 #: Source kinds whose parsers detect the language of entries: only they need the workers to
 #: load the language model.
 LANGUAGE_KINDS = frozenset({"feed", "html"})
-#: Allocations between two young-generation collections of the cyclic garbage collector
-#: during an import (Python's default: 700). An import allocates millions of small objects
-#: that stay alive (parsed items, fact rows); at the default pace the collector walked them
-#: over and over, a third of the staging of facts and about 1 s of a bulk import's CPU.
-GC_YOUNG_THRESHOLD = 50_000
 #: DuckDB threads once the batches are stored: the parse workers then compute CVE rows and
 #: mentions while this process groups stories and the search index is built beside them, so
 #: every core is busy and more threads only contend. The setting is the database's: from
@@ -158,7 +152,7 @@ def import_sources(
     # The workers' forkserver imports the parsers (~0.5 s of CPU) while this process opens
     # the store and reads the first files, instead of holding up the first file handed over.
     start_forkserver(language_model=_detects_languages(jobs))
-    with _collecting_less():
+    with collecting_less():
         return _import(
             db_path, config, jobs, groups, started=now or datetime.now(UTC), reparse=reparse
         )
@@ -289,17 +283,6 @@ def _index_search(db_path: Path) -> None:
     second connection to the import's database."""
     with open_writer(db_path, threads=SEARCH_INDEX_THREADS) as side:
         side.update_search_index()
-
-
-@contextmanager
-def _collecting_less() -> Iterator[None]:
-    """Run the cyclic garbage collector less often for the duration (GC_YOUNG_THRESHOLD)."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def _store(

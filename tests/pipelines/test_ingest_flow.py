@@ -109,12 +109,15 @@ def test_a_failing_stage_keeps_the_run_lock_until_the_search_index_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The index runs beside stories and the stages after them: if one raises, the flow must
-    wait for the index inside the lock, or a second run could start while it still writes."""
+    wait for the index inside the lock, or a second run could start while it still writes.
+    The run's slower collector pace (gcpacing) is given back too."""
     import fcntl
+    import gc
     import os
     import time
 
     from techwatch import ingest
+    from techwatch.gcpacing import YOUNG_THRESHOLD
 
     db = tmp_path / "techwatch.duckdb"
     lock_held_at_index_end: list[bool] = []
@@ -132,7 +135,10 @@ def test_a_failing_stage_keeps_the_run_lock_until_the_search_index_ends(
         finally:
             os.close(fd)
 
+    pace_in_stage: list[int] = []
+
     def broken_enrichment(*args: object, **kwargs: object) -> None:
+        pace_in_stage.append(gc.get_threshold()[0])
         raise RuntimeError("enrichment stage broke")
 
     monkeypatch.setattr(ingest, "index_search", slow_index)
@@ -142,6 +148,7 @@ def test_a_failing_stage_keeps_the_run_lock_until_the_search_index_ends(
         with pytest.raises(RuntimeError, match="enrichment stage broke"):
             ingest_flow(sources_path=sources, db_path=db, kind="test")
     assert lock_held_at_index_end == [True]
+    assert pace_in_stage == [YOUNG_THRESHOLD] != [gc.get_threshold()[0]]
 
 
 def test_the_search_index_runs_beside_stories_once_the_items_are_stored(
