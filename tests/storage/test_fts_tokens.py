@@ -120,6 +120,33 @@ def test_each_hostile_text_alone(db: Path, text: str) -> None:
     assert ours == reference
 
 
+def test_pieces_sharing_a_hash_are_told_apart_by_their_text(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A "hash" that most pieces share (their length): the counting joins on the pieces
+    # themselves then, and the words are still the extension's; on this hash they would not be.
+    monkeypatch.setattr(fts, "PIECE_HASH", "strlen(p)")
+    write_texts(db, [(a, b) for a in HOSTILE for b in HOSTILE[:4]])
+    ours, reference = reference_words(db)
+    assert ours == reference
+
+
+def test_the_pieces_are_joined_on_their_hash_unless_two_share_one() -> None:
+    conn = duckdb.connect()
+    try:
+        conn.execute(
+            "CREATE TEMP TABLE fts_words AS "
+            "SELECT * FROM (VALUES ('ab', 'ab'), ('cd', 'cd'), ('a.b', 'a'), ('a.b', 'b'), "
+            "('-', NULL)) AS t(p, term)"
+        )
+        assert fts._piece_key(conn) == fts.PIECE_HASH
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(fts, "PIECE_HASH", "strlen(p)")
+            assert fts._piece_key(conn) == "p"
+    finally:
+        conn.close()
+
+
 def test_an_index_built_in_chunks_of_storage_order_gets_the_extensions_words(db: Path) -> None:
     # Three writes whose rows lie in storage order, ids (hashes) in another: every chunk of
     # the update reads its own range of rows, and together they hold every word once.
