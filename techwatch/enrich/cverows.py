@@ -9,6 +9,7 @@ the readers, story grouping): importing `techwatch.enrich.refresh` there cost ea
 from __future__ import annotations
 
 import gc
+import pickle
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from techwatch.enrich.cves import CveFact, ProductsMemo, Stated, display_from, stated
+from techwatch.enrich.names import adopt
 from techwatch.types import CvssScore, KevEntry
 
 
@@ -52,10 +54,12 @@ def cve_rows(
     )
 
 
-def offloaded_cve_rows(*inputs: Any) -> pa.Table:
-    """`cve_rows` in a worker, its cyclic collector paused meanwhile: the rows are built of
-    ~100k short-lived objects, and at Python's default pace collections cost a fifth more
-    (the importer paces the parent's collector likewise)."""
+def offloaded_cve_rows(pairs: bytes, *inputs: Any) -> pa.Table:
+    """`cve_rows` in a worker, given the canonical `pairs` of the statements that the
+    dictionary's worker learnt (products.offloaded_relearn), its cyclic collector paused
+    meanwhile: the rows are built of ~100k short-lived objects, and at Python's default pace
+    collections cost a fifth more (the importer paces the parent's collector likewise)."""
+    adopt(pickle.loads(pairs))
     gc.disable()
     try:
         return cve_rows(*inputs)

@@ -24,7 +24,7 @@ from functools import lru_cache
 from itertools import chain
 from typing import Final, NamedTuple
 
-from techwatch.enrich.names import canonical_pairs, fold_name, nicer, product_key
+from techwatch.enrich.names import Named, fold_name, named_pairs, nicer
 from techwatch.parse.cvss import best_cvss
 from techwatch.types import CvssScore, KevEntry
 
@@ -43,8 +43,6 @@ CWE_PLACEHOLDERS: Final = frozenset({"NVD-CWE-Other", "NVD-CWE-noinfo"})
 MAX_PRODUCTS: Final = 50
 
 Display = Callable[[tuple[str, str]], tuple[str, str] | None]
-#: (key, name) of a canonical pair, as `_canonical` gives it.
-Named = tuple[tuple[str, str], tuple[str, str]]
 #: What the facts of a CVE state as affected: per fact, its (vendor, product) pairs and
 #: whether they are packages (OSV).
 Statements = tuple[tuple[tuple[tuple[str, str], ...], bool], ...]
@@ -268,21 +266,11 @@ def _folded(pair: tuple[str, str]) -> tuple[str, str]:
     return fold_name(pair[0]), fold_name(pair[1])
 
 
-@lru_cache(maxsize=1 << 16)
-def _canonical(vendor: str, product: str, package: bool) -> tuple[Named, ...]:
-    """(key, name) of each canonical pair; cached, as the same few thousand products recur
-    across tens of thousands of CVEs and canonicalising one costs regex passes."""
-    return tuple(
-        ((fold_name(name[0]), product_key(*name)), name)
-        for name in canonical_pairs(vendor, product, package=package)
-    )
-
-
 @lru_cache(maxsize=1 << 14)
 def _canonical_all(stated: tuple[tuple[str, str], ...], package: bool) -> tuple[Named, ...]:
     """(key, name) of every canonical pair of a statement's product list, without repeats;
     cached, as a bulletin states the same list for each of its CVEs."""
-    found = (pair for vendor, product in stated for pair in _canonical(vendor, product, package))
+    found = (pair for vendor, product in stated for pair in named_pairs(vendor, product, package))
     return tuple(dict.fromkeys(found))
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
-from techwatch.enrich.names import canonical_pairs
+from techwatch.enrich.names import named_pairs
 from techwatch.enrich.products import Dictionary, Entry, Mention
 
 #: A worker's last dictionary, with the entries it was built from: the chunks of one refresh
@@ -28,7 +28,7 @@ def stated_mentions(
     """Mentions (field "affected") of what each item's advisories state as affected."""
     stated: dict[str, dict[tuple[str, str], Mention]] = defaultdict(dict)
     for item_id, vendor, product, package in statements:
-        for name in canonical_pairs(vendor, product, package=package):
+        for _, name in named_pairs(vendor, product, package):
             stated[item_id].setdefault(name, Mention(name[0], name[1], product, "affected"))
     return {item_id: list(found.values()) for item_id, found in stated.items()}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Final
 
@@ -180,6 +181,45 @@ def canonical_pairs(vendor: str, product: str, *, package: bool = False) -> list
     if name is None:
         return []
     return [(name, p) for p in product_names(name, product)]
+
+
+#: (vendor, product, is a package) as an advisory states it.
+Statement = tuple[str, str, bool]
+#: A canonical pair with its key: ((vendor key, product key), (vendor, product)), the key
+#: being the dictionary's (products.Entry.key).
+Named = tuple[tuple[str, str], tuple[str, str]]
+#: `named_pairs` by statement, and the most it holds before it starts again.
+_NAMED: dict[Statement, tuple[Named, ...]] = {}
+NAMED_LIMIT: Final = 1 << 17
+
+
+def named_pairs(vendor: str, product: str, package: bool = False) -> tuple[Named, ...]:
+    """`canonical_pairs` with their keys, memoised per statement: a refresh asks for each
+    of its few thousand statements in every process that learns, recognises or aggregates."""
+    statement = (vendor, product, package)
+    found = _NAMED.get(statement)
+    if found is None:
+        if len(_NAMED) >= NAMED_LIMIT:
+            _NAMED.clear()
+        found = _NAMED[statement] = tuple(
+            ((fold_name(v), product_key(v, p)), (v, p))
+            for v, p in canonical_pairs(vendor, product, package=package)
+        )
+    return found
+
+
+def known_pairs(statements: Iterable[Statement]) -> dict[Statement, tuple[Named, ...]]:
+    """`named_pairs` of each statement, to hand to another process (`adopt`)."""
+    return {statement: named_pairs(*statement) for statement in statements}
+
+
+def adopt(known: Mapping[Statement, tuple[Named, ...]]) -> None:
+    """Take `named_pairs` that another process computed (`known_pairs`) with this same code:
+    an import's worker that learnt the dictionary hands them to the workers that aggregate
+    CVEs, which would otherwise canonicalise the same statements again."""
+    if len(_NAMED) + len(known) > NAMED_LIMIT:
+        _NAMED.clear()
+    _NAMED.update(known)
 
 
 def distinctive(word: str) -> bool:

@@ -21,22 +21,25 @@ Flood guard (a term that matches everywhere would tie every item to a product):
 
 from __future__ import annotations
 
+import pickle
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 import ahocorasick_rs
 
 from techwatch.enrich import aliases
 from techwatch.enrich.names import (
-    canonical_pairs,
+    Statement,
     distinctive,
     fold,
     fold_name,
+    known_pairs,
+    named_pairs,
     nicer,
     product_key,
 )
@@ -123,7 +126,7 @@ class Mention:
     field: str  # title, text, affected
 
 
-def learn(statements: Iterable[tuple[str, str, bool]]) -> list[Entry]:
+def learn(statements: Iterable[Statement]) -> list[Entry]:
     """(vendor, product, is_package) as advisories state them -> dictionary entries, merged.
 
     A statement repeated (12,170 of the real advisories' statements are 5,127 distinct ones)
@@ -132,26 +135,40 @@ def learn(statements: Iterable[tuple[str, str, bool]]) -> list[Entry]:
     whatever the order), so the entries are the same at less than half the cost."""
     found: dict[tuple[str, str], Entry] = {}
     for vendor, product, package in dict.fromkeys(statements):
-        for name_vendor, name in canonical_pairs(vendor, product, package=package):
-            entry = Entry(name_vendor, name, (name,), package)
-            found[entry.key] = merge(found.get(entry.key), entry)
+        for key, (name_vendor, name) in named_pairs(vendor, product, package):
+            found[key] = merge(found.get(key), Entry(name_vendor, name, (name,), package))
     return list(found.values())
 
 
-def relearn(
-    known: Iterable[Entry], statements: Iterable[tuple[str, str, bool]]
-) -> tuple[dict[tuple[str, str], Entry], dict[tuple[str, str], Entry]]:
-    """The dictionary's `known` entries with what `statements` teach merged in: all entries,
-    and the new or changed ones (those a refresh saves), by key. Pure and light to import:
-    an import runs it in a parse worker (enrich.refresh), whose caches then hold the names'
-    keys, which cost the parent ~0.2 s to compute again (Entry.key)."""
+class Learnt(NamedTuple):
+    """What `relearn` gives: all entries and the new or changed ones, by key; from a worker
+    (`offloaded_relearn`), the statements' canonical pairs besides."""
+
+    entries: dict[tuple[str, str], Entry]
+    changed: dict[tuple[str, str], Entry]
+    pairs: bytes = b""  # pickled names.known_pairs, for names.adopt in other workers
+
+
+def relearn(known: Iterable[Entry], statements: Iterable[Statement]) -> Learnt:
+    """The dictionary's `known` entries with what `statements` teach merged in. Pure and
+    light to import: an import runs it in a parse worker (`offloaded_relearn`), whose caches
+    then hold the names' keys, which cost the parent ~0.2 s to compute again (Entry.key)."""
     by_key = {e.key: e for e in known}
     changed: dict[tuple[str, str], Entry] = {}
     for entry in learn(statements):
         merged = merge(by_key.get(entry.key), entry)
         if merged != by_key.get(entry.key):
             by_key[entry.key] = changed[entry.key] = merged
-    return by_key, changed
+    return Learnt(by_key, changed)
+
+
+def offloaded_relearn(known: Iterable[Entry], statements: Sequence[Statement]) -> Learnt:
+    """`relearn` in a worker, with the canonical pairs of the statements, which the workers
+    that aggregate CVEs then need not compute again (enrich.cverows). They are pickled here:
+    the parent only forwards them, and as objects they cost it ~0.024 s more to receive and
+    send on (the import's busiest process), as bytes nothing measurable."""
+    learnt = relearn(known, statements)
+    return learnt._replace(pairs=pickle.dumps(known_pairs(statements), pickle.HIGHEST_PROTOCOL))
 
 
 def merge(old: Entry | None, new: Entry) -> Entry:

@@ -28,7 +28,14 @@ from techwatch.enrich.mentions import (
     stated_mentions,
     text_rows,
 )
-from techwatch.enrich.products import MAX_TEXT_CHARS, Dictionary, Entry, relearn
+from techwatch.enrich.products import (
+    MAX_TEXT_CHARS,
+    Dictionary,
+    Entry,
+    Learnt,
+    offloaded_relearn,
+    relearn,
+)
 from techwatch.ingest import batches
 from techwatch.storage import Writer, open_writer
 from techwatch.storage import cves as store
@@ -117,7 +124,7 @@ def begin_refresh(
     # real advisories the parent's CPU in begin_refresh went from ~1.5 to ~1.0 s (at a load
     # of 8-10), the workers being idle till then.
     triples = list(dict.fromkeys((v, p, package) for _, v, p, package in statements))
-    learning = _call(offload, relearn, known, triples)
+    learning = _call(offload, offloaded_relearn if offload else relearn, known, triples)
     cve_ids = data.cves_of(None if since is None else item_ids)
     by_item: dict[str, list[tuple[str, str, str, bool]]] = defaultdict(list)
     for statement in statements:
@@ -133,7 +140,7 @@ class _Work:
     data: store.Enrichment
     item_ids: list[str]
     cve_ids: list[str]
-    learning: Future[tuple[_ByKey, _ByKey]]  # all entries, the new or changed ones
+    learning: Future[Learnt]
     # by item id, its statements: (item id, vendor, product, is a package)
     statements: dict[str, list[tuple[str, str, str, bool]]]
     now: datetime
@@ -143,11 +150,11 @@ class _Work:
 
     @property
     def entries(self) -> tuple[Entry, ...]:
-        return tuple(self.learning.result()[0].values())
+        return tuple(self.learning.result().entries.values())
 
     @property
     def learnt(self) -> _ByKey:
-        return self.learning.result()[1]
+        return self.learning.result().changed
 
     def cve_chunk(self, chunk: Sequence[str]) -> Future[pa.Table]:
         """One chunk's CVE rows: its inputs read, then computed (`send_cves`)."""
@@ -155,11 +162,15 @@ class _Work:
 
     def send_cves(self, chunk: Sequence[str], inputs: _CveInputs) -> Future[pa.Table]:
         """One chunk's CVE rows from its read inputs: in the offload (enrich.cverows, which a
-        worker imports without the store), else here (a done future). Awaits the learnt names."""
+        worker imports without the store) with the statements' canonical pairs learnt in
+        another worker, else here (a done future). Awaits the learnt names."""
+        learnt = self.learning.result()
         if self.names is None:
-            self.names = {k: (e.vendor, e.product) for k, e in self.learning.result()[0].items()}
+            self.names = {k: (e.vendor, e.product) for k, e in learnt.entries.items()}
         arguments = (chunk, *inputs, self.names, self.now, store.CVES)
-        return _call(self.offload, offloaded_cve_rows if self.offload else cve_rows, *arguments)
+        if self.offload is None:
+            return _done(cve_rows(*arguments))
+        return self.offload.call(offloaded_cve_rows, learnt.pairs, *arguments)
 
     def mentions_chunk(self, item_ids: Sequence[str]) -> Future[tuple[pa.Table, int]]:
         """One chunk of items' mentions: its texts read, then recognised (`send_mentions`)."""

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from techwatch.enrich.names import canonical_pairs, fold, nicer, product_key, vendor_name
+from techwatch.enrich import names
+from techwatch.enrich.names import (
+    adopt,
+    canonical_pairs,
+    fold,
+    fold_name,
+    known_pairs,
+    named_pairs,
+    nicer,
+    product_key,
+    vendor_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -119,3 +130,46 @@ def test_a_product_key_ignores_a_leading_vendor_name_but_not_before_a_number() -
 )
 def test_the_nicer_spelling_is_shown(a: str, b: str, shown: str) -> None:
     assert nicer(a, b) == nicer(b, a) == shown
+
+
+STATED = [
+    ("Microsoft Corporation", "Windows Server 2019 (Server Core installation)", False),
+    ("Cisco", "IOS and IOS XE Software", False),
+    ("Go", "github.com/gin-gonic/gin", True),
+    ("n/a", "n/a", False),
+]
+
+
+@pytest.mark.parametrize(("vendor", "product", "package"), STATED)
+def test_named_pairs_are_the_canonical_pairs_with_their_dictionary_keys(
+    vendor: str, product: str, package: bool
+) -> None:
+    found = named_pairs(vendor, product, package)
+    assert [name for _, name in found] == canonical_pairs(vendor, product, package=package)
+    assert [key for key, _ in found] == [(fold_name(v), product_key(v, p)) for _, (v, p) in found]
+
+
+def test_adopted_pairs_are_used_as_this_process_would_compute_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(names, "_NAMED", {})
+    known = known_pairs(STATED)
+    assert list(known) == STATED and known[STATED[3]] == ()
+    # Another process's: equal, not these same objects, and used instead of a computation.
+    monkeypatch.setattr(names, "_NAMED", {})
+    other = {s: tuple((tuple(k), tuple(n)) for k, n in pairs) for s, pairs in known.items()}
+    adopt(other)
+    assert all(named_pairs(*s) is other[s] for s in STATED)
+    assert [named_pairs(*s) for s in STATED] == [known[s] for s in STATED]
+
+
+def test_the_memo_starts_again_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(names, "_NAMED", {})
+    monkeypatch.setattr(names, "NAMED_LIMIT", 3)
+    adopt(known_pairs(STATED[:2]))
+    named_pairs(*STATED[2])
+    assert len(names._NAMED) == 3
+    named_pairs(*STATED[3])
+    assert list(names._NAMED) == [STATED[3]]
+    adopt(known_pairs(STATED[:3]))
+    assert list(names._NAMED) == STATED[:3]

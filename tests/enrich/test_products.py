@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 import unicodedata
 
 import pytest
 
-from techwatch.enrich.names import canonical_pairs
+from techwatch.enrich.names import canonical_pairs, known_pairs
 from techwatch.enrich.products import (
     MAX_NAMES,
     Dictionary,
@@ -15,6 +16,7 @@ from techwatch.enrich.products import (
     Mention,
     learn,
     merge,
+    offloaded_relearn,
     relearn,
     without_accents,
 )
@@ -155,7 +157,7 @@ def test_a_repeated_statement_teaches_nothing_more() -> None:
 
 def test_relearning_lists_only_the_new_and_changed_entries() -> None:
     known = learn([("Microsoft", "Windows", False), ("Cisco", "IOS XE Software", False)])
-    entries, changed = relearn(
+    entries, changed, _ = relearn(
         known,
         [("Microsoft", "Windows", False), ("cisco", "IOS XE", False), ("Zyxel", "ATP", False)],
     )
@@ -164,7 +166,7 @@ def test_relearning_lists_only_the_new_and_changed_entries() -> None:
     assert entries[("zyxel", "atp")] == changed[("zyxel", "atp")]
     # A spelling already known changes nothing; a new one changes its entry.
     assert relearn(entries.values(), [("Microsoft", "Windows 11 Version 23H2", False)])[1] == {}
-    _, changed = relearn(entries.values(), [("ZYXEL", "atp", False)])
+    changed = relearn(entries.values(), [("ZYXEL", "atp", False)]).changed
     assert [(e.vendor, e.product, e.names) for e in changed.values()] == [
         ("Zyxel", "ATP", ("ATP", "atp"))
     ]
@@ -226,3 +228,11 @@ def test_without_accents_drops_only_combining_marks(text: str, plain: str) -> No
         c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
     )
     assert without_accents(text) == plain == reference
+
+
+def test_a_worker_relearns_alike_and_hands_on_the_statements_canonical_pairs() -> None:
+    known = learn(STATEMENTS[:3])
+    offloaded = offloaded_relearn(known, STATEMENTS)
+    assert offloaded[:2] == relearn(known, STATEMENTS)[:2]
+    assert pickle.loads(offloaded.pairs) == known_pairs(STATEMENTS)
+    assert relearn(known, STATEMENTS).pairs == b""  # in one process, nothing to hand on

@@ -159,7 +159,7 @@ def test_the_first_chunks_are_read_before_the_learnt_dictionary_is_awaited(
     with open_writer(offloaded) as writer:
         refresh_module.begin_refresh(writer, since=None, now=T0, offload=offload)
     reads = ["read cve_inputs"] * 2 + ["read texts"] * 2
-    assert offload.events[:5] == [*reads, "awaited relearn"]
+    assert offload.events[:5] == [*reads, "awaited offloaded_relearn"]
     with open_writer(offloaded) as writer:
         report = refresh_with(writer, since=None, now=T0, offload=LazyOffload())
     assert report.cves == refresh(stored, since=None, now=T0).cves == 5
