@@ -8,7 +8,6 @@ the readers, story grouping): importing `techwatch.enrich.refresh` there cost ea
 
 from __future__ import annotations
 
-import gc
 import pickle
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from techwatch.enrich import collector
 from techwatch.enrich.cves import CveFact, ProductsMemo, Stated, display_from, stated
 from techwatch.enrich.names import adopt
 from techwatch.types import CvssScore, KevEntry
@@ -56,15 +56,11 @@ def cve_rows(
 
 def offloaded_cve_rows(pairs: bytes, *inputs: Any) -> pa.Table:
     """`cve_rows` in a worker, given the canonical `pairs` of the statements that the
-    dictionary's worker learnt (products.offloaded_relearn), its cyclic collector paused
-    meanwhile: the rows are built of ~100k short-lived objects, and at Python's default pace
-    collections cost a fifth more (the importer paces the parent's collector likewise)."""
+    dictionary's worker learnt (products.offloaded_relearn), its collector paused: the rows
+    are built of ~100k short-lived objects (the importer paces the parent's collector too)."""
     adopt(pickle.loads(pairs))
-    gc.disable()
-    try:
+    with collector.paused():
         return cve_rows(*inputs)
-    finally:
-        gc.enable()
 
 
 def fact_bodies(

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
+from techwatch.enrich import collector
 from techwatch.enrich.names import named_pairs
 from techwatch.enrich.products import Dictionary, Entry, Mention
 
@@ -74,10 +75,11 @@ def offloaded_mentions(
 ) -> tuple[pa.Table, int]:
     """In a worker: the mentions of one chunk of texts and of its items' statements (see
     `stated_mentions`) as a table (small to send back, where Mention records would each be
-    pickled), and the dictionary's number of terms."""
-    dictionary = _dictionary(entries)
-    rows = item_mentions(dictionary, text_rows(texts), stated_mentions(statements))
-    return mentions_table(rows, schema), len(dictionary)
+    pickled), and the dictionary's number of terms; the collector paused meanwhile."""
+    with collector.paused():
+        dictionary = _dictionary(entries)
+        rows = item_mentions(dictionary, text_rows(texts), stated_mentions(statements))
+        return mentions_table(rows, schema), len(dictionary)
 
 
 def _dictionary(entries: tuple[Entry, ...]) -> Dictionary:

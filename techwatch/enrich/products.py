@@ -32,7 +32,7 @@ from typing import Final, NamedTuple
 
 import ahocorasick_rs
 
-from techwatch.enrich import aliases
+from techwatch.enrich import aliases, collector
 from techwatch.enrich.names import (
     Statement,
     distinctive,
@@ -166,9 +166,11 @@ def offloaded_relearn(known: Iterable[Entry], statements: Sequence[Statement]) -
     """`relearn` in a worker, with the canonical pairs of the statements, which the workers
     that aggregate CVEs then need not compute again (enrich.cverows). They are pickled here:
     the parent only forwards them, and as objects they cost it ~0.024 s more to receive and
-    send on (the import's busiest process), as bytes nothing measurable."""
-    learnt = relearn(known, statements)
-    return learnt._replace(pairs=pickle.dumps(known_pairs(statements), pickle.HIGHEST_PROTOCOL))
+    send on (the import's busiest process), as bytes nothing measurable. The collector is
+    paused meanwhile."""
+    with collector.paused():
+        learnt = relearn(known, statements)
+        return learnt._replace(pairs=pickle.dumps(known_pairs(statements), pickle.HIGHEST_PROTOCOL))
 
 
 def merge(old: Entry | None, new: Entry) -> Entry:
