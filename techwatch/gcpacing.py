@@ -1,11 +1,14 @@
-"""Pacing Python's cyclic garbage collector during a bulk run.
+"""Pacing Python's cyclic garbage collector during bulk work: slower for a whole run, off for
+a stage that builds no cycles.
 
 A run (a night's ingestion, an import) allocates millions of small objects that stay alive
 until their stage ends: parsed items, staged rows, fact rows. At Python's default pace (a
 young collection every 700 allocations, and older ones that walk every object of the
 process, Prefect's and the loaded modules' included) the collector walked them again and
-again, finding almost nothing to free: reference counting frees them. The run keeps the
-collector, only at a slower pace, so any reference cycles it leaves are still collected.
+again, finding almost nothing to free: reference counting frees them. A run keeps the
+collector at a slower pace (`collecting_less`), so reference cycles it leaves are still
+collected; a stage whose objects form no cycles (story grouping, a worker's piece of
+enrichment) pauses it (`paused`).
 """
 
 from __future__ import annotations
@@ -32,3 +35,21 @@ def collecting_less() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """The collector off inside, then as it was (a collector already off stays off).
+
+    For stages that build hundreds of thousands of objects, none in a cycle: grouping a chunk
+    of stories (items, key tuples, sets: a sixth of a 100k backlog's grouping CPU, growing
+    with the chunk's candidates), a worker's CVE rows (a fifth of a chunk's CPU), mentions
+    (~10 %: 0.048 of 0.47 s over the real advisories) or dictionary (0.024 of 0.215 s).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -1,4 +1,4 @@
-"""The collector's pace during a run: slower inside, restored after, even on failure."""
+"""The collector's pace: slower for a run, off for a stage, restored after, even on failure."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from techwatch.gcpacing import YOUNG_THRESHOLD, collecting_less
+from techwatch.gcpacing import YOUNG_THRESHOLD, collecting_less, paused
 
 
 @pytest.fixture
@@ -56,3 +56,26 @@ def test_cycles_are_still_collected_inside(default_pace: None) -> None:
     finally:
         gc.callbacks.remove(on_gc)
     assert sum(collected) > 0
+
+
+def test_paused_turns_the_collector_off_inside_and_on_again_after() -> None:
+    assert gc.isenabled()
+    with paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_paused_turns_it_on_again_after_an_error() -> None:
+    with pytest.raises(ValueError), paused():
+        raise ValueError
+    assert gc.isenabled()
+
+
+def test_paused_leaves_a_collector_already_off_off() -> None:
+    gc.disable()
+    try:
+        with paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from techwatch.enrich import collector
+from techwatch import gcpacing
 from techwatch.enrich.cves import CveFact, ProductsMemo, Stated, display_from, stated
 from techwatch.enrich.names import adopt
 from techwatch.types import CvssScore, KevEntry
@@ -59,7 +59,7 @@ def offloaded_cve_rows(pairs: bytes, *inputs: Any) -> pa.Table:
     dictionary's worker learnt (products.offloaded_relearn), its collector paused: the rows
     are built of ~100k short-lived objects (the importer paces the parent's collector too)."""
     adopt(pickle.loads(pairs))
-    with collector.paused():
+    with gcpacing.paused():
         return cve_rows(*inputs)
 
 

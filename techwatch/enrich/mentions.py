@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pyarrow as pa
 
-from techwatch.enrich import collector
+from techwatch import gcpacing
 from techwatch.enrich.names import named_pairs
 from techwatch.enrich.products import Dictionary, Entry, Mention
 
@@ -76,7 +76,7 @@ def offloaded_mentions(
     """In a worker: the mentions of one chunk of texts and of its items' statements (see
     `stated_mentions`) as a table (small to send back, where Mention records would each be
     pickled), and the dictionary's number of terms; the collector paused meanwhile."""
-    with collector.paused():
+    with gcpacing.paused():
         dictionary = _dictionary(entries)
         rows = item_mentions(dictionary, text_rows(texts), stated_mentions(statements))
         return mentions_table(rows, schema), len(dictionary)

@@ -32,7 +32,8 @@ from typing import Final, NamedTuple
 
 import ahocorasick_rs
 
-from techwatch.enrich import aliases, collector
+from techwatch import gcpacing
+from techwatch.enrich import aliases
 from techwatch.enrich.names import (
     Statement,
     distinctive,
@@ -168,7 +169,7 @@ def offloaded_relearn(known: Iterable[Entry], statements: Sequence[Statement]) -
     the parent only forwards them, and as objects they cost it ~0.024 s more to receive and
     send on (the import's busiest process), as bytes nothing measurable. The collector is
     paused meanwhile."""
-    with collector.paused():
+    with gcpacing.paused():
         learnt = relearn(known, statements)
         return learnt._replace(pairs=pickle.dumps(known_pairs(statements), pickle.HIGHEST_PROTOCOL))
 

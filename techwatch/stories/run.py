@@ -6,10 +6,7 @@ large store (after the migration) runs in bounded memory and a crash keeps the c
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from techwatch import gcpacing
 from techwatch.errors import StorageError
 from techwatch.storage import Writer, open_writer
 from techwatch.stories import grouping
@@ -63,7 +61,7 @@ def group_with(
     founded: set[str] = set()
     removed: set[str] = set()
     previous: list[str] = []
-    with _collector_paused():
+    with gcpacing.paused():
         while pending := writer.story_pending(chunk):
             ids = [item.item_id for item, _ in pending]
             if ids == previous:  # a chunk that does not leave the queue would loop forever
@@ -100,22 +98,6 @@ def _group_chunk(
     )
     writer.store_story_plan(plan, signed, now)
     return plan
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while grouping. Why: a chunk creates hundreds of
-    thousands of small objects (items, key tuples, sets) and none of them form cycles, yet each
-    collection walked them all again (and every object of the process): a sixth of a 100k
-    backlog's grouping CPU, growing with the chunk's candidates. Reference counting still frees
-    everything; the collector resumes, as it was, when grouping ends or fails."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def sign(

@@ -19,7 +19,7 @@ from techwatch.storage import stories as story_store
 from techwatch.stories import grouping
 from techwatch.stories.grouping import StoryItem, plan
 from techwatch.stories.neardup import grams, lead
-from techwatch.stories.run import _collector_paused, group_pending, group_with, sign
+from techwatch.stories.run import group_pending, group_with, sign
 from techwatch.types import ParsedItem
 from tests.storage.factories import T0, item, outcome, source
 
@@ -139,19 +139,23 @@ def test_grams_computed_with_the_band_keys_give_the_same_plan() -> None:
     assert len(plan(pending, [], []).founded) == 2
 
 
-@pytest.mark.parametrize("enabled", [True, False])
-def test_the_collector_is_left_as_it_was_even_when_grouping_fails(enabled: bool) -> None:
-    was = gc.isenabled()
-    (gc.enable if enabled else gc.disable)()
-    try:
-        with _collector_paused():
-            assert not gc.isenabled()
-        assert gc.isenabled() is enabled
-        with pytest.raises(RuntimeError), _collector_paused():
-            raise RuntimeError("a chunk failed")
-        assert gc.isenabled() is enabled
-    finally:
-        (gc.enable if was else gc.disable)()
+def test_grouping_runs_with_the_collector_paused_and_gives_it_back_when_it_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "t.duckdb"
+    store(db, named(1, HOT), named(2, HOT))
+    seen: list[bool] = []
+
+    def failing_plan(*args: object, **kwargs: object) -> None:
+        seen.append(gc.isenabled())
+        raise RuntimeError("a chunk failed")
+
+    monkeypatch.setattr(grouping, "plan", failing_plan)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="a chunk failed"):
+        group_pending(db, now=T0)
+    assert seen == [False]
+    assert gc.isenabled()
 
 
 def _story_item(parsed: ParsedItem) -> StoryItem:
