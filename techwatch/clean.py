@@ -117,6 +117,15 @@ _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 
 
 _URL_SPACE_RE: Final = re.compile(r"\s")
+# The usual shape of a link: a lower-case http(s) scheme, a host name alone (no user, port or
+# brackets), a path without ";" (urlparse's parameters), a query and a fragment that are not
+# empty when present, no whitespace. urlsplit splits such a URL into the groups below, with
+# no port and the host name, lower-cased, as hostname; urlunsplit gives the URL back as it is.
+# Links of that shape skip urlsplit, its port and hostname and urlunsplit: an entry's link,
+# resolved and made canonical, took 50K instructions of a bench entry's 2.24M (callgrind).
+_PLAIN_HTTP_URL: Final = re.compile(
+    r"(https?)://([A-Za-z0-9._-]+)(/[^?#;\s]*)?(?:\?([^#\s]+))?(?:#\S+)?"
+)
 
 
 @lru_cache(maxsize=256)
@@ -148,6 +157,12 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if not url:
         return None
     url = _url_text(url)
+    plain = None if base else _PLAIN_HTTP_URL.fullmatch(url)
+    if plain is not None:
+        scheme, netloc, path, query = plain.group(1, 2, 3, 4)
+        host = netloc.lower().rstrip(".")
+        kept = _without_tracking(query or "")
+        return f"{scheme}://{host}{path or '/'}{'?' if kept else ''}{kept}" if host else None
     try:
         if base:
             url = _join(_url_text(base), url)
@@ -162,8 +177,12 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    pairs = [p for p in parts.query.split("&") if p and not _is_tracking(p)]
-    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(pairs), ""))
+    return urlunsplit((scheme, netloc, parts.path or "/", _without_tracking(parts.query), ""))
+
+
+def _without_tracking(query: str) -> str:
+    """A query without its tracking pairs (and without empty ones)."""
+    return "&".join([p for p in query.split("&") if p and not _is_tracking(p)])
 
 
 def resolve_http_url(url: str | None, base: str | None) -> str | None:
@@ -172,6 +191,10 @@ def resolve_http_url(url: str | None, base: str | None) -> str | None:
         return None
     url = _url_text(url)
     try:
+        if _PLAIN_HTTP_URL.fullmatch(url):  # resolved and checked, it would be itself
+            if base:
+                urlsplit(_url_text(base))  # a base urlsplit refuses fails the join
+            return url
         resolved = _join(_url_text(base), url) if base else url
     except ValueError:
         return None

@@ -9,7 +9,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import feedparser
 import pytest
@@ -151,6 +151,65 @@ def test_resolve_http_url_keeps_the_link_as_published_but_absolute() -> None:
     assert resolve_http_url("/a?utm_source=x#f", BASE) == "https://news.example.ch/a?utm_source=x#f"
     assert resolve_http_url("javascript:alert(1)", BASE) is None
     assert resolve_http_url("https://example.ch/a b", None) == "https://example.ch/a%20b"
+
+
+_PLAIN_URLS = st.tuples(
+    st.sampled_from(["http://", "https://", "HTTP://", "https:/"]),
+    st.lists(st.sampled_from(["h.example", "H_1.Ex-a", ".", "-", "@", ":80", "é"]), min_size=1),
+    st.lists(
+        st.sampled_from(
+            ["/", "/a", ";", ";p", "?", "q=1", "&", "utm_source=x", "#", "f", "%20", " ", "\t", "é"]
+        ),
+        max_size=6,
+    ),
+).map(lambda parts: parts[0] + "".join(parts[1]) + "".join(parts[2]))
+
+
+def _canonical_by_urlsplit(url: str) -> str | None:
+    """canonical_url's urlsplit path, which links of the plain shape skip."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").rstrip(".")
+    if scheme not in ("http", "https") or not host or re.search(r"\s", host):
+        return None
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if port in (None, {"http": 80, "https": 443}[scheme]) else f"{host}:{port}"
+    pairs = [p for p in parts.query.split("&") if p and not clean._is_tracking(p)]
+    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(pairs), ""))
+
+
+@settings(suppress_health_check=[HealthCheck.filter_too_much])
+@given(_PLAIN_URLS)
+@example("https://news1.example.org/articles/3?utm_medium=rss")
+@example("https://Ex.ample./a?b=1&utm_x=2#f")
+@example("https://.../")
+def test_plain_links_are_split_as_urlsplit_splits_them(url: str) -> None:
+    """The plain shape's groups are urlsplit's parts, and urlunsplit gives the link back."""
+    plain = clean._PLAIN_HTTP_URL.fullmatch(url)
+    assume(plain is not None)
+    parts = urlsplit(url)
+    scheme, netloc, path, query = plain.group(1, 2, 3, 4)
+    assert parts[:4] == (scheme, netloc, path or "", query or "")
+    assert (parts.hostname, parts.port) == (netloc.lower(), None)
+    assert urlunsplit(parts) == url
+
+
+@given(st.one_of(_PLAIN_URLS, _URLS), _BASES)
+@example("https://news1.example.org/articles/3?utm_medium=rss", "http://127.0.0.1/feed.rss")
+@example("https://a.example/x", "https://[::1")
+@example("https://h.example/a;", "https://a.example/x/y?q#f")  # urljoin drops an empty ";"
+@example("https://h.example/a?", "https://a.example/x/y?q#f")  # urlunsplit drops an empty "?"
+def test_links_resolve_and_canonicalise_as_through_urlsplit(url: str, base: str) -> None:
+    text = clean._url_text(url) if url.strip() else ""
+    try:
+        resolved = clean.absolute_http_url(clean._join(clean._url_text(base), text))
+    except ValueError:
+        resolved = None
+    assert resolve_http_url(url, base) == (resolved if text else None)
+    assert canonical_url(url) == (_canonical_by_urlsplit(text) if text else None)
 
 
 # --- sanitize_html (case 24) -------------------------------------------------------------------
