@@ -563,6 +563,40 @@ def test_html_to_text_reads_real_entries_and_pages_as_its_previous_tag_passes(
         )
 
 
+_SPACED_WORDS = st.lists(
+    st.sampled_from(
+        ["mot", "données", "Zu\u0308rich", "l\u2019été", "&amp;", " ", "  ", "\n", "\t", "\r",
+         "\xa0", "&nbsp;", "\x85", "\u2003", "<p>", "</p>", "<br>", "<li>", "<em>", "</em>"]
+    ),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+@settings(deadline=None)
+@given(fragment=_SPACED_WORDS)
+@example(fragment="<p>un mot</p><p>deux mots</p>")
+@example(fragment="<p> un</p><p>deux </p><p>a  b</p><p>c\td</p><p>e\xa0f</p>")
+@example(fragment="<p>cafe\u0301</p>")
+def test_html_to_text_folds_whitespace_and_composes_as_its_previous_passes(fragment: str) -> None:
+    """Text already single-spaced below U+0100 is returned without folding or NFC."""
+    sanitized = sanitize_html(fragment, BASE)
+    assert html_to_text(sanitized, sanitized=True) == _previous_html_to_text(sanitized)
+
+
+def test_latin1_is_the_text_s_bytes_when_every_character_is_below_u0100() -> None:
+    assert clean.latin1("données") == "données".encode("latin-1")
+    assert clean.latin1("l\u2019été") is None
+    assert clean.latin1("") == b""
+
+
+def test_text_below_u0100_is_nfc() -> None:
+    """What lets html_to_text skip unicodedata.normalize for such text: no character below
+    U+0100 combines or decomposes under NFC, whatever the order."""
+    latin = "".join(map(chr, range(256)))
+    assert unicodedata.is_normalized("NFC", latin)
+    assert not any(map(unicodedata.combining, latin))
+
+
 def test_html_to_line_is_one_line_without_markup() -> None:
     assert html_to_line("<b>Slack</b>\n outage &amp; <i>fix</i><script>x()</script>") == (
         "Slack outage & fix"
