@@ -202,14 +202,15 @@ def test_plain_links_are_split_as_urlsplit_splits_them(url: str) -> None:
 @example("https://a.example/x", "https://[::1")
 @example("https://h.example/a;", "https://a.example/x/y?q#f")  # urljoin drops an empty ";"
 @example("https://h.example/a?", "https://a.example/x/y?q#f")  # urlunsplit drops an empty "?"
+@example("\x00", "http://127.0.0.1/feed.rss")  # controls only: the base itself
 def test_links_resolve_and_canonicalise_as_through_urlsplit(url: str, base: str) -> None:
-    text = clean._url_text(url) if url.strip() else ""
+    text = clean._url_text(url)
     try:
         resolved = clean.absolute_http_url(clean._join(clean._url_text(base), text))
     except ValueError:
         resolved = None
-    assert resolve_http_url(url, base) == (resolved if text else None)
-    assert canonical_url(url) == (_canonical_by_urlsplit(text) if text else None)
+    assert resolve_http_url(url, base) == (resolved if url.strip() else None)
+    assert canonical_url(url) == (_canonical_by_urlsplit(text) if url else None)
 
 
 # --- sanitize_html (case 24) -------------------------------------------------------------------
@@ -615,8 +616,14 @@ def test_strip_controls_keeps_tabs_and_newlines() -> None:
 @given(st.text())
 @example("\u00ad\u200b\ue000\ufeff\ufffe\uffff\ud800")
 @example("caf\u00e9 \u00e0 la cr\u00e8me")
+@example("caf\u00e9\x00\x85\xad\xa0\t\n")
 def test_strip_controls_removes_what_its_regex_removes(text: str) -> None:
     """Printable text is returned as it is: every character the regex removes is unprintable."""
+    assert strip_controls(text) == clean._CONTROL_RE.sub("", text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0xFF)))
+def test_strip_controls_removes_from_latin1_text_what_its_regex_removes(text: str) -> None:
     assert strip_controls(text) == clean._CONTROL_RE.sub("", text)
 
 
