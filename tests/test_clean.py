@@ -525,6 +525,18 @@ def _previous_html_to_text(safe: str) -> str:
     return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
 
 
+@given(
+    st.lists(st.text(alphabet="ab.|", min_size=1, max_size=4), min_size=1, max_size=8),
+    st.text(alphabet="ab.|", max_size=5),
+)
+@example(list(clean.BLOCK_TAGS), "p")
+@example(list(clean.BLOCK_TAGS), "pr")
+def test_trie_pattern_matches_exactly_its_words(words: list[str], other: str) -> None:
+    pattern = re.compile(f"(?:{clean.trie_pattern(words)})")
+    assert all(pattern.fullmatch(word) for word in words)
+    assert bool(pattern.fullmatch(other)) == (other in words)
+
+
 def test_nh3_writes_angle_brackets_escaped_except_at_tag_starts() -> None:
     """What lets html_to_text find block tags by pattern: no `<` or `>` inside a tag."""
     fragment = (
