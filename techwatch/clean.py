@@ -451,7 +451,6 @@ _SPACES_BUT_SPACE_AND_NEWLINE: Final = bytes(
 # boundaries can be marked in the markup itself, and the text is that markup without its tags,
 # entities decoded: parsing it a second time (beautifulsoup4 did; the tests still compare with
 # it) cost four times as much as nh3 itself.
-_BLOCK_NAMES: Final = "|".join(BLOCK_TAGS)
 # A tag after its `<`, up to its first `>` outside double quotes, written as runs of plain
 # characters between quoted values: the same matches as `(?:[^>"]|"[^"]*")*>`, without a
 # loop iteration per character.

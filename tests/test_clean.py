@@ -462,9 +462,11 @@ def test_html_to_text_survives_garbage() -> None:
     assert html_to_text("<p>a\x00b\x01\ud800c</p>") == "abc"
 
 
+# The block names as one flat alternation, as clean.py wrote them before its trie.
+_BLOCK_NAMES = "|".join(clean.BLOCK_TAGS)
 # The reference marks blocks as html_to_text first did: before each start tag, after each end tag.
-_REFERENCE_START = re.compile(rf"<(?:{clean._BLOCK_NAMES})(?=[\s/>])")
-_REFERENCE_END = re.compile(rf"</(?:{clean._BLOCK_NAMES})>")
+_REFERENCE_START = re.compile(rf"<(?:{_BLOCK_NAMES})(?=[\s/>])")
+_REFERENCE_END = re.compile(rf"</(?:{_BLOCK_NAMES})>")
 
 
 def _read_with_beautifulsoup(safe: str) -> str:
@@ -511,9 +513,7 @@ def test_html_to_text_reads_real_feed_entries_as_an_html_parser_does(realdata: P
 
 # html_to_text's tag passes before block tags were replaced whole: a mark before each block
 # tag's `<`, then every tag stripped.
-_PREVIOUS_BLOCK_EDGE = re.compile(
-    rf"<(?=(?:{clean._BLOCK_NAMES})[\s/>]|/(?:{clean._BLOCK_NAMES})>)"
-)
+_PREVIOUS_BLOCK_EDGE = re.compile(rf"<(?=(?:{_BLOCK_NAMES})[\s/>]|/(?:{_BLOCK_NAMES})>)")
 
 
 def _previous_html_to_text(safe: str) -> str:
