@@ -365,14 +365,26 @@ _STABLE_TAGS: Final = ALLOWED_TAGS - {
 # Every start or end tag as html5ever's tokenizer reads its name: up to HTML whitespace, "/"
 # or ">". Attribute values and comments may add names: harmless, they only cost the check.
 _TAG_NAME: Final = re.compile(r"</?([A-Za-z][^\t\n\f\r />]*)")
+# One exception among the stable tags: a heading's start tag closes an open heading only when
+# that heading is the current node. In `<h1><a><h1>` the second heading opens inside the
+# first; the output, `<h1><a></a><h1>...`, then reads back with the first heading closed
+# (hypothesis found it). A fragment with a single heading start tag nests no heading in
+# another, so only fragments with two or more take the checked path.
+_HEADINGS: Final = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_HEADING_START: Final = re.compile(r"<[hH][1-6](?=[\t\n\f\r />])")
 
 
 def _only_stable_tags(fragment: str) -> bool:
-    """True when every tag name in `fragment` is one of _STABLE_TAGS (ASCII case-insensitive)."""
+    """True when every tag name in `fragment` is one of _STABLE_TAGS (ASCII case-insensitive)
+    and it starts at most one heading (see _HEADINGS)."""
     names = set(_TAG_NAME.findall(fragment))
-    if names <= _STABLE_TAGS:  # all written in lower case: the common case, without a loop
-        return True
-    return all(name.isascii() and name.lower() in _STABLE_TAGS for name in names)
+    if not names <= _STABLE_TAGS:  # all written in lower case: the common case, without a loop
+        if not all(name.isascii() for name in names):
+            return False
+        names = {name.lower() for name in names}
+        if not names <= _STABLE_TAGS:
+            return False
+    return names.isdisjoint(_HEADINGS) or len(_HEADING_START.findall(fragment)) < 2
 
 
 # html5ever (inside nh3) is quadratic in the nesting depth of some elements: 100,000 nested
