@@ -6,6 +6,10 @@ Figures are ratios to what was measured in this run: machines here are shared an
 
     .venv/bin/python bench/ingest_bench.py [--feeds 500] [--entries 30] [--concurrency 50]
 
+The parse workers' forkserver starts with Prefect's API server, as `techwatch ingest` starts
+it (techwatch.cli.runs.run_flow): its imports and language model (~1 s of one core) load while
+the server starts, not in the first run.
+
 `--threads` adds the first run's main-process CPU by thread (the flow, the collector's event
 loop, pebble's threads, Prefect's, DuckDB's, the sampler's own), for the whole run and by stage
 window; the sampler then costs more (~2.7 ms a sample at load 10-12, ~0.5 ms when idle).
@@ -181,7 +185,10 @@ def main() -> None:
     def warm_up() -> int:
         return 1
 
+    from techwatch.parse.pool import start_forkserver
+
     t0 = time.perf_counter()
+    start_forkserver()  # as `techwatch ingest` does (cli.runs.run_flow): while the API starts
     with one_shot():  # the API server the runs will use, started as `techwatch ingest` does
         warm_up()
     prefect_start = time.perf_counter() - t0

@@ -158,7 +158,9 @@ def ingest_flow(
     """
     logger = get_run_logger()
     staging.use_system_allocator()
-    start_forkserver()  # the workers' imports and language model load while the run prepares
+    # The workers' imports and language model load while the run prepares; `techwatch ingest`
+    # started them already, during the API server's start (then this returns at once).
+    start_forkserver()
     config = load_config(sources_path)
     with gcpacing.collecting_less(), run_lock(lock_path_for(db_path), wait_s=lock_wait_s):
         started = datetime.now(UTC)

@@ -56,8 +56,13 @@ def run_flow(
     prepare_prefect(where, verbose)
     from pipelines.ingest import ingest_flow
     from pipelines.local import one_shot
+    from techwatch.parse.pool import start_forkserver
 
     where.db.parent.mkdir(parents=True, exist_ok=True)
+    # The parse workers' forkserver imports the parsers and loads the language model (~1 s of
+    # one core) while Prefect's API server starts (~20 s), not at the flow's start, where the
+    # first parse waited for it with the other core idle.
+    start_forkserver()
     bar = _progress_bar() if show else nullcontext()
     with bar, one_shot():
         return ingest_flow(

@@ -63,6 +63,40 @@ def test_ingest_records_unreachable_sources_and_completes(
     assert (tmp_path / "var" / "techwatch.duckdb").is_file()
 
 
+def test_ingest_starts_the_parse_workers_before_prefects_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The workers' forkserver loads the parsers and the language model while the API
+    starts: started after it, the flow's first parse would wait for that load."""
+    import pipelines.local
+    import techwatch.parse.pool
+
+    order: list[str] = []
+    start_forkserver = techwatch.parse.pool.start_forkserver
+    one_shot = pipelines.local.one_shot
+
+    def starting_forkserver(**kwargs: bool) -> None:
+        order.append("forkserver")
+        start_forkserver(**kwargs)
+
+    def starting_api():  # type: ignore[no-untyped-def]
+        order.append("api")
+        return one_shot()
+
+    monkeypatch.setattr(techwatch.parse.pool, "start_forkserver", starting_forkserver)
+    monkeypatch.setattr(pipelines.local, "one_shot", starting_api)
+    site = Site(documents={"/ok.rss": FEED})
+    with serve(site) as base:
+        sources = tmp_path / "sources.yml"
+        sources.write_text(
+            "settings:\n  allow_private_networks: true\nsources:\n"
+            f"  - {{id: local, name: Local, kind: feed, url: '{base}/ok.rss', category: press}}\n"
+        )
+        code = main(["ingest", "--home", str(tmp_path), "--sources", str(sources), "--json"])
+    assert code == 0, capsys.readouterr().err
+    assert order[:2] == ["forkserver", "api"]
+
+
 def test_ingest_with_a_broken_sources_file_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
