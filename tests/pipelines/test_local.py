@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from prefect.settings import get_current_settings, temporary_settings
 
-from pipelines.local import EPHEMERAL_STARTUP_S, one_shot
+from pipelines.local import EPHEMERAL_STARTUP_S, one_shot, server_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,6 +104,23 @@ print(first, second, "prefect.server.api.server" in sys.modules)
 @pytest.mark.timeout(300)  # the API server's start took 35-75 s on a loaded 2-core machine
 def test_a_commands_flows_run_without_importing_prefects_server(tmp_path: Path) -> None:
     assert _run_fresh(_COMMAND, tmp_path) == ["6", "6", "False"]
+    # Every task run and its three states (pending, running, completed) were recorded, in the
+    # batches the launcher asks for, the last one when the server stopped with the process.
+    with closing(sqlite3.connect(tmp_path / "prefect" / "prefect.db")) as db:
+        assert db.execute("SELECT count(*) FROM task_run").fetchone() == (4,)
+        assert db.execute("SELECT count(*) FROM task_run_state").fetchone() == (12,)
+
+
+RECORDER_BATCH = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"
+
+
+def test_the_server_records_task_runs_in_batches_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(RECORDER_BATCH, raising=False)
+    assert server_environment()[RECORDER_BATCH] == "100"
+    monkeypatch.setenv(RECORDER_BATCH, "7")  # an operator's setting wins
+    assert server_environment()[RECORDER_BATCH] == "7"
 
 
 # Another process binds the port first: uvicorn cannot start on it and exits; the launcher
