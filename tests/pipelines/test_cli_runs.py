@@ -34,6 +34,17 @@ def _prefect_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
 
 
+def _local_sources(tmp_path: Path, base: str, more: str = "") -> Path:
+    """A sources.yml with the served feed as source `local`, then `more` entries."""
+    sources = tmp_path / "sources.yml"
+    sources.write_text(
+        "settings:\n  allow_private_networks: true\nsources:\n"
+        f"  - {{id: local, name: Local, kind: feed, url: '{base}/ok.rss', category: press}}\n"
+        + more
+    )
+    return sources
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -45,12 +56,11 @@ def test_ingest_records_unreachable_sources_and_completes(
 ) -> None:
     site = Site(documents={"/ok.rss": FEED})
     with serve(site) as base:
-        sources = tmp_path / "sources.yml"
-        sources.write_text(
-            "settings:\n  allow_private_networks: true\nsources:\n"
-            f"  - {{id: local, name: Local, kind: feed, url: '{base}/ok.rss', category: press}}\n"
-            f"  - {{id: offline, name: Offline, kind: feed, "
-            f"url: 'http://127.0.0.1:{_closed_port()}/feed', category: press}}\n"
+        offline = f"http://127.0.0.1:{_closed_port()}/feed"
+        sources = _local_sources(
+            tmp_path,
+            base,
+            f"  - {{id: offline, name: Offline, kind: feed, url: '{offline}', category: press}}\n",
         )
         code = main(["ingest", "--home", str(tmp_path), "--sources", str(sources), "--json"])
     captured = capsys.readouterr()
@@ -87,11 +97,7 @@ def test_ingest_starts_the_parse_workers_before_prefects_api(
     monkeypatch.setattr(pipelines.local, "one_shot", starting_api)
     site = Site(documents={"/ok.rss": FEED})
     with serve(site) as base:
-        sources = tmp_path / "sources.yml"
-        sources.write_text(
-            "settings:\n  allow_private_networks: true\nsources:\n"
-            f"  - {{id: local, name: Local, kind: feed, url: '{base}/ok.rss', category: press}}\n"
-        )
+        sources = _local_sources(tmp_path, base)
         code = main(["ingest", "--home", str(tmp_path), "--sources", str(sources), "--json"])
     assert code == 0, capsys.readouterr().err
     assert order[:2] == ["forkserver", "api"]
