@@ -17,7 +17,7 @@ are shared with the NVD and OSV parsers, which state the same kind of facts.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -94,6 +94,28 @@ def capped_warnings(warnings: Sequence[str]) -> tuple[str, ...]:
     if len(warnings) <= MAX_WARNINGS:
         return tuple(warnings)
     return (*warnings[:MAX_WARNINGS], f"and {len(warnings) - MAX_WARNINGS} more records skipped")
+
+
+def first_of_each(
+    records: Sequence[Any],
+    problem: Callable[[Any, int], tuple[str | None, str | None]],
+    build: Callable[[Any, str], ParsedItem],
+) -> tuple[tuple[ParsedItem, ...], tuple[str, ...]]:
+    """The items `build` makes of the usable records, one per record id (the first record of
+    an id is kept), and the warnings (capped) for the others: `problem` gives a record's id,
+    or why it is skipped. The loop of every parser of a list of vulnerability records (CVE
+    JSON 5, NVD, OSV)."""
+    items: dict[str, ParsedItem] = {}
+    warnings: list[str] = []
+    for index, record in enumerate(records):
+        record_id, skipped = problem(record, index)
+        if record_id is None:
+            warnings.append(skipped or f"record {index}: skipped")
+        elif record_id in items:
+            warnings.append(f"{record_id}: duplicate record, first kept")
+        else:
+            items[record_id] = build(record, record_id)
+    return tuple(items.values()), capped_warnings(warnings)
 
 
 def english_text(entries: object) -> tuple[str, str | None]:
@@ -500,23 +522,18 @@ def parse_cve_json5(
     `fetched_at` is unused: a CVE record carries its own dates."""
     del fetched_at
     records = _records(load_json(body, source_id=source_id, url=url), source_id=source_id, url=url)
-    items: dict[str, ParsedItem] = {}
-    warnings: list[str] = []
-    for index, record in enumerate(records):
-        cve_id, problem = _record_problem(record, index)
-        if cve_id is None:
-            warnings.append(problem or f"record {index}: skipped")
-            continue
-        if f"cve:{cve_id}" in items:
-            warnings.append(f"{cve_id}: duplicate record, first kept")
-            continue
-        item = _record_item(source_id, record, cve_id, declared_language=declared_language)
-        items[item.identity] = item
+    items, warnings = first_of_each(
+        records,
+        _record_problem,
+        lambda record, cve_id: _record_item(
+            source_id, record, cve_id, declared_language=declared_language
+        ),
+    )
     return ParsedFeed(
         source_id=source_id,
-        items=tuple(items.values()),
+        items=items,
         entries_total=len(records),
         title="CVE records",
         language="en",
-        warnings=capped_warnings(warnings),
+        warnings=warnings,
     )

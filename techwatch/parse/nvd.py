@@ -33,11 +33,11 @@ from techwatch.parse.cve_json5 import (
     MAX_CWES,
     MAX_REFERENCES,
     MAX_VERSIONS,
-    capped_warnings,
     cve5_affected_list,
     cve_title,
     cvss_score,
     english_text,
+    first_of_each,
     ssvc_pairs,
     unique,
     vuln_text,
@@ -287,22 +287,18 @@ def parse_nvd(
     del fetched_at
     page = _page(load_json(body, source_id=source_id, url=url), source_id=source_id, url=url)
     entries = page["vulnerabilities"]
-    items: dict[str, ParsedItem] = {}
-    warnings: list[str] = []
-    for index, entry in enumerate(entries):
-        cve_id, problem = _problem(entry, index)
-        if cve_id is None:
-            warnings.append(problem or f"vulnerability {index}: skipped")
-        elif f"cve:{cve_id}" in items:
-            warnings.append(f"{cve_id}: listed twice, first kept")
-        else:
-            cve = as_dict(as_dict(entry).get("cve"))
-            items[f"cve:{cve_id}"] = _item(source_id, cve, cve_id, declared_language)
+    items, warnings = first_of_each(
+        entries,
+        _problem,
+        lambda entry, cve_id: _item(
+            source_id, as_dict(as_dict(entry).get("cve")), cve_id, declared_language
+        ),
+    )
     return ParsedFeed(
         source_id=source_id,
-        items=tuple(items.values()),
+        items=items,
         entries_total=len(entries),
         title="NVD CVE API 2.0",
         language="en",
-        warnings=capped_warnings(warnings),
+        warnings=warnings,
     )

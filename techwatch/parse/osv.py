@@ -28,8 +28,8 @@ from techwatch.parse.cve_json5 import (
     MAX_REFERENCES,
     MAX_TEXT_CHARS,
     MAX_VERSIONS,
-    capped_warnings,
     cvss_score,
+    first_of_each,
     short_summary,
     unique,
     vuln_text,
@@ -265,21 +265,16 @@ def parse_osv(
     `fetched_at` is unused: a record carries its own dates (or placeholders, dropped)."""
     del fetched_at
     records = _records(load_json(body, source_id=source_id, url=url), source_id=source_id, url=url)
-    items: dict[str, ParsedItem] = {}
-    warnings: list[str] = []
-    for index, record in enumerate(records):
-        osv_id, problem = _problem(record, index)
-        if osv_id is None:
-            warnings.append(problem or f"record {index}: skipped")
-        elif f"osv:{osv_id}" in items:
-            warnings.append(f"{osv_id}: duplicate record, first kept")
-        else:
-            items[f"osv:{osv_id}"] = _item(source_id, record, osv_id, declared_language)
+    items, warnings = first_of_each(
+        records,
+        _problem,
+        lambda record, osv_id: _item(source_id, record, osv_id, declared_language),
+    )
     return ParsedFeed(
         source_id=source_id,
-        items=tuple(items.values()),
+        items=items,
         entries_total=len(records),
         title="OSV records",
         language="en",
-        warnings=capped_warnings(warnings),
+        warnings=warnings,
     )

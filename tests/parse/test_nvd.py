@@ -36,6 +36,24 @@ def test_page_gives_one_item_per_cve_and_skips_rejected_ones() -> None:
     assert feed.warnings == ("CVE-2025-99011: rejected, skipped",)
 
 
+def test_a_cve_listed_twice_keeps_its_first_entry_and_warns() -> None:
+    page = _page()
+    first, *_ = page["vulnerabilities"]
+    twin = json.loads(json.dumps(first))
+    twin["cve"]["descriptions"] = [{"lang": "en", "value": "A later, different description."}]
+    page["vulnerabilities"].append(twin)
+
+    feed = _parse(json.dumps(page).encode())
+
+    assert feed.entries_total == 4
+    assert [i.identity for i in feed.items] == ["cve:CVE-2025-99010", "cve:CVE-2025-99012"]
+    assert feed.items[0].facts[0].description.startswith("SQL injection in Example CMS")
+    assert feed.warnings == (
+        "CVE-2025-99011: rejected, skipped",
+        "CVE-2025-99010: duplicate record, first kept",
+    )
+
+
 def test_analysed_cve_facts_field_by_field() -> None:
     item = _parse((DATA / "cve_nvd_page.json").read_bytes()).items[0]
 

@@ -39,6 +39,24 @@ def test_records_give_items_and_withdrawn_ones_a_warning() -> None:
     assert feed.warnings == ("GO-2025-9998: withdrawn, skipped",)
 
 
+def test_a_record_id_seen_twice_keeps_its_first_record_and_warns() -> None:
+    records = _records()
+    twin = {**records[0], "summary": "A later record with the same id"}
+    feed = _parse(json.dumps([*records, twin]).encode())
+
+    assert feed.entries_total == 5
+    assert [i.identity for i in feed.items] == [
+        "osv:GHSA-xxxx-yyyy-zzzz",
+        "osv:GO-2025-9999",
+        "osv:UBUNTU-CVE-2025-99023",
+    ]
+    assert "A later record" not in feed.items[0].title
+    assert feed.warnings == (
+        "GO-2025-9998: withdrawn, skipped",
+        "GHSA-xxxx-yyyy-zzzz: duplicate record, first kept",
+    )
+
+
 def test_record_with_one_cve_alias_is_about_that_cve() -> None:
     item = _parse((DATA / "cve_osv_records.json").read_bytes()).items[0]
 
