@@ -34,6 +34,7 @@ from techwatch.clean import (
     strip_controls,
     too_deeply_nested,
 )
+from tests.html_reference import BLOCK_NAMES, fold_blocks, mark_blocks
 
 BASE = "https://news.example.ch/blog/post/"
 
@@ -468,22 +469,12 @@ def test_html_to_text_survives_garbage() -> None:
     assert html_to_text("<p>a\x00b\x01\ud800c</p>") == "abc"
 
 
-# The block names as one flat alternation, as clean.py wrote them before its trie.
-_BLOCK_NAMES = "|".join(clean.BLOCK_TAGS)
-# The reference marks blocks as html_to_text first did: before each start tag, after each end tag.
-_REFERENCE_START = re.compile(rf"<(?:{_BLOCK_NAMES})(?=[\s/>])")
-_REFERENCE_END = re.compile(rf"</(?:{_BLOCK_NAMES})>")
-
-
 def _read_with_beautifulsoup(safe: str) -> str:
     """The reference reading of nh3's output: a real HTML parser's strings, per block."""
-    mark = clean._BLOCK_MARK
-    marked = _REFERENCE_END.sub(rf"\g<0>{mark}", _REFERENCE_START.sub(rf"{mark}\g<0>", safe))
     with warnings.catch_warnings():  # text that looks like a URL ("http:", drawn by hypothesis)
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        raw = BeautifulSoup(marked, "lxml").get_text()
-    blocks = (" ".join(block.split()) for block in raw.split(clean._BLOCK_MARK))
-    return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
+        raw = BeautifulSoup(mark_blocks(safe), "lxml").get_text()
+    return fold_blocks(raw)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -519,16 +510,14 @@ def test_html_to_text_reads_real_feed_entries_as_an_html_parser_does(realdata: P
 
 # html_to_text's tag passes before block tags were replaced whole: a mark before each block
 # tag's `<`, then every tag stripped.
-_PREVIOUS_BLOCK_EDGE = re.compile(rf"<(?=(?:{_BLOCK_NAMES})[\s/>]|/(?:{_BLOCK_NAMES})>)")
+_PREVIOUS_BLOCK_EDGE = re.compile(rf"<(?=(?:{BLOCK_NAMES})[\s/>]|/(?:{BLOCK_NAMES})>)")
 
 
 def _previous_html_to_text(safe: str) -> str:
     if not safe.strip():
         return ""
     marked = _PREVIOUS_BLOCK_EDGE.sub(clean._BLOCK_MARK + "<", safe)
-    raw = html.unescape(clean._NORMALISED_TAG.sub("", marked))
-    blocks = (" ".join(block.split()) for block in raw.split(clean._BLOCK_MARK))
-    return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
+    return fold_blocks(html.unescape(clean._NORMALISED_TAG.sub("", marked)))
 
 
 @given(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import io
-import re
 import unicodedata
 import warnings
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from techwatch.errors import ParseError
 from techwatch.parse import feeds
 from techwatch.parse.feeds import MAX_TEXT_CHARS, parse_feed
 from techwatch.types import ParsedFeed
+from tests.html_reference import fold_blocks, mark_blocks
 
 pytestmark = pytest.mark.realdata
 FETCHED = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -137,22 +137,12 @@ def test_feedparser_fixtures_raise_nothing_but_parse_error(realdata: Path) -> No
     assert outcomes["ok"] > len(sample) // 2
 
 
-# The block names as one flat alternation, as clean.py wrote them before its trie.
-_BLOCK_NAMES = "|".join(clean.BLOCK_TAGS)
-_REFERENCE_START = re.compile(rf"<(?:{_BLOCK_NAMES})(?=[\s/>])")
-_REFERENCE_END = re.compile(rf"</(?:{_BLOCK_NAMES})>")
-
-
 def _reference_html_to_text(fragment: str, *, sanitized: bool = False) -> str:
     """html_to_text as it was before its block marks became one zero-width substitution."""
     if not fragment or not fragment.strip():
         return ""
     safe = fragment if sanitized else clean._BLOCK_KEEPER.clean(clean.strip_controls(fragment))
-    mark = clean._BLOCK_MARK
-    marked = _REFERENCE_END.sub(rf"\g<0>{mark}", _REFERENCE_START.sub(rf"{mark}\g<0>", safe))
-    raw = html.unescape(clean._NORMALISED_TAG.sub("", marked))
-    blocks = (" ".join(block.split()) for block in raw.split(mark))
-    return unicodedata.normalize("NFC", "\n".join(block for block in blocks if block))
+    return fold_blocks(html.unescape(clean._NORMALISED_TAG.sub("", mark_blocks(safe))))
 
 
 def _reference_sanitize_html(fragment: str, base: str | None = None) -> str:
