@@ -9,10 +9,7 @@ from typing import Any
 import typer
 
 from techwatch.cli import output
-from techwatch.cli.items import parse_since
-from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
-from techwatch.enrich.refresh import refresh
-from techwatch.runlock import lock_path_for, run_lock
+from techwatch.cli.options import Db, Home, Json, SourcesFile, parse_since, paths
 from techwatch.storage import open_reader
 
 app = typer.Typer(help="List and show CVEs with their CVSS, KEV and EPSS.", no_args_is_help=True)
@@ -94,6 +91,9 @@ def refresh_cves(
 ) -> None:
     """Rebuild the CVE table, the product dictionary and item mentions from every item
     (runs do it for their own items; use this after an upgrade)."""
+    from techwatch.enrich.refresh import refresh  # not loaded by the queries above
+    from techwatch.runlock import lock_path_for, run_lock
+
     path = paths(home, db, sources).db
     with run_lock(lock_path_for(path)):
         report = refresh(path, since=None)

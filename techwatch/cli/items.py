@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from techwatch import labelling, watch
+from techwatch import labelling
 from techwatch.cli import output
-from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, os_user, paths
-from techwatch.clients.config import load_clients
+from techwatch.cli.options import (
+    ClientsDir,
+    Db,
+    Home,
+    Json,
+    SourcesFile,
+    os_user,
+    parse_since,
+    paths,
+)
 from techwatch.errors import ConfigError
 from techwatch.storage import open_reader, open_writer
 from techwatch.storage.reader import Reader
 from techwatch.taxonomy import SECTOR_KEYS, SEVERITY_KEYS, TOPIC_KEYS
 
 app = typer.Typer(help="List, show and search collected items.", no_args_is_help=True)
-
-_SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_since(value: str | None, now: datetime) -> datetime | None:
-    """'7d', '12h', '30m', '2w' or an ISO date -> a UTC datetime; None stays None."""
-    if value is None:
-        return None
-    match = _SPAN.match(value)
-    if match:
-        return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r}: use a span like 7d, 12h, 30m, 2w or an ISO date", param_hint="--since"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @app.command("list")
@@ -239,6 +227,11 @@ def _rescore(
     leaves the decisions as they were, and the caller says how to catch up."""
     if not clients_dir.is_dir():
         return None, None
+    # Here, not at the top: the scoring and profile code would load with every items query
+    # (see techwatch/cli/__init__.py).
+    from techwatch import watch
+    from techwatch.clients.config import load_clients
+
     try:
         profiles = load_clients(clients_dir)
     except ConfigError as error:

@@ -3,25 +3,31 @@
 SMTP settings come from the environment (TECHWATCH_SMTP_HOST, ..., see techwatch.mail.settings)
 or from the Prefect block named by TECHWATCH_SMTP_BLOCK; without them, messages are written to
 var/outbox/ under the home.
+
+The sending code (messages, SMTP, the outbox's delivery policy) and the client profiles are
+imported by the commands that use them: `mail outbox` reads the store only
+(techwatch/cli/__init__.py).
 """
 
 from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from techwatch.cli import output
 from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, paths
 from techwatch.cli.runs import prepare_prefect
-from techwatch.clients.config import load_client, load_clients
-from techwatch.mail import send as mail
-from techwatch.mail.outbox import NotRetryableError, Report
 from techwatch.mail.settings import BLOCK_VARIABLE, MailSettings, load_settings
 from techwatch.settings import Paths
+from techwatch.storage import open_reader
 from techwatch.storage.outbox import STATUSES
+
+if TYPE_CHECKING:
+    from techwatch.mail import send as mail
+    from techwatch.mail.outbox import Report
 
 app = typer.Typer(
     help="Build, send and follow the client summary emails (SMTP from TECHWATCH_SMTP_*).",
@@ -63,6 +69,9 @@ def preview(
     json: Json = False,
 ) -> None:
     """Write the email of the client's latest stored briefing as .eml and HTML; print paths."""
+    from techwatch.clients.config import load_client
+    from techwatch.mail import send as mail
+
     where = paths(home, db, sources, clients)
     client = load_client(where.clients, client_id)
     settings = mail_settings(where)
@@ -92,6 +101,9 @@ def send(
 
     Exit 1 when the run stopped early (server unreachable, TLS or login refused).
     """
+    from techwatch.clients.config import load_clients
+    from techwatch.mail import send as mail
+
     where = paths(home, db, sources, clients)
     profiles = load_clients(where.clients)
     if client_id is not None and client_id not in {c.id for c in profiles}:
@@ -130,7 +142,8 @@ def outbox(
     if status is not None and status not in STATUSES:
         output.err.print(f"error: --status must be one of {', '.join(STATUSES)}", markup=False)
         raise typer.Exit(2)
-    rows = mail.listing(paths(home, db, sources).db, status=status, client_id=client_id)
+    with open_reader(paths(home, db, sources).db) as reader:
+        rows = reader.outbox().listing(status=status, client_id=client_id)
     output.listing(
         rows,
         as_json=json,
@@ -157,6 +170,9 @@ def retry(
     json: Json = False,
 ) -> None:
     """Resend one failed, uncertain or folder-delivered message: same bytes, same Message-ID."""
+    from techwatch.mail import send as mail
+    from techwatch.mail.outbox import NotRetryableError
+
     where = paths(home, db, sources)
     settings = mail_settings(where)
     try:

@@ -1,8 +1,11 @@
-"""Options every command takes, with the precedence option > environment > default."""
+"""Options every command takes, with the precedence option > environment > default, and the
+parsing of their values."""
 
 from __future__ import annotations
 
 import getpass
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -62,3 +65,23 @@ def paths(
 ) -> Paths:
     """Resolve paths; typer already applied the environment variables."""
     return resolve_paths(home, db, sources, env={}, clients=clients)
+
+
+_SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """'7d', '12h', '30m', '2w' or an ISO date -> a UTC datetime; None stays None."""
+    if value is None:
+        return None
+    match = _SPAN.match(value)
+    if match:
+        return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r}: use a span like 7d, 12h, 30m, 2w or an ISO date", param_hint="--since"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -15,8 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from techwatch import progress
 from techwatch.cli import output
 from techwatch.cli.options import ClientsDir, Db, Home, Json, SourcesFile, paths
-from techwatch.clients.config import load_clients
-from techwatch.config import load_sources
 from techwatch.runlock import lock_path_for, run_lock
 from techwatch.settings import Paths
 from techwatch.storage import open_reader
@@ -48,6 +46,10 @@ def run_flow(
     one-line message in a second instead of a Prefect traceback after its server started.
     The flow checks both again: it is also run by schedules, without this command.
     """
+    # Here, not at the top: `runs list` and `runs show` read the store only.
+    from techwatch.clients.config import load_clients
+    from techwatch.config import load_sources
+
     load_sources(sources)
     if clients is not None and clients.is_dir():
         load_clients(clients)

@@ -8,8 +8,7 @@ from typing import Any
 import typer
 
 from techwatch.cli import output
-from techwatch.cli.items import parse_since
-from techwatch.cli.options import Db, Home, Json, SourcesFile, paths
+from techwatch.cli.options import Db, Home, Json, SourcesFile, parse_since, paths
 from techwatch.storage import open_reader
 
 app = typer.Typer(help="List and show stories: one event, many sources.", no_args_is_help=True)

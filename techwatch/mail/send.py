@@ -133,8 +133,3 @@ def preview(
         from_json(row["content"]), client, settings, briefing_id=row["briefing_id"], now=now
     )
     return write_message(folder / "preview", f"{client.id}-{row['period']}", message.message)
-
-
-def listing(db: Path, *, status: str | None, client_id: str | None) -> list[dict[str, Any]]:
-    with open_reader(db) as reader:
-        return reader.outbox().listing(status=status, client_id=client_id)
