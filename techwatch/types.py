@@ -156,6 +156,15 @@ class Affected:
     purl: str | None = None
 
 
+def product_label(vendor: str, product: str) -> str:
+    """A product as people name it: 'Fortinet FortiOS', but 'WordPress' rather than
+    'WordPress WordPress' and 'Apache HTTP Server' rather than 'Apache Apache HTTP Server'
+    (KEV and CVE records often repeat the vendor in the product)."""
+    if not vendor or product.lower().startswith(vendor.lower()):
+        return product or vendor
+    return f"{vendor} {product}" if product else vendor
+
+
 @dataclass(frozen=True, slots=True)
 class KevEntry:
     """CISA's Known Exploited Vulnerabilities catalog entry for one CVE."""

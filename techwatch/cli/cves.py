@@ -11,6 +11,7 @@ import typer
 from techwatch.cli import output
 from techwatch.cli.options import Db, Home, Json, SourcesFile, parse_since, paths
 from techwatch.storage import open_reader
+from techwatch.types import product_label
 
 app = typer.Typer(help="List and show CVEs with their CVSS, KEV and EPSS.", no_args_is_help=True)
 
@@ -148,7 +149,7 @@ def _print_cve(row: dict[str, Any]) -> None:
     line("exploitation", row.get("exploitation"))
     line("EPSS", _epss_line(row))
     line("vendors", row.get("vendors"))
-    line("products", [f"{p['vendor']} {p['product']}" for p in row.get("products") or ()])
+    line("products", [product_label(p["vendor"], p["product"]) for p in row.get("products") or ()])
     line("published", row.get("published"))
     line("first seen", row.get("first_seen"))
     line("description", f"from {row['description_from']}" if row.get("description_from") else "")

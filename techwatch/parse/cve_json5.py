@@ -33,7 +33,15 @@ from techwatch.parse.advisory import (
 )
 from techwatch.parse.cvss import parse_cvss
 from techwatch.parse.jsondoc import load_json
-from techwatch.types import Affected, CvssScore, KevEntry, ParsedFeed, ParsedItem, VulnFacts
+from techwatch.types import (
+    Affected,
+    CvssScore,
+    KevEntry,
+    ParsedFeed,
+    ParsedItem,
+    VulnFacts,
+    product_label,
+)
 
 # Caps on what facts keep, so that one hostile record cannot make an item of megabytes; far
 # above what real records state (the largest real CVE record lists 43 products).
@@ -238,11 +246,8 @@ def capped(values: Sequence[str], limit: int, sep: str = ", ") -> str:
 
 
 def product_name(affected: Affected) -> str:
-    """'Fortinet FortiOS' rather than 'Fortinet Fortinet FortiOS'."""
-    vendor, product = affected.vendor, affected.product
-    if not vendor or product.lower().startswith(vendor.lower()):
-        return product or vendor
-    return f"{vendor} {product}" if product else vendor
+    """'Fortinet FortiOS' rather than 'Fortinet Fortinet FortiOS' (types.product_label)."""
+    return product_label(affected.vendor, affected.product)
 
 
 def affected_line(affected: Affected) -> str:

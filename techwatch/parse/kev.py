@@ -21,7 +21,7 @@ from techwatch.clean import normalize_line, normalize_text, truncate
 from techwatch.errors import ParseError
 from techwatch.parse.advisory import advisory_item, parse_date
 from techwatch.parse.jsondoc import load_json
-from techwatch.types import Affected, KevEntry, ParsedFeed, ParsedItem, VulnFacts
+from techwatch.types import Affected, KevEntry, ParsedFeed, ParsedItem, VulnFacts, product_label
 
 # The catalog held 1,404 entries in 2025 and grows by ~200 a year: 20k is a broken document.
 MAX_ENTRIES: Final = 20_000
@@ -218,9 +218,7 @@ def _text_of(kev: KevEntry, facts: VulnFacts) -> str:
 
 def _product_label(kev: KevEntry) -> str:
     """'Microsoft Windows', but 'Git' rather than 'Git Git' and 'Apache HTTP Server' as is."""
-    if kev.product.lower().startswith(kev.vendor.lower()):
-        return kev.product or kev.vendor
-    return f"{kev.vendor} {kev.product}".strip()
+    return product_label(kev.vendor, kev.product)
 
 
 def _day(value: date | None) -> str:

@@ -105,11 +105,17 @@ def product_words(name: str) -> Words:
 @lru_cache(maxsize=65536)
 def product_forms(name: str, vendor: str) -> tuple[Words, ...]:
     """The product's words, and the same without a leading vendor name when something
-    meaningful is left ("Microsoft 365" keeps its vendor: "365" alone means nothing)."""
+    meaningful is left ("Microsoft 365" keeps its vendor: "365" alone means nothing).
+
+    A product named like its vendor ("7-Zip" of 7-Zip, "Joomla!", "Samba": 53 of the 1,404
+    KEV entries) has its one form, which only an identical form matches (`vendor_only`):
+    "Microsoft" alone must not name "Microsoft 365"."""
     words = product_words(name)
     key = vendor_key(vendor) if vendor else ""
-    if not words or "".join(words) == key:  # "microsoft" in "microsoft/playwright" names no product
+    if not words:
         return ()
+    if "".join(words) == key:
+        return (words,)
     forms = [words]
     vendor_words = _NON_WORD.sub(" ", fold(vendor)).split() if vendor else []
     for size in range(len(words) - 1, 0, -1):
@@ -135,6 +141,11 @@ def product_alternatives(name: str) -> tuple[str, ...]:
 def is_vendor_wide(product: str) -> bool:
     """KEV's "Multiple Products" (or no product at all): every product of the vendor."""
     return " ".join(_NON_WORD.sub(" ", fold(product)).split()) in VENDOR_WIDE
+
+
+def vendor_only(words: Words, vendor: str) -> bool:
+    """Whether a product form is its vendor's name alone (see product_forms)."""
+    return "".join(words) == vendor
 
 
 def names_match(asset: Words, affected: Words) -> bool:

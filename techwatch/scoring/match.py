@@ -53,11 +53,12 @@ from techwatch.scoring.identifiers import (
     product_alternatives,
     product_forms,
     vendor_key,
+    vendor_only,
 )
 from techwatch.scoring.reasons import Reason, reason
 from techwatch.scoring.text import MAX_TEXT_CHARS, TermFinder, fold, term_problem
 from techwatch.scoring.versions import Assessment, assess
-from techwatch.types import Affected
+from techwatch.types import Affected, product_label
 
 Lane = Literal["confirmed", "unconfirmed"]
 MatchKind = Literal["asset", "provider", "keyword", "sector"]
@@ -344,9 +345,14 @@ def _candidates(index: Index, affected: Affected) -> dict[AssetRef, tuple[str, s
         groups = index.by_name[vendor]
         for alternative in product_alternatives(affected.product):
             for form in product_forms(alternative, affected.vendor):
+                exact = vendor_only(form, vendor)
                 for word in set(form):
                     for words, pairs in groups.get(word, ()):
-                        if names_match(words, form):
+                        if exact or vendor_only(words, vendor):
+                            matched = words == form
+                        else:
+                            matched = names_match(words, form)
+                        if matched:
                             found.update(dict.fromkeys(pairs, ("name", "")))
     purl = _affected_purl(affected)
     for pair in index.by_purl.get(purl.key, ()) if purl else ():
@@ -409,8 +415,8 @@ def _assess_pair(
     if method == "vendor":
         target.append(reason("vendor_wide", vuln=vuln, vendor=affected.vendor, **_about(asset)))
     elif method == "name":
-        named = dict(vendor=affected.vendor, product=affected.product)
-        target.append(reason("product_named", vuln=vuln, **named, **_about(asset)))
+        named = product_label(affected.vendor, affected.product)
+        target.append(reason("product_named", vuln=vuln, product=named, **_about(asset)))
     target.append(_version_reason(verdict, asset, version))
 
 

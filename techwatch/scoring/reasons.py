@@ -80,11 +80,12 @@ CATALOGUE: Final[Mapping[str, Wording]] = {
         "{vuln} affects {product} {range} → {asset} ({product} {version}, criticality "
         "{criticality}, {exposure})",
     ),
+    # `product` names the vendor too (types.product_label): "Fortinet FortiOS", "WordPress".
     "product_named": Wording(
-        ("vuln", "vendor", "product", *_ASSET),
-        "{vuln} concerne {vendor} {product} → " + _ASSET_FR,
-        "{vuln} betrifft {vendor} {product} → " + _ASSET_DE,
-        "{vuln} concerns {vendor} {product} → " + _ASSET_EN,
+        ("vuln", "product", *_ASSET),
+        "{vuln} concerne {product} → " + _ASSET_FR,
+        "{vuln} betrifft {product} → " + _ASSET_DE,
+        "{vuln} concerns {product} → " + _ASSET_EN,
     ),
     "vendor_wide": Wording(
         ("vuln", "vendor", *_ASSET),

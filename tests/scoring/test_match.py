@@ -122,6 +122,62 @@ def test_advisory_products(affected: Affected, lane: str, first_code: str) -> No
 
 
 @pytest.mark.parametrize(
+    ("affected", "sentence"),
+    [
+        (fortios(), "CVE-2024-0001 concerne Fortinet FortiOS → site"),
+        (Affected("WordPress", "WordPress"), "CVE-2024-0001 concerne WordPress → site"),
+        (Affected("Apache", "Apache HTTP Server"),
+         "CVE-2024-0001 concerne Apache HTTP Server → site"),
+    ],
+)  # fmt: skip
+def test_a_product_named_by_an_advisory_is_named_once(affected: Affected, sentence: str) -> None:
+    # KEV writes ("WordPress", "WordPress") and ("Apache", "Apache HTTP Server"): the client's
+    # briefing must not read "WordPress WordPress".
+    named = client(asset("site", affected.vendor, affected.product, version="1"))
+    found = relevance(named, advisory("Advisory", "CVE-2024-0001", affected))
+    first = render(found.reasons[0], "fr")
+    assert found.reasons[0].code == "product_named"
+    assert first.startswith(sentence + " (criticité 3")
+
+
+@pytest.mark.parametrize(
+    ("version", "lane", "first_code"),
+    [
+        ("23.01", "confirmed", "version_affected"),
+        ("24.09", None, "version_fixed"),
+    ],
+)
+def test_a_product_named_like_its_vendor_is_matched_and_its_version_assessed(
+    version: str, lane: str | None, first_code: str
+) -> None:
+    # KEV and CVE records name 7-Zip ("7-Zip", "7-Zip"), Joomla!, Samba, Git... so; before,
+    # such a name matched no asset, and only the title's words could reach the client.
+    pc = client(asset("PC", "7-Zip", "7-Zip", version=version))
+    zip_flaw = Affected("7-Zip", "7-Zip", versions=("< 24.09",), fixed=("24.09",))
+    found = relevance(pc, advisory("Advisory", "CVE-2025-0411", zip_flaw))
+    assert summary(found) == ([("asset", "PC", lane)] if lane else [])
+    reasons = found.reasons if lane else found.ruled_out[0].reasons
+    assert reasons[0].code == first_code
+
+
+@pytest.mark.parametrize(
+    ("asset_product", "affected", "expected"),
+    [
+        ("Microsoft 365", Affected("Microsoft", "Microsoft"), []),
+        ("Microsoft", Affected("Microsoft", "Exchange Server"), []),
+        ("Microsoft", Affected("Microsoft", "Microsoft 365 Apps"), []),
+        ("Microsoft", Affected("Microsoft", "Microsoft"), ["asset"]),
+    ],
+)
+def test_a_vendor_name_alone_matches_only_itself(
+    asset_product: str, affected: Affected, expected: list[str]
+) -> None:
+    office = client(asset("asset", "Microsoft", asset_product, version="1"))
+    found = relevance(office, advisory("Advisory", "CVE-2024-0001", affected))
+    assert [m.name for m in found.matches] == expected
+
+
+@pytest.mark.parametrize(
     ("affected", "expected"),
     [
         (fortios("< 7.2.5"), []),  # another vendor's product
