@@ -192,7 +192,7 @@ def _references(notes: str) -> tuple[str, ...]:
 
 
 def _title(kev: KevEntry, cve: str) -> str:
-    name = kev.name or _product_label(kev) or "vulnerability"
+    name = kev.name or product_label(kev.vendor, kev.product) or "vulnerability"
     return f"CISA KEV: {name} ({cve})"
 
 
@@ -202,7 +202,7 @@ def _text_of(kev: KevEntry, facts: VulnFacts) -> str:
     lines = [
         facts.description or "",
         "",
-        f"Product: {_product_label(kev) or 'not stated'}",
+        f"Product: {product_label(kev.vendor, kev.product) or 'not stated'}",
         f"Exploited in the wild: added to the CISA KEV catalog on {kev.date_added.isoformat()}",
         f"Remediation due (US federal agencies): {_day(kev.due_date)}",
         f"Use in ransomware campaigns: {ransomware}",
@@ -214,11 +214,6 @@ def _text_of(kev: KevEntry, facts: VulnFacts) -> str:
     if kev.notes:
         lines.append(f"Notes: {kev.notes}")
     return "\n".join(lines).strip()
-
-
-def _product_label(kev: KevEntry) -> str:
-    """'Microsoft Windows', but 'Git' rather than 'Git Git' and 'Apache HTTP Server' as is."""
-    return product_label(kev.vendor, kev.product)
 
 
 def _day(value: date | None) -> str:

@@ -108,13 +108,13 @@ def product_forms(name: str, vendor: str) -> tuple[Words, ...]:
     meaningful is left ("Microsoft 365" keeps its vendor: "365" alone means nothing).
 
     A product named like its vendor ("7-Zip" of 7-Zip, "Joomla!", "Samba": 53 of the 1,404
-    KEV entries) has its one form, which only an identical form matches (`vendor_only`):
+    KEV entries) has its one form, which only an identical form matches (`forms_match`):
     "Microsoft" alone must not name "Microsoft 365"."""
     words = product_words(name)
     key = vendor_key(vendor) if vendor else ""
     if not words:
         return ()
-    if "".join(words) == key:
+    if _vendor_only(words, key):
         return (words,)
     forms = [words]
     vendor_words = _NON_WORD.sub(" ", fold(vendor)).split() if vendor else []
@@ -143,8 +143,16 @@ def is_vendor_wide(product: str) -> bool:
     return " ".join(_NON_WORD.sub(" ", fold(product)).split()) in VENDOR_WIDE
 
 
-def vendor_only(words: Words, vendor: str) -> bool:
-    """Whether a product form is its vendor's name alone (see product_forms)."""
+def forms_match(asset: Words, affected: Words, vendor: str) -> bool:
+    """`names_match` of two product forms of the vendor keyed `vendor`, except that a form
+    naming the vendor alone matches only itself (see product_forms)."""
+    if _vendor_only(asset, vendor) or _vendor_only(affected, vendor):
+        return asset == affected
+    return names_match(asset, affected)
+
+
+def _vendor_only(words: Words, vendor: str) -> bool:
+    """Whether a product form is its vendor's name (key) alone."""
     return "".join(words) == vendor
 
 

@@ -45,15 +45,14 @@ from techwatch.scoring.evidence import Evidence
 from techwatch.scoring.identifiers import (
     Purl,
     Words,
+    forms_match,
     is_vendor_wide,
-    names_match,
     osv_purl,
     parse_cpe,
     parse_purl,
     product_alternatives,
     product_forms,
     vendor_key,
-    vendor_only,
 )
 from techwatch.scoring.reasons import Reason, reason
 from techwatch.scoring.text import MAX_TEXT_CHARS, TermFinder, fold, term_problem
@@ -345,14 +344,9 @@ def _candidates(index: Index, affected: Affected) -> dict[AssetRef, tuple[str, s
         groups = index.by_name[vendor]
         for alternative in product_alternatives(affected.product):
             for form in product_forms(alternative, affected.vendor):
-                exact = vendor_only(form, vendor)
                 for word in set(form):
                     for words, pairs in groups.get(word, ()):
-                        if exact or vendor_only(words, vendor):
-                            matched = words == form
-                        else:
-                            matched = names_match(words, form)
-                        if matched:
+                        if forms_match(words, form, vendor):
                             found.update(dict.fromkeys(pairs, ("name", "")))
     purl = _affected_purl(affected)
     for pair in index.by_purl.get(purl.key, ()) if purl else ():
