@@ -28,6 +28,11 @@ _PROC = Path("/proc")
 _Sample = TypeVar("_Sample", bound=tuple[Any, ...])
 
 
+def anon_mib(info: Any) -> float:
+    """RSS less its file-backed and shared pages (psutil's `shared` on Linux), in MiB."""
+    return (info.rss - getattr(info, "shared", 0)) / 2**20
+
+
 def descendants(
     pid: int, proc: Path = _PROC, main_thread_only: AbstractSet[int] = frozenset()
 ) -> list[int] | None:
@@ -89,6 +94,9 @@ class ProcessSampler:
         self._start_self = 0.0
         self.own = self.children = self.seconds = 0.0
         self.peak_rss_mib = 0.0
+        #: the peak of RSS less its file-backed pages (RssAnon): the process's own memory, which
+        #: the mapped libraries' pages do not swell (the kernel may back those with huge pages)
+        self.peak_anon_mib = 0.0
         self.peak_child_rss_mib = 0.0
         self.trace: list[tuple[float, float]] = []
         self.cpu_trace: list[tuple[float, float, float]] = []
@@ -112,8 +120,10 @@ class ProcessSampler:
 
     def _sample(self) -> None:
         me = psutil.Process()
-        rss_mib = me.memory_info().rss / 2**20
+        info = me.memory_info()
+        rss_mib = info.rss / 2**20
         self.peak_rss_mib = max(self.peak_rss_mib, rss_mib)
+        self.peak_anon_mib = max(self.peak_anon_mib, anon_mib(info))
         now = time.perf_counter() - self.t0
         self.trace.append((now, rss_mib))
         for child in self._children(me):
