@@ -180,16 +180,20 @@ def ingest_flow(
         # index, the stages after count less of it in the run's peak.
         if busy:
             memory.release()
-        # The search index is DuckDB's work on its own connection (disjoint tables: stories
-        # write only story tables, and no items are written from here on): it runs on the
-        # other core, beside the Python of the stages below, stories included.
-        indexing = index_search.submit(db_path) if busy else None
+        indexing = None
         try:
             t = time.perf_counter()
             stories = (
                 group_stories(db_path, datetime.now(UTC)) if busy else GroupingReport().to_dict()
             )
             stage["stories"] = time.perf_counter() - t
+            # The search index is DuckDB's work on its own connection (disjoint tables, and no
+            # items are written from here on): it runs on the other core beside enrichment,
+            # classification and scoring. Not beside stories: the two stages' transient memory
+            # added up to the run's peak (see ingest.index_search).
+            if busy:
+                memory.release()
+                indexing = index_search.submit(db_path)
             t = time.perf_counter()
             if busy:
                 enrich(db_path, started)

@@ -5,7 +5,7 @@ and search computes the BM25 of DuckDB's fts extension (`match_bm25`) from them.
 shipped as a wheel (duckdb-extension-fts) pinned to the duckdb version and LOADed from that
 folder, never downloaded, gives the stemmer. Why our own tables: the extension's hold one row
 per occurrence (1.7x more rows on the real feed items, 4.1x on the ingestion bench's), which a
-night's index kept in memory beside the stories stage. The index is updated for the items
+night's index held in memory until it committed. The index is updated for the items
 written since (see `update`); items not indexed yet (listed in `search_pending`: written since,
 or the extension could not be loaded) are still found, unranked, by a plain substring match.
 """

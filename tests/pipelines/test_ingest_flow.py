@@ -151,15 +151,17 @@ def test_a_failing_stage_keeps_the_run_lock_until_the_search_index_ends(
     assert pace_in_stage == [YOUNG_THRESHOLD] != [gc.get_threshold()[0]]
 
 
-def test_the_search_index_runs_beside_stories_once_the_items_are_stored(
+def test_the_search_index_runs_after_stories_and_beside_enrichment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The index runs on its own connection beside stories, which write only story tables,
-    and never beside a write of items: DuckDB 1.5.5 lost a row when an uncommitted delete of
-    the index's queue met a concurrent insert of items."""
+    """The index runs on its own connection once stories are grouped, beside enrichment: never
+    beside a write of items (DuckDB 1.5.5 lost a row when an uncommitted delete of the index's
+    queue met a concurrent insert of items), nor beside stories, whose transient memory added
+    to the index's made the run's peak."""
     import threading
 
     from techwatch import ingest
+    from techwatch.enrich.refresh import refresh
     from techwatch.stories.run import group_pending
 
     db = tmp_path / "techwatch.duckdb"
@@ -177,22 +179,32 @@ def test_the_search_index_runs_beside_stories_once_the_items_are_stored(
         events.append("index starts")
         index_started.set()
         real_index(db_path)
+        events.append("index ends")
 
     def recorded_stories(*args: Any, **kwargs: Any) -> Any:
         events.append("stories start")
-        index_started.wait(timeout=10)  # an index started beside shows up before stories end
         report = group_pending(*args, **kwargs)
         events.append("stories end")
+        return report
+
+    def recorded_enrichment(*args: Any, **kwargs: Any) -> Any:
+        events.append("enrich start")
+        index_started.wait(timeout=10)  # an index started beside shows up before enrich ends
+        report = refresh(*args, **kwargs)
+        events.append("enrich end")
         return report
 
     monkeypatch.setattr(ingest, "index_search", recorded_index)
     monkeypatch.setattr(ingest, "store_batch", recorded_store)
     monkeypatch.setattr("pipelines.ingest.group_pending", recorded_stories)
+    monkeypatch.setattr("pipelines.ingest.refresh", recorded_enrichment)
     with serve(demo_site()) as base_url:
         sources = write_demo_sources(tmp_path / "sources.yml", base_url)
         ingest_flow(sources_path=sources, db_path=db, kind="test")
     last_store_end = len(events) - 1 - events[::-1].index("store end")
-    assert last_store_end < events.index("index starts") < events.index("stories end")
+    assert last_store_end < events.index("stories end") < events.index("index starts")
+    assert events.index("index starts") < events.index("enrich end")
+    assert events.count("index starts") == events.count("index ends") == 1
 
 
 NEW_ENTRY = (
