@@ -264,8 +264,9 @@ def main() -> None:
         # and the largest parse worker (rusage above only sees children that were waited for)
         "rss_before_first_run_mib": round(rss_before, 1),
         "peak_rss_first_run_sampled_mib": round(first_sampled.peak_rss_mib, 1),
-        # the same without the mapped libraries' pages, which the kernel may back with huge
-        # pages (seen: 48 MiB more RSS before the run on a fresh machine, the same anonymous)
+        # the same without the mapped libraries' pages: a freshly installed .venv's count more
+        # (seen: 242-253 MiB of RSS before the run on a new clone, then 194 in the same venv
+        # later; 113 MiB anonymous in both): this figure is the process's own memory
         "anon_before_and_peak_first_run_mib": (
             round(anon_mib(info_before), 1),
             round(first_sampled.peak_anon_mib, 1),
