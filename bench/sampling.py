@@ -95,7 +95,7 @@ class ProcessSampler:
         self.own = self.children = self.seconds = 0.0
         self.peak_rss_mib = 0.0
         #: the peak of RSS less its file-backed pages (RssAnon): the process's own memory, which
-        #: the mapped libraries' pages do not swell (the kernel may back those with huge pages)
+        #: the mapped libraries' pages do not swell (a freshly installed venv's count more)
         self.peak_anon_mib = 0.0
         self.peak_child_rss_mib = 0.0
         self.trace: list[tuple[float, float]] = []
