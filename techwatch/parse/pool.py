@@ -40,21 +40,25 @@ _PRELOAD_WITH_MODEL: Final = [*_PRELOAD, *_FEED_PARSERS, "techwatch.parse.warm"]
 DEFAULT_MAX_MEMORY_MB: Final = 2048
 
 
-def _context(language_model: bool) -> multiprocessing.context.BaseContext:
+def _context(
+    language_model: bool, preload: Sequence[str] = ()
+) -> multiprocessing.context.BaseContext:
     """forkserver where the platform has it (Linux, macOS), else spawn; never fork."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD_WITH_MODEL if language_model else _PRELOAD)
+        base = _PRELOAD_WITH_MODEL if language_model else _PRELOAD
+        context.set_forkserver_preload([*base, *preload])
         return context
     return multiprocessing.get_context("spawn")
 
 
-def start_forkserver(*, language_model: bool = True) -> None:
+def start_forkserver(*, language_model: bool = True, preload: Sequence[str] = ()) -> None:
     """Start the workers' forkserver now, in the background, so that its imports and language
     model (~0.7 s of CPU, see clean._model_arrays) load while the caller does other work (a
-    run's preparation) instead of delaying the first parse of the first pool. Returns at once;
-    nothing to do without a forkserver, or when it runs already."""
-    context = _context(language_model)
+    run's preparation) instead of delaying the first parse of the first pool. `preload`: more
+    modules the caller's workers will run, imported once there rather than in each worker.
+    Returns at once; nothing to do without a forkserver, or when it runs already."""
+    context = _context(language_model, preload)
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
@@ -180,9 +184,11 @@ class ParsePool:
         *,
         max_memory_mb: int | None = DEFAULT_MAX_MEMORY_MB,
         language_model: bool = True,
+        preload: Sequence[str] = (),
     ) -> None:
         """`language_model=False` starts workers without it (~0.7 s each), for a pool that
-        parses only advisories: feeds and pages detect languages, advisory parsers do not."""
+        parses only advisories: feeds and pages detect languages, advisory parsers do not.
+        `preload` as for `start_forkserver` (the same modules, if it was called)."""
         self.workers = max(1, workers)
         self.timeout_s = timeout_s
         self._pending: set[Future[ParsedFeed]] = set()
@@ -190,7 +196,7 @@ class ParsePool:
             max_workers=self.workers,
             initializer=_init_worker,
             initargs=(max_memory_mb, language_model),
-            context=_context(language_model),
+            context=_context(language_model, preload),
         )
 
     def __enter__(self) -> ParsePool:

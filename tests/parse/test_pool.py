@@ -321,3 +321,42 @@ def test_the_advisory_parsers_load_without_the_feed_and_page_parsers() -> None:
         check=True,
     )
     assert shown.stdout.strip() == "[]"
+
+
+_PRELOADED = """
+import sys
+
+from techwatch.parse.pool import ParsePool, start_forkserver
+
+WANTED = ["techwatch.enrich.warm"] if sys.argv[1] == "preload" else []
+
+
+def loaded() -> bool:
+    return "techwatch.enrich.cverows" in sys.modules
+
+
+if __name__ == "__main__":
+    start_forkserver(language_model=False, preload=WANTED)
+    with ParsePool(1, 30, language_model=False, preload=WANTED) as pool:
+        print(pool.call(loaded).result(timeout=60))
+"""
+
+
+@pytest.mark.parametrize(("preload", "expected"), [("preload", "True"), ("none", "False")])
+def test_a_pool_s_workers_start_with_the_modules_it_preloads(
+    tmp_path: Path, preload: str, expected: str
+) -> None:
+    """An import's workers compute CVE rows once the files are parsed: their forkserver
+    imports those modules once (importer.ENRICHMENT_MODULES), rather than each worker."""
+    script = tmp_path / "preloaded.py"
+    script.write_text(_PRELOADED)
+    root = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, str(script), preload],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [expected]
