@@ -230,6 +230,23 @@ def test_closing_the_pool_without_waiting_cancels_what_is_left() -> None:
             future.result(timeout=0)
 
 
+def _run_fresh(tmp_path: Path, script: str, *args: str) -> str:
+    """Run `script` in a fresh Python process (its own forkserver) with this tree's techwatch,
+    whatever is installed; its standard output."""
+    path = tmp_path / "fresh.py"
+    path.write_text(script)
+    root = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 _FRESH_PROCESS = """
 import sys
 from techwatch.clean import _identifier
@@ -262,18 +279,7 @@ def test_the_language_model_is_loaded_once_in_the_forkserver(
 ) -> None:
     """A fresh process (its own forkserver): workers inherit the model instead of each
     spending ~0.6 s of CPU on loading their own copy."""
-    script = tmp_path / "fresh.py"
-    script.write_text(_FRESH_PROCESS)
-    root = str(Path(__file__).resolve().parents[2])  # this tree's techwatch, whatever is installed
-    done = subprocess.run(
-        [sys.executable, str(script), kind],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": root},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[-2] == expected
+    assert _run_fresh(tmp_path, _FRESH_PROCESS, kind).split("\n")[-2] == expected
 
 
 _EARLY_START = """
@@ -290,18 +296,7 @@ if __name__ == "__main__":
 
 def test_the_forkserver_can_be_started_before_any_pool(tmp_path: Path) -> None:
     """A run starts it first thing, so the imports and the model load during its preparation."""
-    script = tmp_path / "early.py"
-    script.write_text(_EARLY_START)
-    root = str(Path(__file__).resolve().parents[2])
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": root},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1"]
+    assert _run_fresh(tmp_path, _EARLY_START).split() == ["1"]
 
 
 def test_the_advisory_parsers_load_without_the_feed_and_page_parsers() -> None:
@@ -348,15 +343,4 @@ def test_a_pool_s_workers_start_with_the_modules_it_preloads(
 ) -> None:
     """An import's workers compute CVE rows once the files are parsed: their forkserver
     imports those modules once (importer.ENRICHMENT_MODULES), rather than each worker."""
-    script = tmp_path / "preloaded.py"
-    script.write_text(_PRELOADED)
-    root = str(Path(__file__).resolve().parents[2])
-    done = subprocess.run(
-        [sys.executable, str(script), preload],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": root},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [expected]
+    assert _run_fresh(tmp_path, _PRELOADED, preload).split() == [expected]
