@@ -49,9 +49,9 @@ from techwatch.classify.corpus import Document, Example
 from techwatch.classify.documents import DOCUMENT_CHARS
 from techwatch.classify.model import is_heldout
 from techwatch.classify.weak import map_sectors
-from techwatch.parse.cve_json5 import product_name, short_summary
+from techwatch.parse.cve_json5 import short_summary
 from techwatch.taxonomy import SEVERITY_KEYS
-from techwatch.types import Affected
+from techwatch.types import product_label
 
 CVE_FILE: Final = "vulnrichment_cve_descriptions_severity.csv"
 CERTFR_FILE: Final = "certfr_avis_2016-2026_risks_fr.csv"
@@ -90,7 +90,7 @@ def severity(value: str | None) -> str | None:
 def cve_title(row: Row) -> str:
     """As the product titles a CVE item: '<summary> (CVE-...)'."""
     vendor, product = (_present(row.get(k)) for k in ("vendor", "product"))
-    named = product_name(Affected(vendor, product)) if product else ""
+    named = product_label(vendor, product) if product else ""
     summary = _clean(row.get("title")) or (f"{named} vulnerability" if named else "")
     summary = summary or short_summary(_clean(row.get("description_en")))
     return f"{summary} ({row['cve_id']})" if summary else row["cve_id"]

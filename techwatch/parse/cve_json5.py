@@ -449,7 +449,7 @@ def cve_title(facts: VulnFacts, shown: Sequence[Affected] = ()) -> str:
     title, the first product `shown` ("ConnectWise ScreenConnect vulnerability")."""
     summary = facts.title
     if not summary:
-        named = [product_name(a) for a in shown if product_name(a)]
+        named = [name for name in map(product_name, shown) if name]
         summary = f"{named[0]} vulnerability" if named else short_summary(facts.description or "")
     return f"{summary} ({facts.vuln_id})" if summary else facts.vuln_id
 
